@@ -1,0 +1,143 @@
+/// Writes the Thrift compact protocol (apache/thrift doc/specs/thrift-compact-protocol.md).
+///
+/// Bool fields carry their value in the field header's type nibble, so
+/// `writeFieldBegin(.bool, id:)` only remembers the id and the following
+/// `writeBool` emits the header.
+public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
+    public static var protocolID: ThriftProtocolID { .compact }
+
+    public var output: Output
+    @usableFromInline var lastFieldID: Int16 = 0
+    @usableFromInline var pendingBoolFieldID: Int16? = nil
+
+    @inlinable
+    public init(_ output: Output) { self.output = output }
+
+    @inlinable public var count: Int { output.count }
+
+    @inlinable static func zigzag(_ n: Int32) -> UInt32 { UInt32(bitPattern: (n &<< 1) ^ (n >> 31)) }
+    @inlinable static func zigzag(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n &<< 1) ^ (n >> 63)) }
+
+    /// The compact type nibble of a wire type. Bool elements in containers
+    /// use 1, as Apache's writers do; bool fields use 1/2 for true/false.
+    @inlinable
+    static func compactType(_ type: ThriftType) -> UInt8 {
+        switch type {
+        case .stop: 0
+        case .bool: 1
+        case .i8: 3
+        case .i16: 4
+        case .i32: 5
+        case .i64: 6
+        case .double: 7
+        case .string: 8
+        case .list: 9
+        case .set: 10
+        case .map: 11
+        case .struct: 12
+        case .uuid: 13
+        }
+    }
+
+    @inlinable
+    public mutating func writeMessageBegin(name: UnsafeRawBufferPointer, type: MessageType, sequenceID: Int32) throws(ThriftError) {
+        try output.writeByte(0x82)
+        try output.writeByte(type.rawValue << 5 | 1)
+        try output.writeVarint(UInt64(UInt32(bitPattern: sequenceID)))
+        try writeBinary(name)
+    }
+
+    @inlinable
+    public mutating func writeStructBegin() -> StructToken {
+        defer { lastFieldID = 0 }
+        return StructToken(lastFieldID: lastFieldID)
+    }
+
+    @inlinable public mutating func writeStructEnd(_ token: StructToken) { lastFieldID = token.lastFieldID }
+
+    @inlinable
+    mutating func writeFieldHeader(_ nibble: UInt8, id: Int16) throws(ThriftError) {
+        let delta = Int(id) - Int(lastFieldID)
+        if delta > 0 && delta <= 15 {
+            try output.writeByte(UInt8(delta) << 4 | nibble)
+        } else {
+            try output.writeByte(nibble)
+            try output.writeVarint(UInt64(Self.zigzag(Int32(id))))
+        }
+        lastFieldID = id
+    }
+
+    @inlinable
+    public mutating func writeFieldBegin(_ type: ThriftType, id: Int16) throws(ThriftError) {
+        if type == .bool {
+            pendingBoolFieldID = id
+        } else {
+            try writeFieldHeader(Self.compactType(type), id: id)
+        }
+    }
+
+    @inlinable public mutating func writeFieldStop() throws(ThriftError) { try output.writeByte(0) }
+
+    @inlinable
+    public mutating func writeListBegin(_ elementType: ThriftType, count: Int) throws(ThriftError) {
+        let size = try SizeCheck.wire(count, .compact, offset: output.count, what: "list")
+        let nibble = Self.compactType(elementType)
+        if size < 15 {
+            try output.writeByte(UInt8(size) << 4 | nibble)
+        } else {
+            try output.writeByte(0xF0 | nibble)
+            try output.writeVarint(UInt64(size))
+        }
+    }
+
+    @inlinable
+    public mutating func writeSetBegin(_ elementType: ThriftType, count: Int) throws(ThriftError) {
+        try writeListBegin(elementType, count: count)
+    }
+
+    /// An empty map is the single byte 0: no key or value types.
+    @inlinable
+    public mutating func writeMapBegin(keyType: ThriftType, valueType: ThriftType, count: Int) throws(ThriftError) {
+        let size = try SizeCheck.wire(count, .compact, offset: output.count, what: "map")
+        try output.writeVarint(UInt64(size))
+        if size > 0 {
+            try output.writeByte(Self.compactType(keyType) << 4 | Self.compactType(valueType))
+        }
+    }
+
+    @inlinable
+    public mutating func writeBool(_ value: Bool) throws(ThriftError) {
+        if let id = pendingBoolFieldID {
+            pendingBoolFieldID = nil
+            try writeFieldHeader(value ? 1 : 2, id: id)
+        } else {
+            try output.writeByte(value ? 1 : 2)
+        }
+    }
+
+    @inlinable public mutating func writeI8(_ value: Int8) throws(ThriftError) { try output.writeByte(UInt8(bitPattern: value)) }
+    @inlinable public mutating func writeI16(_ value: Int16) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(Int32(value)))) }
+    @inlinable public mutating func writeI32(_ value: Int32) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(value))) }
+    @inlinable public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Self.zigzag(value)) }
+    @inlinable public mutating func writeDouble(_ value: Double) throws(ThriftError) { try output.writeLittleEndian(value.bitPattern) }
+
+    @inlinable
+    public mutating func writeBinary(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
+        let size = try SizeCheck.wire(bytes.count, .compact, offset: output.count, what: "string")
+        try output.writeVarint(UInt64(size))
+        try output.writeBytes(bytes)
+    }
+
+    @inlinable
+    public mutating func writeUUID(_ value: ThriftUUID) throws(ThriftError) {
+        try output.writeBigEndian(value.high)
+        try output.writeBigEndian(value.low)
+    }
+}
+
+/// Sizes a compact-protocol encoding without writing it.
+public typealias CompactSizer = CompactWriter<ByteCounter>
+
+extension CompactWriter where Output == ByteCounter {
+    @inlinable public init() { self.init(ByteCounter()) }
+}

@@ -1,0 +1,113 @@
+import ApusThrift
+import Testing
+
+/// Byte-level checks against apache/thrift doc/specs/thrift-compact-protocol.md,
+/// written by hand from the spec.
+@Suite struct CompactProtocolTests {
+    func encode(_ body: (inout CompactWriter<GrowableOutput>) throws(ThriftError) -> Void) throws -> [UInt8] {
+        var writer = CompactWriter(GrowableOutput())
+        try body(&writer)
+        return writer.output.bytes
+    }
+
+    @Test(arguments: [
+        (Int32(0), "00"), (-1, "01"), (1, "02"), (-2, "03"), (2, "04"), (63, "7e"), (-64, "7f"), (64, "8001"),
+        (Int32.max, "feffffff0f"), (Int32.min, "ffffffff0f"),
+    ])
+    func zigzagI32(value: Int32, expected: String) throws {
+        #expect(try encode { w throws(ThriftError) in try w.writeI32(value) } == hex(expected))
+        let decoded = try decodeValue(.i32, hex(expected), .compact)
+        #expect(decoded == .i32(value))
+    }
+
+    @Test func zigzagI64Extremes() throws {
+        #expect(try encode { w throws(ThriftError) in try w.writeI64(.max) } == hex("feffffffffffffffff01"))
+        #expect(try encode { w throws(ThriftError) in try w.writeI64(.min) } == hex("ffffffffffffffffff01"))
+        #expect(try decodeValue(.i64, hex("ffffffffffffffffff01"), .compact) == .i64(.min))
+    }
+
+    @Test func doubleIsLittleEndian() throws {
+        #expect(try encode { w throws(ThriftError) in try w.writeDouble(1.0) } == hex("000000000000f03f"))
+        let negativeZero = try decodeValue(.double, hex("0000000000000080"), .compact)
+        guard case .double(let value) = negativeZero else { Issue.record("not a double"); return }
+        #expect(value == 0 && value.sign == .minus, "-0.0 keeps its sign")
+    }
+
+    @Test func fieldHeadersUseDeltasThenLongForm() throws {
+        let bytes = try encode { w throws(ThriftError) in
+            let token = w.writeStructBegin()
+            try w.writeFieldBegin(.i32, id: 1); try w.writeI32(1)      // delta 1: 0x15
+            try w.writeFieldBegin(.i32, id: 16); try w.writeI32(1)     // delta 15: 0xf5
+            try w.writeFieldBegin(.i32, id: 40); try w.writeI32(1)     // delta 24: long form 05 50
+            try w.writeFieldBegin(.i32, id: 3); try w.writeI32(1)      // backwards: long form 05 06
+            try w.writeFieldStop()
+            w.writeStructEnd(token)
+        }
+        #expect(bytes == hex("15 02 f5 02 05 50 02 05 06 02 00"))
+        let value = try decodeValue(.struct, bytes, .compact)
+        #expect(value == .struct([1, 16, 40, 3].map { ThriftField(id: $0, value: .i32(1)) }))
+    }
+
+    @Test func boolFieldsCarryTheValueInTheTypeNibble() throws {
+        let bytes = try encode { w throws(ThriftError) in
+            let token = w.writeStructBegin()
+            try w.writeFieldBegin(.bool, id: 1); try w.writeBool(true)
+            try w.writeFieldBegin(.bool, id: 2); try w.writeBool(false)
+            try w.writeFieldStop()
+            w.writeStructEnd(token)
+        }
+        #expect(bytes == hex("11 12 00"))
+        #expect(try decodeValue(.struct, bytes, .compact) == .struct([
+            ThriftField(id: 1, value: .bool(true)), ThriftField(id: 2, value: .bool(false)),
+        ]))
+    }
+
+    @Test func nestedStructsRestoreTheLastFieldID() throws {
+        // field 5 struct { field 1 i8 }, then field 6 i8: delta from 5, not from 1.
+        let bytes = hex("5c 13 07 00 13 09 00")
+        #expect(try decodeValue(.struct, bytes, .compact) == .struct([
+            ThriftField(id: 5, value: .struct([ThriftField(id: 1, value: .i8(7))])),
+            ThriftField(id: 6, value: .i8(9)),
+        ]))
+        #expect(try encodeValue(decodeValue(.struct, bytes, .compact), .compact) == bytes)
+    }
+
+    @Test func listSizesShortAndLong() throws {
+        let short = ThriftValue.list(.i32, (0..<14).map { _ in .i32(0) })
+        #expect(try encodeValue(short, .compact).prefix(1) == [0xE5])
+        let long = ThriftValue.list(.i32, (0..<15).map { _ in .i32(0) })
+        #expect(try encodeValue(long, .compact).prefix(2) == [0xF5, 0x0F])
+    }
+
+    @Test func boolListElementsAcceptBothConventions() throws {
+        // Element type 1 with values 1/2 (Apache's writers) and type 2 with 1/0.
+        #expect(try decodeValue(.list, hex("31 01 02 01"), .compact) == .list(.bool, [.bool(true), .bool(false), .bool(true)]))
+        #expect(try decodeValue(.list, hex("32 01 00 01"), .compact) == .list(.bool, [.bool(true), .bool(false), .bool(true)]))
+        #expect(try encodeValue(.list(.bool, [.bool(true), .bool(false)]), .compact) == hex("21 01 02"))
+        let error = thriftError { () throws(ThriftError) in _ = try decodeValue(.list, hex("11 07"), .compact) }
+        #expect(error?.kind == .invalidValue)
+    }
+
+    @Test func emptyMapIsOneZeroByte() throws {
+        #expect(try encodeValue(.map(key: .string, value: .i32, []), .compact) == [0x00])
+        #expect(try decodeValue(.map, [0x00], .compact) == .map(key: .stop, value: .stop, []))
+        #expect(try encodeValue(.map(key: .string, value: .i32, [ThriftMapEntry(key: .string("a"), value: .i32(1))]), .compact)
+            == hex("01 85 01 61 02"))
+    }
+
+    @Test func messageHeader() throws {
+        var writer = CompactWriter(GrowableOutput())
+        try writer.writeMessageBegin(name: "ping", type: .call, sequenceID: 300)
+        #expect(writer.output.bytes == hex("82 21 ac02 04 70696e67"))
+        try writer.writeMessageBegin(name: "", type: .oneway, sequenceID: -1)
+        #expect(writer.output.bytes.suffix(8) == hex("82 81 ffffffff0f 00"))
+    }
+
+    @Test func uuidIsSixteenBytesInOrder() throws {
+        let uuid = ThriftUUID("00112233-4455-6677-8899-aabbccddeeff")!
+        #expect(try encodeValue(.uuid(uuid), .compact) == hex("00112233445566778899aabbccddeeff"))
+        #expect(uuid.description == "00112233-4455-6677-8899-aabbccddeeff")
+        let bytes = hex("1d 00112233445566778899aabbccddeeff 00")
+        #expect(try decodeValue(.struct, bytes, .compact) == .struct([ThriftField(id: 1, value: .uuid(uuid))]))
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Apus needs on a fresh Debian 12 machine. Idempotent: it runs
+# `apt-get update` only when a package is missing, and mounts bpffs when absent.
+# Every other script calls it first.
+set -euo pipefail
+
+packages=(
+  # AF_XDP / XDP toolchain
+  libxdp-dev libbpf-dev libelf-dev zlib1g-dev clang llvm xdp-tools bpftool iproute2
+  # Apache Thrift: interop tests, golden vectors, comparison benchmarks
+  python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ pkg-config
+  # testbed tools
+  iputils-ping nftables util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run as root (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# bpffs holds the pinned XDP maps (DESIGN decision 2).
+if [ "$(id -u)" -eq 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mkdir -p /sys/fs/bpf
+  mount -t bpf bpf /sys/fs/bpf || echo "setup: could not mount bpffs at /sys/fs/bpf (XDP tests will skip)" >&2
+fi
+
+# Swift toolchain
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+  echo "setup: add /opt/swift/usr/bin to PATH" >&2
+fi
+exit 0

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# THE test command: installs what is missing, builds once, runs every test
+# target and the interop checks, and ends with the runners' summaries.
+# Privileged tests (AF_XDP on the netns testbed) run when root and skip with
+# one line otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+bash scripts/setup.sh
+
+echo "== build (debug, with tests)"
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || { echo "build failed" >&2; exit 1; }
+
+status=0
+echo "== apus dump vs Apache Thrift's Python reader"
+/usr/bin/python3 scripts/check-dump.py .build/debug/apus || status=1
+
+echo "== swift test"
+swift test --skip-build 2>&1 | tee /tmp/apus-swift-test.log | grep -vE '^(◇|↳|✔ Test [^r])|passed after' || true
+if ! grep -qE '^✔ Test run with [0-9]+ tests? .*passed' /tmp/apus-swift-test.log; then status=1; fi
+grep -E '^(✔|✘) Test run with' /tmp/apus-swift-test.log || true
+exit $status
