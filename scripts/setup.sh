@@ -10,7 +10,7 @@ packages=(
   # Apache Thrift: interop tests, golden vectors, comparison benchmarks
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ pkg-config
   # testbed tools
-  iputils-ping nftables util-linux procps
+  iputils-ping nftables util-linux procps ethtool
 )
 
 missing=()
