@@ -162,9 +162,9 @@ awk -v apus_status="$apus_status" '
     return "-"
   }
   END {
-    hdr = "%-6s %-8s | %9s %9s %9s | %9s %9s %9s | %8s | %9s %10s\n"
-    printf hdr, "codec", "proto", "C++ enc", "C++ dec", "C++ e+d", "Apus enc", "Apus dec", "Apus e+d", "C++/Apus", "bytes C++", "bytes Apus"
-    line = "-------------------------------------------------------------------------------------------------------------"
+    hdr = "%-6s %-8s | %9s %9s %9s | %9s %9s %9s | %8s | %9s %9s | %9s %10s\n"
+    printf hdr, "codec", "proto", "C++ enc", "C++ dec", "C++ e+d", "Apus enc", "Apus dec", "Apus e+d", "C++/Apus", "Apus dec*", "C++/Apus*", "bytes C++", "bytes Apus"
+    line = "----------------------------------------------------------------------------------------------------------------------------------"
     print line
     nc = split("small large", codecs, " "); np = split("binary compact", protos, " ")
     warn = 0
@@ -172,10 +172,14 @@ awk -v apus_status="$apus_status" '
       k = codecs[i] SUBSEP protos[j]
       ce = sum("cpp", k); ae = sum("apus", k)
       ratio = (ce != "-" && ae != "-" && ae + 0 > 0) ? sprintf("%.2fx", ce / ae) : "-"
+      # *: decoding into owned Strings/arrays/dictionaries instead of zero-copy views
+      ao = fmt("apus", k, "decode-owned")
+      aeo = (ao != "-" && ((("apus", k, "encode") in have))) ? ns["apus", k, "encode"] + ns["apus", k, "decode-owned"] : 0
+      ratio_owned = (ce != "-" && aeo > 0) ? sprintf("%.2fx", ce / aeo) : "-"
       cb = (("cpp", k) in bytes) ? bytes["cpp", k] : "-"
       ab = (("apus", k) in bytes) ? bytes["apus", k] : "-"
       printf hdr, codecs[i], protos[j], fmt("cpp", k, "encode"), fmt("cpp", k, "decode"), ce, \
-        fmt("apus", k, "encode"), fmt("apus", k, "decode"), ae, ratio, cb, ab
+        fmt("apus", k, "encode"), fmt("apus", k, "decode"), ae, ratio, ao, ratio_owned, cb, ab
       if (cb != "-" && ab != "-" && cb != ab) {
         mism[++warn] = sprintf("WARNING: encoded sizes differ for codec=%s proto=%s: C++ %s bytes, Apus %s bytes", codecs[i], protos[j], cb, ab)
       }
@@ -184,6 +188,8 @@ awk -v apus_status="$apus_status" '
       }
     }
     print line
+    print "Apus dec = zero-copy decode (strings, lists, maps stay in the input, validated); Apus dec* = decode into owned values;"
+    print "C++/Apus* = C++ enc+dec over Apus enc + owned dec. Apache C++ decodes into a reused object (Apache users do that)."
     for (w = 1; w <= warn; w++) print mism[w]
     if (apus_status == "missing") print "NOTE: Apus side missing (no CodecCompare product yet): C++ half only."
     if (apus_status == "failed") print "NOTE: Apus side FAILED (see errors above): C++ half only."

@@ -25,10 +25,15 @@ public struct BinaryReader: ThriftProtocolReader {
         ThriftError(kind, protocolID: .binary, offset: cursor.offset, fieldID: fieldID, detail: detail)
     }
 
+    @inlinable
+    public func consumedBytes(from start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: cursor.base + start, count: cursor.offset - start)
+    }
+
     @usableFromInline @inline(never)
     func truncated(_ what: StaticString, needed: Int) -> ThriftError {
-        ThriftError(.truncated, protocolID: .binary, offset: cursor.offset,
-                    detail: "\(what) needs \(needed) bytes, \(cursor.remaining) left")
+        ThriftError.cold(.truncated, protocolID: .binary, offset: cursor.offset,
+                    detail: { "\(what) needs \(needed) bytes, \(cursor.remaining) left" })
     }
 
     // MARK: Messages
@@ -41,8 +46,8 @@ public struct BinaryReader: ThriftProtocolReader {
             // Strict: 0x8001 version, then the type in the low byte.
             let version = UInt32(bitPattern: first) & 0xFFFF_0000
             guard version == 0x8001_0000 else {
-                throw ThriftError(.badVersion, protocolID: .binary, offset: start,
-                                  detail: "expected version 0x80010000, found 0x\(String(UInt32(bitPattern: first), radix: 16))")
+                throw ThriftError.cold(.badVersion, protocolID: .binary, offset: start,
+                                  detail: { "expected version 0x80010000, found 0x\(String(UInt32(bitPattern: first), radix: 16))" })
             }
             let type = try Self.messageType(UInt8(truncatingIfNeeded: first), at: start + 3)
             let name = try readBinary()
@@ -60,8 +65,8 @@ public struct BinaryReader: ThriftProtocolReader {
     @usableFromInline
     static func messageType(_ byte: UInt8, at offset: Int) throws(ThriftError) -> MessageType {
         guard let type = MessageType(rawValue: byte) else {
-            throw ThriftError(.invalidMessageType, protocolID: .binary, offset: offset, typeByte: byte,
-                              detail: "message type must be 1 (call), 2 (reply), 3 (exception) or 4 (oneway)")
+            throw ThriftError.cold(.invalidMessageType, protocolID: .binary, offset: offset, typeByte: byte,
+                              detail: { "message type must be 1 (call), 2 (reply), 3 (exception) or 4 (oneway)" })
         }
         return type
     }
@@ -72,8 +77,8 @@ public struct BinaryReader: ThriftProtocolReader {
     mutating func enter() throws(ThriftError) {
         depth &+= 1
         if depth > limits.maxDepth {
-            throw ThriftError(.depthLimit, protocolID: .binary, offset: cursor.offset, limit: limits.maxDepth,
-                              detail: "structs and containers nest deeper than the limit")
+            throw ThriftError.cold(.depthLimit, protocolID: .binary, offset: cursor.offset, limit: limits.maxDepth,
+                              detail: { "structs and containers nest deeper than the limit" })
         }
     }
 
@@ -96,9 +101,9 @@ public struct BinaryReader: ThriftProtocolReader {
 
     @inlinable
     func wireType(_ byte: UInt8) throws(ThriftError) -> ThriftType {
-        guard let type = ThriftType(rawValue: byte), type != .stop else {
-            throw ThriftError(.invalidType, protocolID: .binary, offset: cursor.offset - 1, typeByte: byte,
-                              detail: "byte \(byte) is not a Thrift type")
+        guard let type = ThriftType(validating: byte) else {
+            throw ThriftError.cold(.invalidType, protocolID: .binary, offset: cursor.offset - 1, typeByte: byte,
+                              detail: { "byte \(byte) is not a Thrift type" })
         }
         return type
     }
@@ -107,14 +112,14 @@ public struct BinaryReader: ThriftProtocolReader {
     /// against the remaining input before anything is allocated.
     @inlinable
     static func minimumSize(_ type: ThriftType) -> Int {
-        switch type {
-        case .bool, .i8, .struct, .stop: 1
-        case .i16: 2
-        case .i32, .string: 4
-        case .i64, .double: 8
-        case .set, .list: 5
-        case .map: 6
-        case .uuid: 16
+        switch type.rawValue {
+        case 6: 2                     // i16
+        case 8, 11: 4                 // i32, string
+        case 4, 10: 8                 // double, i64
+        case 14, 15: 5                // set, list
+        case 13: 6                    // map
+        case 16: 16                   // uuid
+        default: 1                    // bool, i8, struct
         }
     }
 
@@ -123,15 +128,15 @@ public struct BinaryReader: ThriftProtocolReader {
         let at = cursor.offset
         let count = Int(try readI32())
         guard count >= 0 else {
-            throw ThriftError(.negativeSize, protocolID: .binary, offset: at, detail: "\(what) size \(count)")
+            throw ThriftError.cold(.negativeSize, protocolID: .binary, offset: at, detail: { "\(what) size \(count)" })
         }
         guard count <= limits.maxContainerSize else {
-            throw ThriftError(.sizeLimit, protocolID: .binary, offset: at, limit: limits.maxContainerSize,
-                              detail: "\(what) of \(count) elements")
+            throw ThriftError.cold(.sizeLimit, protocolID: .binary, offset: at, limit: limits.maxContainerSize,
+                              detail: { "\(what) of \(count) elements" })
         }
         guard count <= cursor.remaining / elementBytes else {
-            throw ThriftError(.truncated, protocolID: .binary, offset: at,
-                              detail: "\(what) of \(count) elements needs at least \(count * elementBytes) bytes, \(cursor.remaining) left")
+            throw ThriftError.cold(.truncated, protocolID: .binary, offset: at,
+                              detail: { "\(what) of \(count) elements needs at least \(count * elementBytes) bytes, \(cursor.remaining) left" })
         }
         return count
     }
@@ -209,11 +214,11 @@ public struct BinaryReader: ThriftProtocolReader {
     @inlinable
     mutating func readSized(_ length: Int, what: StaticString) throws(ThriftError) -> BytesView {
         guard length >= 0 else {
-            throw ThriftError(.negativeSize, protocolID: .binary, offset: cursor.offset - 4, detail: "\(what) length \(length)")
+            throw ThriftError.cold(.negativeSize, protocolID: .binary, offset: cursor.offset - 4, detail: { "\(what) length \(length)" })
         }
         guard length <= limits.maxStringSize else {
-            throw ThriftError(.sizeLimit, protocolID: .binary, offset: cursor.offset - 4, limit: limits.maxStringSize,
-                              detail: "\(what) of \(length) bytes")
+            throw ThriftError.cold(.sizeLimit, protocolID: .binary, offset: cursor.offset - 4, limit: limits.maxStringSize,
+                              detail: { "\(what) of \(length) bytes" })
         }
         guard length <= cursor.remaining else { throw truncated(what, needed: length) }
         return BytesView(cursor.take(length))

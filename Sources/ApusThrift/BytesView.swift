@@ -8,6 +8,9 @@ public struct BytesView: @unchecked Sendable, Hashable, CustomStringConvertible 
     @inlinable
     public init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
+    /// No bytes: the default of a string field not (yet) read.
+    @inlinable public static var empty: BytesView { BytesView(UnsafeRawBufferPointer(start: nil, count: 0)) }
+
     @inlinable public var count: Int { buffer.count }
     @inlinable public var isEmpty: Bool { buffer.isEmpty }
 

@@ -27,10 +27,15 @@ public struct CompactReader: ThriftProtocolReader {
         ThriftError(kind, protocolID: .compact, offset: cursor.offset, fieldID: fieldID, detail: detail)
     }
 
+    @inlinable
+    public func consumedBytes(from start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: cursor.base + start, count: cursor.offset - start)
+    }
+
     @usableFromInline @inline(never)
     func truncated(_ what: StaticString, needed: Int) -> ThriftError {
-        ThriftError(.truncated, protocolID: .compact, offset: cursor.offset,
-                    detail: "\(what) needs \(needed) bytes, \(cursor.remaining) left")
+        ThriftError.cold(.truncated, protocolID: .compact, offset: cursor.offset,
+                    detail: { "\(what) needs \(needed) bytes, \(cursor.remaining) left" })
     }
 
     // MARK: Varints
@@ -46,7 +51,7 @@ public struct CompactReader: ThriftProtocolReader {
             if byte & 0x80 == 0 { return result }
             shift &+= 7
             if shift >= 35 {
-                throw ThriftError(.varintTooLong, protocolID: .compact, offset: start, detail: "32-bit varint longer than 5 bytes")
+                throw ThriftError.cold(.varintTooLong, protocolID: .compact, offset: start, detail: { "32-bit varint longer than 5 bytes" })
             }
         }
     }
@@ -62,7 +67,7 @@ public struct CompactReader: ThriftProtocolReader {
             if byte & 0x80 == 0 { return result }
             shift &+= 7
             if shift >= 70 {
-                throw ThriftError(.varintTooLong, protocolID: .compact, offset: start, detail: "64-bit varint longer than 10 bytes")
+                throw ThriftError.cold(.varintTooLong, protocolID: .compact, offset: start, detail: { "64-bit varint longer than 10 bytes" })
             }
         }
     }
@@ -79,18 +84,18 @@ public struct CompactReader: ThriftProtocolReader {
         let start = cursor.offset
         guard let protocolByte = cursor.readByte() else { throw truncated("protocol id", needed: 1) }
         guard protocolByte == 0x82 else {
-            throw ThriftError(.badVersion, protocolID: .compact, offset: start, typeByte: protocolByte,
-                              detail: "expected protocol id 0x82, found 0x\(String(protocolByte, radix: 16))")
+            throw ThriftError.cold(.badVersion, protocolID: .compact, offset: start, typeByte: protocolByte,
+                              detail: { "expected protocol id 0x82, found 0x\(String(protocolByte, radix: 16))" })
         }
         guard let versionAndType = cursor.readByte() else { throw truncated("version", needed: 1) }
         guard versionAndType & 0x1F == 1 else {
-            throw ThriftError(.badVersion, protocolID: .compact, offset: start + 1,
-                              detail: "expected version 1, found \(versionAndType & 0x1F)")
+            throw ThriftError.cold(.badVersion, protocolID: .compact, offset: start + 1,
+                              detail: { "expected version 1, found \(versionAndType & 0x1F)" })
         }
         let typeValue = versionAndType >> 5
         guard let type = MessageType(rawValue: typeValue) else {
-            throw ThriftError(.invalidMessageType, protocolID: .compact, offset: start + 1, typeByte: typeValue,
-                              detail: "message type must be 1 (call), 2 (reply), 3 (exception) or 4 (oneway)")
+            throw ThriftError.cold(.invalidMessageType, protocolID: .compact, offset: start + 1, typeByte: typeValue,
+                              detail: { "message type must be 1 (call), 2 (reply), 3 (exception) or 4 (oneway)" })
         }
         let sequenceID = Int32(bitPattern: try readVarint32())
         let name = try readBinary()
@@ -103,8 +108,8 @@ public struct CompactReader: ThriftProtocolReader {
     mutating func enter() throws(ThriftError) {
         depth &+= 1
         if depth > limits.maxDepth {
-            throw ThriftError(.depthLimit, protocolID: .compact, offset: cursor.offset, limit: limits.maxDepth,
-                              detail: "structs and containers nest deeper than the limit")
+            throw ThriftError.cold(.depthLimit, protocolID: .compact, offset: cursor.offset, limit: limits.maxDepth,
+                              detail: { "structs and containers nest deeper than the limit" })
         }
     }
 
@@ -138,8 +143,8 @@ public struct CompactReader: ThriftProtocolReader {
         case 12: return .struct
         case 13: return .uuid
         default:
-            throw ThriftError(.invalidType, protocolID: .compact, offset: offset, typeByte: nibble,
-                              detail: "compact type \(nibble) is not a Thrift type")
+            throw ThriftError.cold(.invalidType, protocolID: .compact, offset: offset, typeByte: nibble,
+                              detail: { "compact type \(nibble) is not a Thrift type" })
         }
     }
 
@@ -157,7 +162,7 @@ public struct CompactReader: ThriftProtocolReader {
         } else {
             let raw = Self.unzigzag(try readVarint32())
             guard let narrow = Int16(exactly: raw) else {
-                throw ThriftError(.invalidValue, protocolID: .compact, offset: start, detail: "field id \(raw) does not fit i16")
+                throw ThriftError.cold(.invalidValue, protocolID: .compact, offset: start, detail: { "field id \(raw) does not fit i16" })
             }
             id = narrow
         }
@@ -168,9 +173,9 @@ public struct CompactReader: ThriftProtocolReader {
 
     @inlinable
     static func minimumSize(_ type: ThriftType) -> Int {
-        switch type {
-        case .double: 8
-        case .uuid: 16
+        switch type.rawValue {
+        case 4: 8                     // double
+        case 16: 16                   // uuid
         default: 1
         }
     }
@@ -179,15 +184,15 @@ public struct CompactReader: ThriftProtocolReader {
     mutating func checkCount(_ raw: UInt32, elementBytes: Int, at offset: Int, what: StaticString) throws(ThriftError) -> Int {
         let count = Int(Int32(bitPattern: raw))
         guard count >= 0 else {
-            throw ThriftError(.negativeSize, protocolID: .compact, offset: offset, detail: "\(what) size \(count)")
+            throw ThriftError.cold(.negativeSize, protocolID: .compact, offset: offset, detail: { "\(what) size \(count)" })
         }
         guard count <= limits.maxContainerSize else {
-            throw ThriftError(.sizeLimit, protocolID: .compact, offset: offset, limit: limits.maxContainerSize,
-                              detail: "\(what) of \(count) elements")
+            throw ThriftError.cold(.sizeLimit, protocolID: .compact, offset: offset, limit: limits.maxContainerSize,
+                              detail: { "\(what) of \(count) elements" })
         }
         guard count <= cursor.remaining / elementBytes else {
-            throw ThriftError(.truncated, protocolID: .compact, offset: offset,
-                              detail: "\(what) of \(count) elements needs at least \(count * elementBytes) bytes, \(cursor.remaining) left")
+            throw ThriftError.cold(.truncated, protocolID: .compact, offset: offset,
+                              detail: { "\(what) of \(count) elements needs at least \(count * elementBytes) bytes, \(cursor.remaining) left" })
         }
         return count
     }
@@ -239,8 +244,8 @@ public struct CompactReader: ThriftProtocolReader {
         case 1: return true
         case 0, 2: return false
         default:
-            throw ThriftError(.invalidValue, protocolID: .compact, offset: cursor.offset - 1, typeByte: byte,
-                              detail: "bool byte must be 1 (true), 2 or 0 (false)")
+            throw ThriftError.cold(.invalidValue, protocolID: .compact, offset: cursor.offset - 1, typeByte: byte,
+                              detail: { "bool byte must be 1 (true), 2 or 0 (false)" })
         }
     }
 
@@ -255,7 +260,7 @@ public struct CompactReader: ThriftProtocolReader {
         let start = cursor.offset
         let value = Self.unzigzag(try readVarint32())
         guard let narrow = Int16(exactly: value) else {
-            throw ThriftError(.invalidValue, protocolID: .compact, offset: start, detail: "i16 value \(value) out of range")
+            throw ThriftError.cold(.invalidValue, protocolID: .compact, offset: start, detail: { "i16 value \(value) out of range" })
         }
         return narrow
     }
@@ -281,11 +286,11 @@ public struct CompactReader: ThriftProtocolReader {
         let start = cursor.offset
         let length = Int(Int32(bitPattern: try readVarint32()))
         guard length >= 0 else {
-            throw ThriftError(.negativeSize, protocolID: .compact, offset: start, detail: "string length \(length)")
+            throw ThriftError.cold(.negativeSize, protocolID: .compact, offset: start, detail: { "string length \(length)" })
         }
         guard length <= limits.maxStringSize else {
-            throw ThriftError(.sizeLimit, protocolID: .compact, offset: start, limit: limits.maxStringSize,
-                              detail: "string of \(length) bytes")
+            throw ThriftError.cold(.sizeLimit, protocolID: .compact, offset: start, limit: limits.maxStringSize,
+                              detail: { "string of \(length) bytes" })
         }
         guard length <= cursor.remaining else { throw truncated("string", needed: length) }
         return BytesView(cursor.take(length))

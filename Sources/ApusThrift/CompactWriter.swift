@@ -22,20 +22,20 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     /// use 1, as Apache's writers do; bool fields use 1/2 for true/false.
     @inlinable
     static func compactType(_ type: ThriftType) -> UInt8 {
-        switch type {
-        case .stop: 0
-        case .bool: 1
-        case .i8: 3
-        case .i16: 4
-        case .i32: 5
-        case .i64: 6
-        case .double: 7
-        case .string: 8
-        case .list: 9
-        case .set: 10
-        case .map: 11
-        case .struct: 12
-        case .uuid: 13
+        switch type.rawValue {
+        case 2: 1       // bool
+        case 3: 3       // i8
+        case 4: 7       // double
+        case 6: 4       // i16
+        case 8: 5       // i32
+        case 10: 6      // i64
+        case 11: 8      // string, binary
+        case 12: 12     // struct
+        case 13: 11     // map
+        case 14: 10     // set
+        case 15: 9      // list
+        case 16: 13     // uuid
+        default: 0
         }
     }
 

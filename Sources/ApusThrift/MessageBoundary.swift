@@ -21,11 +21,11 @@ public enum MessageBoundary {
     public static func frameLength(_ raw: UInt32, limits: ThriftLimits = .default) throws(ThriftError) -> Int {
         let length = Int(Int32(bitPattern: raw))
         guard length >= 0 else {
-            throw ThriftError(.negativeSize, offset: 0, detail: "frame length \(length) is negative")
+            throw ThriftError.cold(.negativeSize, offset: 0, detail: { "frame length \(length) is negative" })
         }
         guard length <= limits.maxFrameSize else {
-            throw ThriftError(.sizeLimit, offset: 0, limit: limits.maxFrameSize,
-                              detail: "frame of \(length) bytes exceeds the maximum frame size")
+            throw ThriftError.cold(.sizeLimit, offset: 0, limit: limits.maxFrameSize,
+                              detail: { "frame of \(length) bytes exceeds the maximum frame size" })
         }
         return length
     }
@@ -52,8 +52,8 @@ public enum MessageBoundary {
             }
         } catch where error.kind == .truncated {
             if buffer.count >= limits.maxMessageSize {
-                throw ThriftError(.sizeLimit, protocolID: protocolID, offset: buffer.count, limit: limits.maxMessageSize,
-                                  detail: "message not complete within the maximum message size")
+                throw ThriftError.cold(.sizeLimit, protocolID: protocolID, offset: buffer.count, limit: limits.maxMessageSize,
+                                  detail: { "message not complete within the maximum message size" })
             }
             return nil
         }
@@ -61,8 +61,8 @@ public enum MessageBoundary {
 
     static func checked(_ length: Int, limits: ThriftLimits, protocolID: ThriftProtocolID) throws(ThriftError) -> Int {
         guard length <= limits.maxMessageSize else {
-            throw ThriftError(.sizeLimit, protocolID: protocolID, offset: length, limit: limits.maxMessageSize,
-                              detail: "message of \(length) bytes exceeds the maximum message size")
+            throw ThriftError.cold(.sizeLimit, protocolID: protocolID, offset: length, limit: limits.maxMessageSize,
+                              detail: { "message of \(length) bytes exceeds the maximum message size" })
         }
         return length
     }

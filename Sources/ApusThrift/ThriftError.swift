@@ -95,3 +95,15 @@ public struct ThriftError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 }
+
+extension ThriftError {
+    /// Builds an error out of line: hot inlinable readers and writers call
+    /// this so the message formatting is not inlined into every caller.
+    @usableFromInline @inline(never)
+    static func cold(
+        _ kind: Kind, protocolID: ThriftProtocolID? = nil, offset: Int, fieldID: Int16? = nil,
+        typeByte: UInt8? = nil, limit: Int? = nil, detail: () -> String
+    ) -> ThriftError {
+        ThriftError(kind, protocolID: protocolID, offset: offset, fieldID: fieldID, typeByte: typeByte, limit: limit, detail: detail())
+    }
+}

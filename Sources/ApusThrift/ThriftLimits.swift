@@ -13,6 +13,7 @@ public struct ThriftLimits: Sendable, Hashable {
     /// Most elements in one list, set or map.
     public var maxContainerSize: Int
 
+    @inlinable
     public init(
         maxFrameSize: Int = 16_384_000,
         maxMessageSize: Int = 104_857_600,
@@ -27,5 +28,5 @@ public struct ThriftLimits: Sendable, Hashable {
         self.maxContainerSize = maxContainerSize
     }
 
-    public static let `default` = ThriftLimits()
+    @inlinable public static var `default`: ThriftLimits { ThriftLimits() }
 }

@@ -29,29 +29,29 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
     /// The bytes written so far.
     @inlinable public var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    @inlinable
+    @usableFromInline @inline(never)
     func full(_ needed: Int) -> ThriftError {
-        ThriftError(.outputFull, offset: count, limit: capacity, detail: "writing \(needed) bytes into a \(capacity)-byte buffer")
+        ThriftError.cold(.outputFull, offset: count, limit: capacity, detail: { "writing \(needed) bytes into a \(capacity)-byte buffer" })
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func claim(_ n: Int) throws(ThriftError) -> UnsafeMutableRawPointer {
         guard capacity &- count >= n, let base else { throw full(n) }
         defer { _count &+= n }
         return base + count
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeByte(_ byte: UInt8) throws(ThriftError) {
         try claim(1).storeBytes(of: byte, as: UInt8.self)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeBigEndian<T: FixedWidthInteger>(_ value: T) throws(ThriftError) {
         try claim(MemoryLayout<T>.size).storeBytes(of: value.bigEndian, as: T.self)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeLittleEndian<T: FixedWidthInteger>(_ value: T) throws(ThriftError) {
         try claim(MemoryLayout<T>.size).storeBytes(of: value.littleEndian, as: T.self)
     }

@@ -90,6 +90,9 @@ public protocol ThriftProtocolReader {
     mutating func readBinary() throws(ThriftError) -> BytesView
     mutating func readUUID() throws(ThriftError) -> ThriftUUID
 
+    /// The input between `start` and the current offset: what was just read, as a view.
+    func consumedBytes(from start: Int) -> UnsafeRawBufferPointer
+
     /// An error at the current offset, for generated code (e.g. a missing required field).
     func error(_ kind: ThriftError.Kind, fieldID: Int16?, detail: String) -> ThriftError
 }
@@ -133,8 +136,8 @@ extension ThriftProtocolReader {
                 try skip(header.valueType)
             }
             readMapEnd()
-        case .stop:
-            throw error(.invalidType, fieldID: nil, detail: "cannot skip a value of type stop")
+        default:
+            throw error(.invalidType, fieldID: nil, detail: "cannot skip a value of \(type)")
         }
     }
 }

@@ -70,8 +70,8 @@ enum SizeCheck {
     @inlinable
     static func wire(_ count: Int, _ protocolID: ThriftProtocolID, offset: Int, what: StaticString) throws(ThriftError) -> Int32 {
         guard count >= 0, let narrow = Int32(exactly: count) else {
-            throw ThriftError(count < 0 ? .negativeSize : .sizeLimit, protocolID: protocolID, offset: offset,
-                              limit: Int(Int32.max), detail: "\(what) size \(count) does not fit an i32")
+            throw ThriftError.cold(count < 0 ? .negativeSize : .sizeLimit, protocolID: protocolID, offset: offset,
+                              limit: Int(Int32.max), detail: { "\(what) size \(count) does not fit an i32" })
         }
         return narrow
     }

@@ -1,37 +1,54 @@
 /// A Thrift wire type, numbered as in the binary protocol
 /// (apache/thrift doc/specs/thrift-binary-protocol.md). The compact protocol
 /// maps its own type nibbles onto these.
-public enum ThriftType: UInt8, Sendable, Hashable, CustomStringConvertible {
-    case stop = 0
-    case bool = 2
-    case i8 = 3
-    case double = 4
-    case i16 = 6
-    case i32 = 8
-    case i64 = 10
-    case string = 11
-    case `struct` = 12
-    case map = 13
-    case set = 14
-    case list = 15
-    case uuid = 16
+///
+/// A struct over the wire byte rather than an enum: the byte read from the
+/// wire *is* the value, with no table lookup to convert it on every field.
+public struct ThriftType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt8
+
+    @inlinable @inline(__always)
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The type a wire byte names, or nil when it names none (or stop).
+    @inlinable @inline(__always)
+    public init?(validating byte: UInt8) {
+        // Bits set at 2, 3, 4, 6, 8, 10...16.
+        guard byte < 17, (0x1_FD5C as UInt32) >> byte & 1 == 1 else { return nil }
+        self.rawValue = byte
+    }
+
+    public static let stop = ThriftType(rawValue: 0)
+    public static let bool = ThriftType(rawValue: 2)
+    public static let i8 = ThriftType(rawValue: 3)
+    public static let double = ThriftType(rawValue: 4)
+    public static let i16 = ThriftType(rawValue: 6)
+    public static let i32 = ThriftType(rawValue: 8)
+    public static let i64 = ThriftType(rawValue: 10)
+    public static let string = ThriftType(rawValue: 11)
+    public static let `struct` = ThriftType(rawValue: 12)
+    public static let map = ThriftType(rawValue: 13)
+    public static let set = ThriftType(rawValue: 14)
+    public static let list = ThriftType(rawValue: 15)
+    public static let uuid = ThriftType(rawValue: 16)
 
     /// The name `apus dump` and error messages use.
     public var description: String {
-        switch self {
-        case .stop: "stop"
-        case .bool: "bool"
-        case .i8: "i8"
-        case .double: "double"
-        case .i16: "i16"
-        case .i32: "i32"
-        case .i64: "i64"
-        case .string: "string"
-        case .struct: "struct"
-        case .map: "map"
-        case .set: "set"
-        case .list: "list"
-        case .uuid: "uuid"
+        switch rawValue {
+        case 0: "stop"
+        case 2: "bool"
+        case 3: "i8"
+        case 4: "double"
+        case 6: "i16"
+        case 8: "i32"
+        case 10: "i64"
+        case 11: "string"
+        case 12: "struct"
+        case 13: "map"
+        case 14: "set"
+        case 15: "list"
+        case 16: "uuid"
+        default: "type \(rawValue)"
         }
     }
 }

@@ -88,8 +88,8 @@ public indirect enum ThriftValue: Sendable, Hashable {
             }
             reader.readMapEnd()
             self = .map(key: header.keyType, value: header.valueType, entries)
-        case .stop:
-            throw reader.error(.invalidType, fieldID: nil, detail: "no value has type stop")
+        default:
+            throw reader.error(.invalidType, fieldID: nil, detail: "no value has \(type)")
         }
     }
 

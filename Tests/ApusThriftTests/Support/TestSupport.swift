@@ -160,8 +160,8 @@ struct ValueGenerator {
                 ThriftMapEntry(key: value(keyType, depth: 0), value: value(valueType, depth: depth - 1))
             }
             return .map(key: keyType, value: valueType, entries)
-        case .stop:
-            fatalError("no value of type stop")
+        default:
+            fatalError("no value of \(type)")
         }
     }
 }

@@ -1,0 +1,147 @@
+/// A value that can stand as a field, a container element, a map key or
+/// value: it knows its wire type and reads and writes itself. Scalars,
+/// strings, views and generated structs conform, so container code is
+/// written once (`reader.readList(of: Int64.self)`).
+public protocol ThriftElement {
+    static var thriftType: ThriftType { get }
+    static func read<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) -> Self
+    func write<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError)
+}
+
+extension Bool: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .bool }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Bool { try reader.readBool() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeBool(self) }
+}
+
+extension Int8: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .i8 }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Int8 { try reader.readI8() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI8(self) }
+}
+
+extension Int16: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .i16 }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Int16 { try reader.readI16() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI16(self) }
+}
+
+extension Int32: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .i32 }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Int32 { try reader.readI32() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI32(self) }
+}
+
+extension Int64: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .i64 }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Int64 { try reader.readI64() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI64(self) }
+}
+
+extension Double: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .double }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Double { try reader.readDouble() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeDouble(self) }
+}
+
+extension String: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .string }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> String { try reader.readString() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeString(self) }
+}
+
+extension BytesView: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .string }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> BytesView { try reader.readBinary() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeBinary(buffer) }
+}
+
+extension ThriftUUID: ThriftElement {
+    @inlinable public static var thriftType: ThriftType { .uuid }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> ThriftUUID { try reader.readUUID() }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeUUID(self) }
+}
+
+/// Generated structs are elements through their codable conformance.
+extension ThriftElement where Self: ThriftCodable {
+    @inlinable public static var thriftType: ThriftType { .struct }
+    @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Self { try Self(from: &reader) }
+    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try encode(to: &writer) }
+}
+
+extension ThriftProtocolReader {
+    @usableFromInline
+    func mismatch(_ what: StaticString, expected: ThriftType, found: ThriftType) -> ThriftError {
+        error(.invalidType, fieldID: nil, detail: "\(what) holds \(found), expected \(expected)")
+    }
+
+    /// Reads a list into an array. An element type other than `E`'s is an error.
+    @inlinable
+    public mutating func readList<E: ThriftElement>(of _: E.Type) throws(ThriftError) -> [E] {
+        let header = try readListBegin()
+        guard header.elementType == E.thriftType || header.count == 0 else {
+            throw mismatch("list", expected: E.thriftType, found: header.elementType)
+        }
+        var elements: [E] = []
+        elements.reserveCapacity(header.count)
+        for _ in 0..<header.count { elements.append(try E.read(from: &self)) }
+        readListEnd()
+        return elements
+    }
+
+    /// Reads a set into an array (wire order kept; use `Set(...)` where elements are Hashable).
+    @inlinable
+    public mutating func readSet<E: ThriftElement>(of _: E.Type) throws(ThriftError) -> [E] {
+        let header = try readSetBegin()
+        guard header.elementType == E.thriftType || header.count == 0 else {
+            throw mismatch("set", expected: E.thriftType, found: header.elementType)
+        }
+        var elements: [E] = []
+        elements.reserveCapacity(header.count)
+        for _ in 0..<header.count { elements.append(try E.read(from: &self)) }
+        readSetEnd()
+        return elements
+    }
+
+    /// Reads a map into a dictionary; a repeated key keeps the last value, as Apache's readers do.
+    @inlinable
+    public mutating func readMap<K: ThriftElement & Hashable, V: ThriftElement>(
+        of _: K.Type, _: V.Type
+    ) throws(ThriftError) -> [K: V] {
+        let header = try readMapBegin()
+        guard header.count == 0 || (header.keyType == K.thriftType && header.valueType == V.thriftType) else {
+            throw mismatch("map", expected: K.thriftType, found: header.keyType)
+        }
+        var map: [K: V] = [:]
+        map.reserveCapacity(header.count)
+        for _ in 0..<header.count {
+            let key = try K.read(from: &self)
+            map[key] = try V.read(from: &self)
+        }
+        readMapEnd()
+        return map
+    }
+}
+
+extension ThriftProtocolWriter {
+    @inlinable
+    public mutating func writeList<C: Collection>(_ elements: C) throws(ThriftError) where C.Element: ThriftElement {
+        try writeListBegin(C.Element.thriftType, count: elements.count)
+        for element in elements { try element.write(to: &self) }
+    }
+
+    @inlinable
+    public mutating func writeSet<C: Collection>(_ elements: C) throws(ThriftError) where C.Element: ThriftElement {
+        try writeSetBegin(C.Element.thriftType, count: elements.count)
+        for element in elements { try element.write(to: &self) }
+    }
+
+    @inlinable
+    public mutating func writeMap<K: ThriftElement, V: ThriftElement>(_ map: [K: V]) throws(ThriftError) {
+        try writeMapBegin(keyType: K.thriftType, valueType: V.thriftType, count: map.count)
+        for (key, value) in map {
+            try key.write(to: &self)
+            try value.write(to: &self)
+        }
+    }
+}
