@@ -167,6 +167,20 @@ public struct BinaryReader: ThriftProtocolReader {
 
     @inlinable public mutating func readMapEnd() { depth &-= 1 }
 
+    /// Fixed-width elements are skipped in one step: the count was already
+    /// checked against the remaining bytes with exactly this width.
+    @inlinable
+    public mutating func skipElements(_ type: ThriftType, count: Int) throws(ThriftError) {
+        switch type.rawValue {
+        case 2, 3, 4, 6, 8, 10, 16:  // bool, i8, double, i16, i32, i64, uuid
+            let length = count &* Self.minimumSize(type)
+            guard length <= cursor.remaining else { throw truncated("list elements", needed: length) }
+            cursor.offset &+= length
+        default:
+            try skipEachElement(type, count: count)
+        }
+    }
+
     // MARK: Scalars
 
     @inlinable

@@ -229,6 +229,41 @@ public struct CompactReader: ThriftProtocolReader {
 
     @inlinable public mutating func readMapEnd() { depth &-= 1 }
 
+    /// Varint elements are skipped by scanning for their last bytes; fixed-width
+    /// ones (i8, bool, double, uuid) in one step.
+    @inlinable
+    public mutating func skipElements(_ type: ThriftType, count: Int) throws(ThriftError) {
+        switch type.rawValue {
+        case 6, 8, 10:  // i16, i32, i64: varints of at most 3, 5, 10 bytes
+            let maximum = type.rawValue == 10 ? 10 : (type.rawValue == 8 ? 5 : 3)
+            var left = count
+            var length = 0
+            while left > 0 {
+                guard let byte = cursor.readByte() else { throw truncated("varint", needed: 1) }
+                length &+= 1
+                if byte & 0x80 == 0 {
+                    left &-= 1
+                    length = 0
+                } else if length >= maximum {
+                    throw ThriftError.cold(.varintTooLong, protocolID: .compact, offset: cursor.offset - length,
+                                           detail: { "varint longer than \(maximum) bytes" })
+                }
+            }
+        case 2, 3, 4, 16:  // bool, i8, double, uuid
+            let width = type.rawValue == 4 ? 8 : (type.rawValue == 16 ? 16 : 1)
+            let length = count &* width
+            guard length <= cursor.remaining else { throw truncated("list elements", needed: length) }
+            if type == .bool {
+                // Each must still be a valid bool byte.
+                for _ in 0..<count { _ = try readBool() }
+            } else {
+                cursor.offset &+= length
+            }
+        default:
+            try skipEachElement(type, count: count)
+        }
+    }
+
     // MARK: Scalars
 
     /// A bool field's value comes from its header; a bool in a container is

@@ -13,7 +13,7 @@ public struct ListView<Element: ThriftElement>: Sequence, @unchecked Sendable {
             throw reader.mismatch(set ? "set" : "list", expected: Element.thriftType, found: header.elementType)
         }
         let start = reader.offset
-        for _ in 0..<header.count { try reader.skip(header.elementType) }
+        try reader.skipElements(header.elementType, count: header.count)
         bytes = reader.consumedBytes(from: start)
         if set { reader.readSetEnd() } else { reader.readListEnd() }
         protocolID = Reader.protocolID

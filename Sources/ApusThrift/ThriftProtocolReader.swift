@@ -90,6 +90,10 @@ public protocol ThriftProtocolReader {
     mutating func readBinary() throws(ThriftError) -> BytesView
     mutating func readUUID() throws(ThriftError) -> ThriftUUID
 
+    /// Skips `count` values of `type` (a container's elements). Readers
+    /// override it to jump over fixed-width elements in one step.
+    mutating func skipElements(_ type: ThriftType, count: Int) throws(ThriftError)
+
     /// The input between `start` and the current offset: what was just read, as a view.
     func consumedBytes(from start: Int) -> UnsafeRawBufferPointer
 
@@ -98,6 +102,12 @@ public protocol ThriftProtocolReader {
 }
 
 extension ThriftProtocolReader {
+    /// One `skip` per element: correct for every type, the fallback of the fast paths.
+    @inlinable
+    public mutating func skipEachElement(_ type: ThriftType, count: Int) throws(ThriftError) {
+        for _ in 0..<count { try skip(type) }
+    }
+
     /// A string value, copied out of the input (invalid UTF-8 is repaired).
     @inlinable
     public mutating func readString() throws(ThriftError) -> String {
@@ -127,7 +137,7 @@ extension ThriftProtocolReader {
             readStructEnd(token)
         case .list, .set:
             let header = type == .list ? try readListBegin() : try readSetBegin()
-            for _ in 0..<header.count { try skip(header.elementType) }
+            try skipElements(header.elementType, count: header.count)
             if type == .list { readListEnd() } else { readSetEnd() }
         case .map:
             let header = try readMapBegin()

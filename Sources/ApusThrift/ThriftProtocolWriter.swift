@@ -38,13 +38,18 @@ extension ThriftProtocolWriter {
         if let failure { throw failure }
     }
 
-    /// Writes text as UTF-8 without copying it first.
+    /// Writes text as UTF-8 straight from the string's storage (no copy,
+    /// no retain: the string is only borrowed).
     @inlinable
     public mutating func writeString(_ value: String) throws(ThriftError) {
-        var value = value
         var failure: ThriftError?
-        value.withUTF8 { buffer in
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { buffer in
             do throws(ThriftError) { try writeBinary(UnsafeRawBufferPointer(buffer)) } catch { failure = error }
+        }
+        if done == nil {
+            // Not contiguous (a bridged string): copy once.
+            try writeBinary(Array(value.utf8))
+            return
         }
         if let failure { throw failure }
     }
