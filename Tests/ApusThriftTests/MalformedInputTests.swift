@@ -100,6 +100,25 @@ import Testing
         #expect(kind(hex("808004"), .compact, as: .i16) == .invalidValue)                 // zigzag 32768 doesn't fit i16
     }
 
+    /// Skipping a list (an unknown field, a buffered-message walk) applies the same rules as reading it.
+    @Test func listSkipsKeepTheRules() {
+        func skipKind(_ bytes: [UInt8], _ protocolID: ThriftProtocolID) -> ThriftError.Kind? {
+            thriftError { () throws(ThriftError) in
+                try withBytes(bytes) { buffer throws(ThriftError) in
+                    if protocolID == .binary { var r = BinaryReader(buffer); try r.skip(.list) } else { var r = CompactReader(buffer); try r.skip(.list) }
+                }
+            }?.kind
+        }
+        #expect(skipKind(hex("35 02 8080808080 01 04"), .compact) == .varintTooLong)   // i32 of 6 bytes
+        #expect(skipKind(hex("36 02 80808080808080808001 04"), .compact) == nil)       // i64 of 10 bytes is fine
+        #expect(skipKind(hex("34 02 808001 04"), .compact) == nil)                     // i16 varint of 3 bytes
+        #expect(skipKind(hex("34 02 80808001 04"), .compact) == .varintTooLong)       // i16 varint of 4 bytes
+        #expect(skipKind(hex("31 01 07 02"), .compact) == .invalidValue)               // bool byte 7
+        #expect(skipKind(hex("36 02 8080"), .compact) == .truncated)
+        #expect(skipKind(hex("0a 00000002 0000000000000001 00000000"), .binary) == .truncated)
+        #expect(skipKind(hex("0a 00000002 0000000000000001 0000000000000002"), .binary) == nil)
+    }
+
     @Test(arguments: [0, 5, 7] as [UInt8])
     func invalidMessageTypes(_ type: UInt8) {
         #expect(messageKind(hex("800100") + [type] + hex("00000000 00000001 00"), .binary) == .invalidMessageType)
