@@ -7,6 +7,7 @@ let package = Package(
     name: "Apus",
     products: [
         .library(name: "ApusThrift", targets: ["ApusThrift"]),
+        .library(name: "ApusWire", targets: ["ApusWire"]),
         .executable(name: "apus", targets: ["apus"]),
     ],
     dependencies: [
@@ -15,6 +16,8 @@ let package = Package(
     targets: [
         // The zero-copy Thrift codec: protocols, message boundaries, limits. No dependencies.
         .target(name: "ApusThrift"),
+        // Ethernet/ARP/IPv4/ICMP/UDP/TCP header views and reprs, checksums. No I/O, no dependencies.
+        .target(name: "ApusWire"),
         .executableTarget(
             name: "apus",
             dependencies: [
@@ -23,5 +26,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ApusThriftTests", dependencies: ["ApusThrift"], exclude: ["Fixtures"]),
+        .testTarget(name: "ApusWireTests", dependencies: ["ApusWire"]),
     ]
 )
