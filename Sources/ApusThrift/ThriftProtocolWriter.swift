@@ -38,18 +38,14 @@ extension ThriftProtocolWriter {
         if let failure { throw failure }
     }
 
-    /// Writes text as UTF-8 straight from the string's storage (no copy,
-    /// no retain: the string is only borrowed).
+    /// Writes text as UTF-8 straight from the string's storage: borrowed
+    /// through its span, so no copy and no retain/release pair per string.
     @inlinable
     public mutating func writeString(_ value: String) throws(ThriftError) {
+        let span = value.utf8Span.span
         var failure: ThriftError?
-        let done: Void? = value.utf8.withContiguousStorageIfAvailable { buffer in
-            do throws(ThriftError) { try writeBinary(UnsafeRawBufferPointer(buffer)) } catch { failure = error }
-        }
-        if done == nil {
-            // Not contiguous (a bridged string): copy once.
-            try writeBinary(Array(value.utf8))
-            return
+        span.withUnsafeBytes { buffer in
+            do throws(ThriftError) { try writeBinary(buffer) } catch { failure = error }
         }
         if let failure { throw failure }
     }
