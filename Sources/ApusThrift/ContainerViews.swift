@@ -24,28 +24,20 @@ public struct ListView<Element: ThriftElement>: Sequence, @unchecked Sendable {
     public func makeIterator() -> Iterator { Iterator(bytes: bytes, protocolID: protocolID, remaining: count) }
 
     public struct Iterator: IteratorProtocol {
-        @usableFromInline var binary: BinaryReader
-        @usableFromInline var compact: CompactReader
-        @usableFromInline let protocolID: ThriftProtocolID
+        @usableFromInline var cursor: ElementCursor
         @usableFromInline var remaining: Int
 
         @inlinable
         init(bytes: UnsafeRawBufferPointer, protocolID: ThriftProtocolID, remaining: Int) {
-            binary = BinaryReader(bytes)
-            compact = CompactReader(bytes)
-            self.protocolID = protocolID
+            cursor = ElementCursor(bytes: bytes, protocolID: protocolID)
             self.remaining = remaining
         }
 
-        /// The elements were validated when the view was made, so reading them again cannot fail.
         @inlinable
         public mutating func next() -> Element? {
             guard remaining > 0 else { return nil }
             remaining &-= 1
-            switch protocolID {
-            case .binary: return try! Element.read(from: &binary)
-            case .compact: return try! Element.read(from: &compact)
-            }
+            return cursor.read(Element.self)
         }
     }
 }
@@ -77,16 +69,12 @@ public struct MapView<Key: ThriftElement, Value: ThriftElement>: Sequence, @unch
     public func makeIterator() -> Iterator { Iterator(bytes: bytes, protocolID: protocolID, remaining: count) }
 
     public struct Iterator: IteratorProtocol {
-        @usableFromInline var binary: BinaryReader
-        @usableFromInline var compact: CompactReader
-        @usableFromInline let protocolID: ThriftProtocolID
+        @usableFromInline var cursor: ElementCursor
         @usableFromInline var remaining: Int
 
         @inlinable
         init(bytes: UnsafeRawBufferPointer, protocolID: ThriftProtocolID, remaining: Int) {
-            binary = BinaryReader(bytes)
-            compact = CompactReader(bytes)
-            self.protocolID = protocolID
+            cursor = ElementCursor(bytes: bytes, protocolID: protocolID)
             self.remaining = remaining
         }
 
@@ -94,10 +82,31 @@ public struct MapView<Key: ThriftElement, Value: ThriftElement>: Sequence, @unch
         public mutating func next() -> (key: Key, value: Value)? {
             guard remaining > 0 else { return nil }
             remaining &-= 1
-            switch protocolID {
-            case .binary: return (try! Key.read(from: &binary), try! Value.read(from: &binary))
-            case .compact: return (try! Key.read(from: &compact), try! Value.read(from: &compact))
-            }
+            return (cursor.read(Key.self), cursor.read(Value.self))
+        }
+    }
+}
+
+/// Re-reads elements a view already validated, in the protocol they were written in.
+@usableFromInline
+struct ElementCursor {
+    @usableFromInline var binary: BinaryReader
+    @usableFromInline var compact: CompactReader
+    @usableFromInline let protocolID: ThriftProtocolID
+
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, protocolID: ThriftProtocolID) {
+        binary = BinaryReader(bytes)
+        compact = CompactReader(bytes)
+        self.protocolID = protocolID
+    }
+
+    /// The bytes were validated when the view was made, so reading them again cannot fail.
+    @inlinable
+    mutating func read<E: ThriftElement>(_: E.Type) -> E {
+        switch protocolID {
+        case .binary: try! E.read(from: &binary)
+        case .compact: try! E.read(from: &compact)
         }
     }
 }
