@@ -19,13 +19,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pin_root=/sys/fs/bpf/apus
-loader_lock=/run/xdp-loader.lck
 
 usage() {
   echo "usage: $0 IFACE [--mode native|skb] [--netns NS]" >&2
   exit 64
 }
 die() { echo "xdp-load: $*" >&2; exit 1; }
+# shellcheck source=lib/xdp.sh
+. "$root/scripts/lib/xdp.sh"
 args=("$@")
 
 iface="" mode=native netns=""
@@ -46,16 +47,7 @@ case "$iface" in */*|.|..) die "'$iface' is not an interface name" ;; esac
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (XDP needs CAP_NET_ADMIN and CAP_BPF): sudo $0 ${args[*]}"
 
-# `ip netns exec` mounts a fresh sysfs over /sys, hiding the host's bpffs;
-# setup.sh would then mount a NEW, private bpffs whose pins vanish with this
-# process. Catch that before setup.sh runs.
-if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
-  current_ns="$(ip netns identify 2>/dev/null || true)"
-  if [ -n "$current_ns" ]; then
-    die "no bpffs visible inside network namespace $current_ns ('ip netns exec' hides the host's);
-  run from the host instead: $0 $iface --netns $current_ns"
-  fi
-fi
+refuse_hidden_bpffs
 
 "$root/scripts/setup.sh"
 
@@ -82,16 +74,8 @@ if [[ "$link" == *"prog/xdp"* ]]; then
   die "an XDP program is already attached to $iface ($attached); unload it first: $unload_hint"
 fi
 
-# xdp-loader 1.3.1 refuses to run while /run/xdp-loader.lck exists, even when
-# the pid inside is dead (left behind by an xdp-loader killed with SIGKILL or
-# SIGPIPE). Remove only a lock whose owner is gone.
-if [ -e "$loader_lock" ]; then
-  owner="$(tr -dc 0-9 <"$loader_lock" 2>/dev/null || true)"
-  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
-    die "xdp-loader (pid $owner) is running; wait for it, then retry"
-  fi
-  echo "xdp-load: removing stale $loader_lock (pid ${owner:-?} is gone)" >&2
-  rm -f "$loader_lock"
+if ! owner="$(clear_stale_loader_lock)"; then
+  die "xdp-loader (pid $owner) is running; wait for it, then retry"
 fi
 
 object="$("$root/scripts/build-bpf.sh")"

@@ -11,13 +11,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pin_root=/sys/fs/bpf/apus
-loader_lock=/run/xdp-loader.lck
 
 usage() {
   echo "usage: $0 IFACE [--netns NS] [--force]" >&2
   exit 64
 }
 die() { echo "xdp-unload: $*" >&2; exit 1; }
+# shellcheck source=lib/xdp.sh
+. "$root/scripts/lib/xdp.sh"
 args=("$@")
 
 iface="" netns="" force=0
@@ -36,14 +37,7 @@ case "$iface" in */*|.|..) die "'$iface' is not an interface name" ;; esac
 
 [ "$(id -u)" -eq 0 ] || die "must run as root: sudo $0 ${args[*]}"
 
-# Inside `ip netns exec` the host's bpffs (and the pins) are hidden.
-if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
-  current_ns="$(ip netns identify 2>/dev/null || true)"
-  if [ -n "$current_ns" ]; then
-    die "the host's bpffs is hidden inside network namespace $current_ns ('ip netns exec');
-  run from the host instead: $0 $iface --netns $current_ns"
-  fi
-fi
+refuse_hidden_bpffs
 
 "$root/scripts/setup.sh"
 
@@ -73,13 +67,7 @@ if ((have_iface)); then
     if [ "$name" != apus_xdp ] && [ "$name" != xdp_dispatcher ] && ((force == 0)); then
       die "$iface runs '$name', not apus_xdp; leaving it (use --force to remove it anyway)"
     fi
-    # Same stale-lock rule as xdp-load.sh: xdp-loader 1.3.1 trips over any leftover lock.
-    if [ -e "$loader_lock" ]; then
-      owner="$(tr -dc 0-9 <"$loader_lock" 2>/dev/null || true)"
-      if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then
-        rm -f "$loader_lock"
-      fi
-    fi
+    clear_stale_loader_lock >/dev/null || true
     timeout 60 "${in_ns[@]}" xdp-loader unload --all "$iface" >/dev/null 2>&1 || true
     # A program attached by something other than libxdp, in whichever mode:
     # `xdp off` alone does not remove a generic program.
