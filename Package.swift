@@ -8,24 +8,68 @@ let package = Package(
     products: [
         .library(name: "ApusThrift", targets: ["ApusThrift"]),
         .library(name: "ApusWire", targets: ["ApusWire"]),
+        .library(name: "ApusRPC", targets: ["ApusRPC"]),
+        .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
+        .library(name: "ApusExamples", targets: ["ApusExamples"]),
         .executable(name: "apus", targets: ["apus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The zero-copy Thrift codec: protocols, message boundaries, limits. No dependencies.
         .target(name: "ApusThrift"),
         // Ethernet/ARP/IPv4/ICMP/UDP/TCP header views and reprs, checksums. No I/O, no dependencies.
         .target(name: "ApusWire"),
+        // Services, context, errors, router, middleware, server core, client; no syscalls.
+        .target(
+            name: "ApusRPC",
+            dependencies: [
+                "ApusThrift",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The kernel-socket transport (SwiftNIO): the fallback data path.
+        .target(
+            name: "ApusTransportPosix",
+            dependencies: [
+                "ApusRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.
+        .target(name: "ApusExamples", dependencies: ["ApusRPC"]),
         .executableTarget(
             name: "apus",
             dependencies: [
-                "ApusThrift",
+                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "ApusThriftTests", dependencies: ["ApusThrift"], exclude: ["Fixtures"]),
         .testTarget(name: "ApusWireTests", dependencies: ["ApusWire"]),
+        .testTarget(
+            name: "ApusRPCTests",
+            dependencies: [
+                "ApusRPC", "ApusTransportPosix", "ApusExamples",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Apus: ParsableCommand {
+struct Apus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apus",
         abstract: "Apus: Apache Thrift RPC for Swift over AF_XDP and kernel sockets.",
-        subcommands: [Dump.self]
+        subcommands: [Serve.self, Bench.self, Dump.self]
     )
 }

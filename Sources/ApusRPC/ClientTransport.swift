@@ -1,0 +1,49 @@
+import ApusThrift
+
+/// Per-call knobs a caller can set.
+public struct CallOptions: Sendable {
+    /// How long to wait for the reply; nil waits until the connection fails.
+    public var timeout: Duration?
+    /// Overrides the method's own idempotency (from its IDL annotation) for retries.
+    public var idempotent: Bool?
+
+    public init(timeout: Duration? = nil, idempotent: Bool? = nil) {
+        self.timeout = timeout
+        self.idempotent = idempotent
+    }
+
+    public static let defaults = CallOptions()
+}
+
+/// How a generated client reaches a server: a connection pool (kernel
+/// sockets, AF_XDP) or a middleware wrapping one (`Retry`, `CircuitBreaker`,
+/// `ClientTimeout`). Middleware are transports around transports, so a
+/// client stack is a concrete generic type such as
+/// `ClientTimeout<Retry<CircuitBreaker<PosixClientTransport>>>`: statically
+/// composed, no boxing.
+public protocol ClientTransport: Sendable {
+    /// Sends a call and waits for its reply. `decode` runs on the transport's
+    /// thread while the reply's bytes are valid; what it returns is the result.
+    /// Errors: `RPCError` (`.unavailable` when the connection failed or was
+    /// lost, `.deadlineExceeded` when `options.timeout` passed, the server's
+    /// TApplicationException mapped back to a code).
+    func call<Reply: Sendable>(
+        _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+    ) async throws -> Reply
+
+    /// Sends a oneway call; returns once it is written to the connection.
+    func callOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions) async throws
+}
+
+extension ClientTransport {
+    /// The entry point of generated clients: a call whose reply is the result struct `Result`.
+    @inlinable
+    public func call<Args: ThriftMessageBody, Result: ThriftDecodable & Sendable>(
+        _ arguments: Args, method: MethodDescriptor, options: CallOptions, result: Result.Type
+    ) async throws -> Result {
+        try await call(arguments, method: method, options: options) { (message: borrowing IncomingMessage) throws(RPCError) -> Result in
+            try message.decodeReply(Result.self)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ApusThrift
+
+/// Cuts a connection's byte stream into messages, for any transport.
+///
+/// Framing and protocol are configured or, when nil, sniffed from the first
+/// bytes of the connection: a stream whose first byte is `0x80` (strict
+/// binary) or `0x82` (compact) is unframed; anything else is taken as a
+/// frame length (a legal one starts with `0x00`, since frames are below
+/// 16 MB by default). The protocol of each message is sniffed from its first
+/// byte. Limits apply before anything is buffered: a frame header announcing
+/// more than `limits.maxFrameSize` fails at once, and an unframed message
+/// still incomplete at `limits.maxMessageSize` bytes fails too.
+public struct MessageFramer: Sendable {
+    public private(set) var framing: ThriftFraming?
+    public let configuredProtocol: ThriftProtocolID?
+    public let limits: ThriftLimits
+
+    public init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits) {
+        self.framing = framing
+        self.configuredProtocol = protocolID
+        self.limits = limits
+    }
+
+    /// A complete message found at the start of the bytes.
+    public struct Message: Equatable, Sendable {
+        /// Where the message (header and body, without a frame header) lies.
+        public var range: Range<Int>
+        /// Bytes to consume, frame header included.
+        public var consumed: Int
+        /// The message's protocol (sniffed or configured).
+        public var protocolID: ThriftProtocolID
+    }
+
+    /// The first complete message in `bytes`, or nil when more bytes are needed.
+    /// `expectedTotal` is set to the full size of the first message when known
+    /// (a frame header was read), so the caller can reserve memory once.
+    public mutating func next(in bytes: UnsafeRawBufferPointer, expectedTotal: inout Int?) throws(ThriftError) -> Message? {
+        expectedTotal = nil
+        guard let first = bytes.first else { return nil }
+        let framing = self.framing ?? ((first == 0x80 || first == 0x82) ? .buffered : .framed)
+        self.framing = framing
+        switch framing {
+        case .framed:
+            guard bytes.count >= MessageBoundary.frameHeaderSize else { return nil }
+            let length = try MessageBoundary.frameLength(UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self)), limits: limits)
+            expectedTotal = MessageBoundary.frameHeaderSize + length
+            guard bytes.count >= MessageBoundary.frameHeaderSize + length else { return nil }
+            guard length > 0 else { throw ThriftError(.invalidFrame, offset: 0, detail: "empty frame") }
+            let protocolID = try resolveProtocol(bytes[MessageBoundary.frameHeaderSize], offset: MessageBoundary.frameHeaderSize)
+            return Message(range: MessageBoundary.frameHeaderSize..<(MessageBoundary.frameHeaderSize + length),
+                           consumed: MessageBoundary.frameHeaderSize + length, protocolID: protocolID)
+        case .buffered:
+            let protocolID = try resolveProtocol(first, offset: 0)
+            guard let length = try MessageBoundary.message(in: bytes, protocol: protocolID, limits: limits) else { return nil }
+            return Message(range: 0..<length, consumed: length, protocolID: protocolID)
+        }
+    }
+
+    private func resolveProtocol(_ byte: UInt8, offset: Int) throws(ThriftError) -> ThriftProtocolID {
+        if let configuredProtocol { return configuredProtocol }
+        guard let sniffed = ThriftProtocolID(sniffing: byte) else {
+            throw ThriftError(.badVersion, offset: offset, detail: "byte 0x\(String(byte, radix: 16)) starts no Thrift message")
+        }
+        return sniffed
+    }
+}

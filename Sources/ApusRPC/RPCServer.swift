@@ -1,0 +1,121 @@
+import ApusThrift
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An RPC server: one transport, one router, server-wide middleware.
+///
+/// A swift-service-lifecycle `Service`: `run()` serves until graceful
+/// shutdown (SIGTERM through a `ServiceGroup`, or `beginGracefulShutdown()`)
+/// or cancellation, then stops accepting, lets in-flight calls finish for up
+/// to `gracePeriod` (new calls on open connections are refused with
+/// "server is shutting down"), and closes the connections.
+public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
+    public let transport: Transport
+    public let dispatcher: ServerDispatcher
+    public let gracePeriod: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var address: Result<PeerAddress, any Error>?
+        var addressWaiters: [CheckedContinuation<PeerAddress, any Error>] = []
+        var shutdownRequested = false
+        var shutdownWaiter: CheckedContinuation<Void, Never>?
+    }
+
+    /// - Parameters:
+    ///   - middleware: builds the server-wide chain around the router, e.g.
+    ///     `{ $0.layer(LoggingMiddleware()).layer(MetricsMiddleware()) }`
+    ///     (the last layer added runs first).
+    public init<Handler: RPCHandler>(
+        transport: Transport, router: Router, limits: ThriftLimits = .default,
+        gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server"),
+        middleware: (Router) -> Handler
+    ) {
+        self.transport = transport
+        self.gracePeriod = gracePeriod
+        self.logger = logger
+        self.dispatcher = ServerDispatcher(router: router, handler: middleware(router), limits: limits, logger: logger)
+    }
+
+    public convenience init(
+        transport: Transport, router: Router, limits: ThriftLimits = .default,
+        gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server")
+    ) {
+        self.init(transport: transport, router: router, limits: limits, gracePeriod: gracePeriod, logger: logger) { $0 }
+    }
+
+    public func run() async throws {
+        let address: PeerAddress
+        do {
+            address = try await transport.listen(dispatcher: dispatcher)
+        } catch {
+            resolveAddress(.failure(error))
+            throw error
+        }
+        resolveAddress(.success(address))
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await waitForShutdownRequest()
+            } onGracefulShutdown: {
+                self.beginGracefulShutdown()
+            }
+        } onCancel: {
+            self.beginGracefulShutdown()
+        }
+        logger.info("shutting down: no new connections, waiting for in-flight calls", metadata: [
+            "inFlight": "\(dispatcher.inFlightCalls)", "gracePeriod": "\(gracePeriod)",
+        ])
+        dispatcher.beginDraining()
+        await transport.stopAccepting()
+        if !(await dispatcher.waitForInFlightCalls(gracePeriod: gracePeriod)) {
+            logger.warning("grace period over; closing with calls in flight", metadata: ["inFlight": "\(dispatcher.inFlightCalls)"])
+        }
+        await transport.close()
+    }
+
+    /// The address the transport listens on, once `run()` has started it.
+    public var listeningAddress: PeerAddress {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                state.withLock { state in
+                    switch state.address {
+                    case .some(let result): continuation.resume(with: result)
+                    case .none: state.addressWaiters.append(continuation)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the shutdown sequence of `run()` (idempotent).
+    public func beginGracefulShutdown() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.shutdownRequested = true
+            defer { state.shutdownWaiter = nil }
+            return state.shutdownWaiter
+        }
+        waiter?.resume()
+    }
+
+    private func waitForShutdownRequest() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if state.shutdownRequested { return true }
+                state.shutdownWaiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    private func resolveAddress(_ result: Result<PeerAddress, any Error>) {
+        let waiters = state.withLock { state in
+            state.address = result
+            defer { state.addressWaiters = [] }
+            return state.addressWaiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+}

@@ -1,0 +1,145 @@
+import ApusThrift
+import Logging
+import Synchronization
+
+/// Where a transport wants replies for one connection delivered. Called
+/// from the call's task, on whatever executor it finished on; the transport
+/// encodes the message into its own memory (a NIO buffer, a TX frame).
+public protocol ResponseSink: AnyObject, Sendable {
+    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID)
+}
+
+/// The part of the server both transports share: message in, routed,
+/// middleware, handler, reply out. Transports find message boundaries and
+/// own the bytes; the dispatcher decides what each message means.
+public final class ServerDispatcher: Sendable {
+    public enum Outcome: Sendable {
+        /// The call was accepted (its reply, if any, goes to the sink).
+        case dispatched
+        /// The message is unusable and the stream can no longer be trusted:
+        /// close the connection (the reason is for the log).
+        case closeConnection(reason: String)
+    }
+
+    let router: Router
+    let handler: any RPCHandler
+    public let logger: Logger
+    public let limits: ThriftLimits
+    private let inFlight = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+
+    public init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, logger: Logger) {
+        self.router = router
+        self.handler = handler
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Calls accepted and not yet answered.
+    public var inFlightCalls: Int { inFlight.load(ordering: .relaxed) }
+
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Refuse new calls from now on (graceful shutdown); calls already running finish.
+    public func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    /// Waits until no call is in flight or `gracePeriod` passed; true when drained.
+    public func waitForInFlightCalls(gracePeriod: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: gracePeriod)
+        while inFlightCalls > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    /// Handles one complete message in `bytes` (borrowed: decoded before this returns).
+    ///
+    /// - Unknown method, a reply or exception sent to the server, undecodable
+    ///   arguments: answered with the matching TApplicationException; the
+    ///   connection stays usable.
+    /// - A header that does not parse: `.closeConnection`.
+    /// - Otherwise the call runs in a task that starts immediately on this
+    ///   thread (`Task.immediate`), preferring `executor` when it suspends,
+    ///   so a handler that never suspends completes inline, before this returns.
+    public func dispatch(
+        _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
+        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil
+    ) -> Outcome {
+        let message: IncomingMessage
+        do throws(ThriftError) {
+            message = try IncomingMessage(parsing: bytes, protocol: protocolID, limits: limits)
+        } catch {
+            return .closeConnection(reason: "unreadable message header: \(error)")
+        }
+        let header = message.header
+        let proto = message.protocolID
+        guard let route = router.route(named: header.name) else {
+            let name = header.name.string
+            logger.debug("unknown method", metadata: ["method": "\(name)", "peer": "\(connection.remotePeer)"])
+            if header.type != .oneway {
+                sink.send(.exception(RPCError(.unknownMethod, "unknown method '\(name)'"), name: name, sequenceID: header.sequenceID), protocol: proto)
+            }
+            return .dispatched
+        }
+        let descriptor = route.method.descriptor
+        guard header.type == .call || header.type == .oneway else {
+            sink.send(.exception(RPCError(.invalidMessageType, "a server accepts call and oneway messages, not \(header.type)"),
+                                 name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+            return .dispatched
+        }
+        let expectsReply = header.type == .call && descriptor.kind == .call
+        if isDraining {
+            if expectsReply {
+                sink.send(.exception(RPCError(.unavailable, "server is shutting down"), name: descriptor.method,
+                                     sequenceID: header.sequenceID), protocol: proto)
+            }
+            return .dispatched
+        }
+        let invocation: RPCMethod.Invocation
+        do throws(RPCError) {
+            invocation = try route.method.prepare(message)
+        } catch {
+            logger.debug("undecodable arguments", metadata: ["method": "\(descriptor)", "error": "\(error)"])
+            if expectsReply {
+                sink.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+            }
+            return .dispatched
+        }
+        let context = ServerContext(
+            method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
+            remotePeer: connection.remotePeer, localPeer: connection.localPeer, logger: logger, connection: connection)
+        let request = ServerRequest(route: route, invocation: invocation)
+        inFlight.add(1, ordering: .relaxed)
+        Task.immediate(executorPreference: executor) { [handler, logger] in
+            let reply: OutgoingMessage?
+            do {
+                let response = try await handler.handle(request, context: context)
+                if expectsReply {
+                    if let body = response.body {
+                        reply = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
+                    } else {
+                        reply = .exception(RPCError(.missingResult, "\(descriptor) produced no result"),
+                                           name: descriptor.method, sequenceID: context.sequenceID)
+                    }
+                } else {
+                    reply = nil
+                }
+            } catch let error as RPCError {
+                reply = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
+            } catch {
+                // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
+                logger.error("handler threw an undeclared error", metadata: [
+                    "method": "\(descriptor)", "error": "\(error)", "peer": "\(context.remotePeer)",
+                ])
+                reply = expectsReply
+                    ? .exception(RPCError(.internalError, "internal error in \(descriptor)"), name: descriptor.method,
+                                 sequenceID: context.sequenceID)
+                    : nil
+            }
+            if let reply, !connection.isClosed { sink.send(reply, protocol: proto) }
+            self.inFlight.subtract(1, ordering: .relaxed)
+        }
+        return .dispatched
+    }
+}
