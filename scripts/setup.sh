@@ -9,6 +9,7 @@ packages=(
   libxdp-dev libbpf-dev libelf-dev zlib1g-dev clang llvm xdp-tools bpftool iproute2
   # Apache Thrift: interop tests, golden vectors, comparison benchmarks
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ pkg-config
+  libevent-dev  # TNonblockingServer (scripts/bench.sh kernel)
   # testbed tools
   iputils-ping nftables util-linux procps ethtool
 )

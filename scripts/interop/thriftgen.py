@@ -1,0 +1,26 @@
+"""Generates the Python bindings for Examples/echo.thrift with Apache's compiler.
+
+The interop scripts import Apache's own generated code (module `apus_echo`)
+rather than a checked-in copy, so the reference side is always exactly what
+the installed Thrift compiler and library produce for the shared IDL.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IDL = os.path.join(REPO_ROOT, "Examples", "echo.thrift")
+
+
+def generate(tmpdir):
+    """Compiles the IDL into `tmpdir`, puts it on sys.path and returns it."""
+    if shutil.which("thrift") is None:
+        raise SystemExit("thriftgen: `thrift` not found; install thrift-compiler: bash scripts/setup.sh")
+    p = subprocess.run(["thrift", "--gen", "py", "-out", tmpdir, IDL],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise SystemExit(f"thriftgen: thrift --gen py {IDL} failed (exit {p.returncode}):\n{p.stderr}")
+    if tmpdir not in sys.path:
+        sys.path.insert(0, tmpdir)
+    return tmpdir
