@@ -24,7 +24,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Full-jitter exponential backoff before attempt `attempt` (2, 3, ...).
-    func backoff(beforeAttempt attempt: Int) -> Duration {
+    public func backoff(beforeAttempt attempt: Int) -> Duration {
         let exponent = Double(attempt - 2)
         let ceiling = min(initialBackoff * pow2(multiplier, exponent), maxBackoff)
         return ceiling * Double.random(in: 0...1)

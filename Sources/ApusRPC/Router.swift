@@ -4,10 +4,20 @@ import ApusThrift
 public final class Route: Sendable {
     public let method: RPCMethod
     @usableFromInline let handler: any RPCHandler
+    typealias Wrap = @Sendable (any RPCHandler) -> any RPCHandler
+    let serviceLayer: Wrap
+    let methodLayers: [Wrap]
 
-    init(method: RPCMethod, handler: any RPCHandler) {
+    init(method: RPCMethod, serviceLayer: @escaping Wrap, methodLayers: [Wrap] = []) {
         self.method = method
-        self.handler = handler
+        self.serviceLayer = serviceLayer
+        self.methodLayers = methodLayers
+        // Handler order: service layer, then method layers (latest outermost), then the method.
+        self.handler = serviceLayer(methodLayers.reduce(InvokeMethod() as any RPCHandler) { inner, wrap in wrap(inner) })
+    }
+
+    func addingMethodLayer(_ wrap: @escaping Wrap) -> Route {
+        Route(method: method, serviceLayer: serviceLayer, methodLayers: methodLayers + [wrap])
     }
 }
 
@@ -40,23 +50,24 @@ public struct Router: RPCHandler {
         register(service, wrap: { Layered(middleware, around: AnyHandler($0)) })
     }
 
-    private mutating func register(_ service: ServiceDefinition, wrap: (any RPCHandler) -> any RPCHandler) {
+    private mutating func register(_ service: ServiceDefinition, wrap: @escaping Route.Wrap) {
         precondition(!services.contains(service.name), "service \(service.name) is registered twice")
         services.append(service.name)
         for method in service.methods {
-            let route = Route(method: method, handler: wrap(InvokeMethod()))
+            let route = Route(method: method, serviceLayer: wrap)
             multiplexed[method.descriptor.multiplexedName] = route
             if routes[method.descriptor.method] == nil { routes[method.descriptor.method] = route }
         }
     }
 
-    /// Puts `middleware` around one method (outside any earlier layers of that method).
+    /// Puts `middleware` around one method: inside its service's layer, outside
+    /// layers added earlier for the same method.
     public mutating func intercept<M: RPCMiddleware>(service: String, method: String, with middleware: M) {
         let key = "\(service):\(method)"
         guard let old = multiplexed[key] else {
             preconditionFailure("intercept: no method \(key) is registered (register the service first)")
         }
-        let route = Route(method: old.method, handler: Layered(middleware, around: AnyHandler(old.handler)))
+        let route = old.addingMethodLayer { Layered(middleware, around: AnyHandler($0)) }
         multiplexed[key] = route
         if routes[method] === old { routes[method] = route }
     }
