@@ -2,11 +2,21 @@ import ApusRPC
 import ApusThrift
 import NIOCore
 
-extension ByteBuffer {
-    /// Appends `message` (with a frame header when framed): sized first, then
-    /// written in place, so the buffer grows at most once and nothing is copied.
-    mutating func writeThriftMessage(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
+extension ByteBufferAllocator {
+    /// `message` (with a frame header when framed) in a buffer of exactly its
+    /// size: sized first, allocated once, written in place.
+    func thriftMessage(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) -> ByteBuffer {
         let size = try message.encodedSize(protocol: protocolID)
+        let header = framing == .framed ? MessageBoundary.frameHeaderSize : 0
+        var buffer = self.buffer(capacity: header + size)
+        try buffer.writeThriftMessage(message, size: size, protocol: protocolID, framing: framing)
+        return buffer
+    }
+}
+
+extension ByteBuffer {
+    /// Appends `message`, whose encoded size is `size`, with a frame header when framed.
+    mutating func writeThriftMessage(_ message: OutgoingMessage, size: Int, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
         let header = framing == .framed ? MessageBoundary.frameHeaderSize : 0
         var failure: ThriftError?
         writeWithUnsafeMutableBytes(minimumWritableBytes: header + size) { buffer in

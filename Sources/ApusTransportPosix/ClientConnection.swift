@@ -57,13 +57,11 @@ final class ClientConnection: @unchecked Sendable {
     func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws -> ByteBuffer {
         let name = configuration.multiplexed ? method.multiplexedName : method.method
         let message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
-        var buffer = ByteBufferAllocator().buffer(capacity: 0)
         do throws(ThriftError) {
-            try buffer.writeThriftMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
+            return try ByteBufferAllocator().thriftMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
         } catch {
             throw RPCError(.protocolError, "cannot encode the call to \(method): \(error)", cause: error, requestWasNotSent: true)
         }
-        return buffer
     }
 
     // MARK: On the event loop

@@ -174,15 +174,15 @@ final class ConnectionSink: ResponseSink, @unchecked Sendable {
             channel.eventLoop.execute { self.send(message, protocol: protocolID) }
             return
         }
-        var buffer = channel.allocator.buffer(capacity: 0)
+        let buffer: ByteBuffer
         do throws(ThriftError) {
-            try buffer.writeThriftMessage(message, protocol: protocolID, framing: framing)
+            buffer = try channel.allocator.thriftMessage(message, protocol: protocolID, framing: framing)
         } catch {
             logger.error("reply could not be encoded", metadata: ["method": "\(message.name)", "error": "\(error)"])
-            buffer.clear()
             let failure = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
                                                     name: message.name, sequenceID: message.sequenceID)
-            do throws(ThriftError) { try buffer.writeThriftMessage(failure, protocol: protocolID, framing: framing) } catch { return }
+            guard let fallback = try? channel.allocator.thriftMessage(failure, protocol: protocolID, framing: framing) else { return }
+            buffer = fallback
         }
         if isInRead {
             channel.write(buffer, promise: nil)

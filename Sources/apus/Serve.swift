@@ -94,12 +94,16 @@ struct Serve: AsyncParsableCommand {
         let limit = maxConcurrentCalls > 0 ? ConcurrencyLimitMiddleware(maxConcurrentCalls: maxConcurrentCalls) : nil
         let timeout = callTimeout > 0 ? TimeoutMiddleware(.nanoseconds(Int64(callTimeout * 1e9))) : nil
         let callLog = logCalls ? LoggingMiddleware(logger: logger, level: .info) : nil
-        let server = RPCServer(
-            transport: serverTransport, router: router, limits: limits,
-            gracePeriod: .nanoseconds(Int64(gracePeriod * 1e9)), logger: logger
-        ) {
-            // Outermost first: log the call, then reject over the limit, then bound its time.
-            $0.layer(OptionalMiddleware(timeout)).layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
+        let grace = Duration.nanoseconds(Int64(gracePeriod * 1e9))
+        let server: RPCServer<PosixServerTransport>
+        if limit == nil && timeout == nil && callLog == nil {
+            // No layers configured: the router alone, nothing to step through per call.
+            server = RPCServer(transport: serverTransport, router: router, limits: limits, gracePeriod: grace, logger: logger)
+        } else {
+            server = RPCServer(transport: serverTransport, router: router, limits: limits, gracePeriod: grace, logger: logger) {
+                // Outermost first: log the call, then reject over the limit, then bound its time.
+                $0.layer(OptionalMiddleware(timeout)).layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
+            }
         }
 
         let services = router.services.joined(separator: ",")

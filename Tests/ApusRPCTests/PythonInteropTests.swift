@@ -10,7 +10,7 @@ import Testing
 /// Debian's thrift-compiler at test time): the independent truth for what
 /// the client sends and how it reads replies. The reverse direction (Python
 /// clients against `apus serve`) is scripts/interop/check_server.py.
-@Suite(.enabled(if: PythonThriftServer.isAvailable, "needs /usr/bin/python3 with thrift and thrift-compiler: bash scripts/setup.sh"))
+@Suite(.serialized, .enabled(if: PythonThriftServer.isAvailable, "needs /usr/bin/python3 with thrift and thrift-compiler: bash scripts/setup.sh"))
 struct PythonInteropTests {
     static let combinations: [(ThriftProtocolID, ThriftFraming)] = [
         (.binary, .framed), (.binary, .buffered), (.compact, .framed), (.compact, .buffered),
@@ -18,7 +18,7 @@ struct PythonInteropTests {
 
     @Test(arguments: combinations)
     func everyMethodAgainstApacheThriftsPythonServer(protocolID: ThriftProtocolID, framing: ThriftFraming) async throws {
-        let server = try PythonThriftServer(protocol: protocolID, framing: framing, multiplexed: false)
+        let server = try await PythonThriftServer.start(protocol: protocolID, framing: framing, multiplexed: false)
         defer { server.stop() }
         let transport = PosixClientTransport(host: "127.0.0.1", port: server.port,
                                              configuration: .init(framing: framing, protocol: protocolID, connections: 2))
@@ -64,7 +64,7 @@ struct PythonInteropTests {
     }
 
     @Test func multiplexedNamesAgainstTMultiplexedProcessor() async throws {
-        let server = try PythonThriftServer(protocol: .binary, framing: .framed, multiplexed: true)
+        let server = try await PythonThriftServer.start(protocol: .binary, framing: .framed, multiplexed: true)
         defer { server.stop() }
         let transport = PosixClientTransport(host: "127.0.0.1", port: server.port, configuration: .init(multiplexed: true))
         defer { Task { await transport.close() } }
@@ -74,7 +74,7 @@ struct PythonInteropTests {
     }
 
     @Test func apacheUnknownMethodExceptionsMapToUnknownMethod() async throws {
-        let server = try PythonThriftServer(protocol: .binary, framing: .framed, multiplexed: true)
+        let server = try await PythonThriftServer.start(protocol: .binary, framing: .framed, multiplexed: true)
         defer { server.stop() }
         let transport = PosixClientTransport(host: "127.0.0.1", port: server.port, configuration: .init(multiplexed: true))
         defer { Task { await transport.close() } }
@@ -108,7 +108,18 @@ final class PythonThriftServer: @unchecked Sendable {
 
     struct StartFailure: Error, CustomStringConvertible { var description: String }
 
-    init(protocol protocolID: ThriftProtocolID, framing: ThriftFraming, multiplexed: Bool) throws {
+    /// Starts the server off the cooperative thread pool: reading its READY line
+    /// blocks, and a blocked pool thread (there are as many as cores) stalls other tests.
+    static func start(protocol protocolID: ThriftProtocolID, framing: ThriftFraming, multiplexed: Bool) async throws -> PythonThriftServer {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try PythonThriftServer(protocol: protocolID, framing: framing, multiplexed: multiplexed) })
+            }
+            thread.start()
+        }
+    }
+
+    private init(protocol protocolID: ThriftProtocolID, framing: ThriftFraming, multiplexed: Bool) throws {
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: Self.python)
         process.arguments = [Self.repository.appendingPathComponent("scripts/interop/py_server.py").path,
