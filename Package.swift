@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .library(name: "ApusThrift", targets: ["ApusThrift"]),
         .library(name: "ApusWire", targets: ["ApusWire"]),
+        .library(name: "ApusNet", targets: ["ApusNet"]),
+        .library(name: "ApusXSK", targets: ["ApusXSK"]),
         .library(name: "ApusRPC", targets: ["ApusRPC"]),
         .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
         .library(name: "ApusExamples", targets: ["ApusExamples"]),
@@ -15,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -27,6 +30,17 @@ let package = Package(
         .target(name: "ApusThrift"),
         // Ethernet/ARP/IPv4/ICMP/UDP/TCP header views and reprs, checksums. No I/O, no dependencies.
         .target(name: "ApusWire"),
+        // Sans-IO ARP, ICMP echo, UDP and TCP over ApusWire: frames and time in, frames and events out.
+        .target(name: "ApusNet", dependencies: ["ApusWire"]),
+        // In-memory links with seeded loss/reorder/duplication/delay for stack tests.
+        .target(name: "ApusTesting", dependencies: ["ApusNet", "ApusWire"]),
+        // linux/if_xdp.h, libbpf map calls and the XDP program's map layouts (bpf/apus_xdp.h).
+        .systemLibrary(name: "CXDP", path: "Sources/CXDP", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // UMEM, the four AF_XDP rings (swift-atomics over the mmap'd indexes), socket setup, pinned maps.
+        .target(
+            name: "ApusXSK",
+            dependencies: ["CXDP", .product(name: "Atomics", package: "swift-atomics")]
+        ),
         // Services, context, errors, router, middleware, server core, client; no syscalls.
         .target(
             name: "ApusRPC",
@@ -52,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "apus",
             dependencies: [
-                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples",
+                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,6 +76,8 @@ let package = Package(
         ),
         .testTarget(name: "ApusThriftTests", dependencies: ["ApusThrift"], exclude: ["Fixtures"]),
         .testTarget(name: "ApusWireTests", dependencies: ["ApusWire"]),
+        .testTarget(name: "ApusNetTests", dependencies: ["ApusNet", "ApusTesting", "ApusWire"]),
+        .testTarget(name: "ApusXSKTests", dependencies: ["ApusXSK"]),
         .testTarget(
             name: "ApusRPCTests",
             dependencies: [

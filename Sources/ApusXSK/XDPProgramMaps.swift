@@ -1,0 +1,106 @@
+import CXDP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The maps `scripts/xdp-load.sh IFACE` pinned under /sys/fs/bpf/apus/IFACE:
+/// where a server registers its sockets and claims its addresses.
+public final class XDPProgramMaps {
+    public let interface: String
+    public let directory: String
+    let xsks: Int32
+    let ownedIPv4: Int32
+    let stats: Int32
+
+    /// Opens the pinned maps; a clear error when the program is not loaded.
+    public init(interface: String, root: String = "/sys/fs/bpf/apus") throws(XSKError) {
+        self.interface = interface
+        self.directory = "\(root)/\(interface)"
+        func open(_ name: String) throws(XSKError) -> Int32 {
+            let fd = bpf_obj_get("\(root)/\(interface)/\(name)")
+            guard fd >= 0 else {
+                let code = errno
+                throw XSKError("open pinned map \(root)/\(interface)/\(name)", errno: code,
+                               hint: code == ENOENT
+                                   ? "the Apus XDP program is not loaded on \(interface): run scripts/xdp-load.sh \(interface) (the testbed does it)"
+                                   : XSKError.defaultHint(code))
+            }
+            return fd
+        }
+        let xsks = try open(APUS_MAP_XSKS)
+        let ownedIPv4: Int32
+        do { ownedIPv4 = try open(APUS_MAP_OWNED_IPV4) } catch {
+            close(xsks)
+            throw error
+        }
+        let stats: Int32
+        do { stats = try open(APUS_MAP_STATS) } catch {
+            close(xsks)
+            close(ownedIPv4)
+            throw error
+        }
+        self.xsks = xsks
+        self.ownedIPv4 = ownedIPv4
+        self.stats = stats
+    }
+
+    deinit {
+        close(xsks)
+        close(ownedIPv4)
+        close(stats)
+    }
+
+    /// Steers `queue`'s owned traffic to `socket`.
+    public func register(socketFD: Int32, queue: UInt32) throws(XSKError) {
+        var key = queue
+        var value = UInt32(bitPattern: socketFD)
+        guard bpf_map_update_elem(xsks, &key, &value, UInt64(BPF_ANY)) == 0 else {
+            throw XSKError("register the AF_XDP socket for queue \(queue) in \(directory)/xsks", errno: errno)
+        }
+    }
+
+    public func unregister(queue: UInt32) {
+        var key = queue
+        _ = bpf_map_delete_elem(xsks, &key)
+    }
+
+    /// Claims an IPv4 address (dotted quad): its packets and ARP now come to the sockets.
+    /// Register sockets first, or the claimed traffic has nowhere to go.
+    public func claim(ipv4 address: String) throws(XSKError) {
+        var parsed = in_addr()
+        guard inet_pton(AF_INET, address, &parsed) == 1 else {
+            throw XSKError("parse IPv4 address '\(address)'", errno: EINVAL, hint: "write it as a dotted quad, e.g. 10.10.0.10")
+        }
+        var key = parsed.s_addr
+        var value = UInt8(APUS_OWNED)
+        guard bpf_map_update_elem(ownedIPv4, &key, &value, UInt64(BPF_ANY)) == 0 else {
+            throw XSKError("claim \(address) in \(directory)/owned_ipv4", errno: errno)
+        }
+    }
+
+    public func release(ipv4 address: String) {
+        var parsed = in_addr()
+        guard inet_pton(AF_INET, address, &parsed) == 1 else { return }
+        var key = parsed.s_addr
+        _ = bpf_map_delete_elem(ownedIPv4, &key)
+    }
+
+    /// The program's counters summed over CPUs, by `apus_stat` index
+    /// (seen, redirected, passed, redirect errors, malformed).
+    public func counters() throws(XSKError) -> [UInt64] {
+        let cpus = Int(libbpf_num_possible_cpus())
+        guard cpus > 0 else { throw XSKError("count possible CPUs", errno: -cpus == 0 ? EINVAL : Int32(-cpus)) }
+        var totals: [UInt64] = []
+        var values = [UInt64](repeating: 0, count: cpus)
+        for index in 0..<UInt32(APUS_STAT_COUNT.rawValue) {
+            var key = index
+            guard bpf_map_lookup_elem(stats, &key, &values) == 0 else {
+                throw XSKError("read counter \(index) of \(directory)/stats", errno: errno)
+            }
+            totals.append(values.reduce(0, &+))
+        }
+        return totals
+    }
+
+    public static let counterNames = ["seen", "redirected", "passed", "redirect_errors", "malformed"]
+}

@@ -1,0 +1,172 @@
+import CXDP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One AF_XDP socket bound to one NIC queue, with its own UMEM and the four
+/// rings (DESIGN decision 5: one socket, one thread, one queue).
+///
+/// Setup uses raw syscalls (socket, setsockopt XDP_UMEM_REG and ring sizes,
+/// getsockopt XDP_MMAP_OFFSETS, mmap, bind); everything after is ring
+/// memory and the occasional wakeup syscall.
+public struct XSKSocket: ~Copyable {
+    public struct Configuration: Sendable {
+        public var frameCount: UInt32 = 4096
+        public var frameSize: UInt32 = 4096
+        /// Entries in each ring (power of two).
+        public var ringSize: UInt32 = 2048
+        /// Copy mode (veth, generic XDP) or zero copy (drivers that support it).
+        public var zeroCopy = false
+        public init() {}
+    }
+
+    public let fd: Int32
+    public let interface: String
+    public let interfaceIndex: UInt32
+    public let queue: UInt32
+    public var umem: UMEM
+    public var fill: XSKProducerRing<UInt64>
+    public var completion: XSKConsumerRing<UInt64>
+    public var rx: XSKConsumerRing<XDPDescriptor>
+    public var tx: XSKProducerRing<XDPDescriptor>
+    private let mappings: [(UnsafeMutableRawPointer, Int)]
+
+    public init(interface: String, queue: UInt32, configuration: Configuration = Configuration()) throws(XSKError) {
+        let index = if_nametoindex(interface)
+        guard index != 0 else {
+            throw XSKError("interface \(interface)", errno: errno,
+                           hint: "no interface named \(interface) in this network namespace (is the testbed up? scripts/testbed.sh up)")
+        }
+        let fd = try syscall("socket(AF_XDP)") { socket(cxdp_af_xdp, Int32(SOCK_RAW.rawValue), 0) }
+        var umem: UMEM
+        do { umem = try UMEM(frameCount: configuration.frameCount, frameSize: configuration.frameSize) } catch {
+            close(fd)
+            throw error
+        }
+        var mapped: [(UnsafeMutableRawPointer, Int)] = []
+        func fail(_ error: XSKError) -> XSKError {
+            for (pointer, length) in mapped { munmap(pointer, length) }
+            close(fd)
+            return error
+        }
+        var registration = xdp_umem_reg()
+        registration.addr = UInt64(UInt(bitPattern: umem.base))
+        registration.len = UInt64(umem.length)
+        registration.chunk_size = configuration.frameSize
+        registration.headroom = 0
+        do {
+            try Self.setOption(fd, XDP_UMEM_REG, &registration, "setsockopt(XDP_UMEM_REG)")
+            var size = configuration.ringSize
+            try Self.setOption(fd, XDP_UMEM_FILL_RING, &size, "setsockopt(XDP_UMEM_FILL_RING)")
+            try Self.setOption(fd, XDP_UMEM_COMPLETION_RING, &size, "setsockopt(XDP_UMEM_COMPLETION_RING)")
+            try Self.setOption(fd, XDP_RX_RING, &size, "setsockopt(XDP_RX_RING)")
+            try Self.setOption(fd, XDP_TX_RING, &size, "setsockopt(XDP_TX_RING)")
+        } catch { throw fail(error) }
+
+        var offsets = xdp_mmap_offsets()
+        var offsetsLength = socklen_t(MemoryLayout<xdp_mmap_offsets>.size)
+        guard getsockopt(fd, cxdp_sol_xdp, XDP_MMAP_OFFSETS, &offsets, &offsetsLength) == 0 else {
+            throw fail(XSKError("getsockopt(XDP_MMAP_OFFSETS)", errno: errno))
+        }
+        func map(_ ring: xdp_ring_offset, entry: Int, pageOffset: Int64, _ name: String) throws(XSKError) -> XSKRingMemory {
+            let length = Int(ring.desc) + Int(configuration.ringSize) * entry
+            let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, off_t(pageOffset))
+            guard let pointer, pointer != MAP_FAILED else { throw XSKError("mmap of the \(name) ring", errno: errno) }
+            mapped.append((pointer, length))
+            return XSKRingMemory(
+                producer: (pointer + Int(ring.producer)).assumingMemoryBound(to: UInt32.self),
+                consumer: (pointer + Int(ring.consumer)).assumingMemoryBound(to: UInt32.self),
+                flags: (pointer + Int(ring.flags)).assumingMemoryBound(to: UInt32.self),
+                descriptors: pointer + Int(ring.desc), size: configuration.ringSize)
+        }
+        let fillMemory, completionMemory, rxMemory, txMemory: XSKRingMemory
+        do {
+            fillMemory = try map(offsets.fr, entry: 8, pageOffset: Int64(XDP_UMEM_PGOFF_FILL_RING), "fill")
+            completionMemory = try map(offsets.cr, entry: 8, pageOffset: Int64(XDP_UMEM_PGOFF_COMPLETION_RING), "completion")
+            rxMemory = try map(offsets.rx, entry: 16, pageOffset: Int64(XDP_PGOFF_RX_RING), "RX")
+            txMemory = try map(offsets.tx, entry: 16, pageOffset: Int64(XDP_PGOFF_TX_RING), "TX")
+        } catch { throw fail(error) }
+
+        var address = sockaddr_xdp()
+        address.sxdp_family = UInt16(cxdp_af_xdp)
+        address.sxdp_ifindex = index
+        address.sxdp_queue_id = queue
+        address.sxdp_flags = UInt16((configuration.zeroCopy ? XDP_ZEROCOPY : XDP_COPY) | XDP_USE_NEED_WAKEUP)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_xdp>.size)) }
+        }
+        guard bound == 0 else {
+            let code = errno
+            throw fail(XSKError("bind of an AF_XDP socket to \(interface) queue \(queue)", errno: code,
+                                hint: code == EINVAL ? "queue \(queue) does not exist on \(interface), or the mode is unsupported" : ""))
+        }
+        self.fd = fd
+        self.interface = interface
+        self.interfaceIndex = index
+        self.queue = queue
+        self.umem = umem
+        self.fill = XSKProducerRing(fillMemory)
+        self.completion = XSKConsumerRing(completionMemory)
+        self.rx = XSKConsumerRing(rxMemory)
+        self.tx = XSKProducerRing(txMemory)
+        self.mappings = mapped
+    }
+
+    deinit {
+        for (pointer, length) in mappings { munmap(pointer, length) }
+        close(fd)
+    }
+
+    private static func setOption<T>(_ fd: Int32, _ name: Int32, _ value: inout T, _ what: String) throws(XSKError) {
+        guard setsockopt(fd, cxdp_sol_xdp, name, &value, socklen_t(MemoryLayout<T>.size)) == 0 else {
+            throw XSKError(what, errno: errno)
+        }
+    }
+
+    /// Moves up to `maximum` free frames into the fill ring; returns how many.
+    @discardableResult
+    public mutating func refill(maximum: UInt32 = 64) -> UInt32 {
+        let count = min(maximum, UInt32(umem.freeCount))
+        guard count > 0, let index = fill.reserve(count) else { return 0 }
+        for offset in 0..<count { fill.slot(index &+ offset).pointee = umem.allocate()! }
+        fill.submit()
+        return count
+    }
+
+    /// Returns sent frames from the completion ring to the free pool.
+    @discardableResult
+    public mutating func reapCompletions(maximum: UInt32 = 64) -> UInt32 {
+        let (count, index) = completion.peek(maximum)
+        for offset in 0..<count { umem.free(completion.entry(index &+ offset)) }
+        if count > 0 { completion.release() }
+        return count
+    }
+
+    /// Tells the kernel to process the TX ring. In copy mode it sends at most
+    /// 32 descriptors per call, so callers kick on every loop iteration while
+    /// sends are outstanding (DESIGN.md facts).
+    public func kickTransmit() {
+        _ = sendto(fd, nil, 0, Int32(MSG_DONTWAIT), nil, 0)
+    }
+
+    /// Wakes the kernel's receive path when it asked (fill ring needs wakeup).
+    public func kickReceive() {
+        _ = recvfrom(fd, nil, 0, Int32(MSG_DONTWAIT), nil, nil)
+    }
+
+    /// Waits up to `milliseconds` for received packets.
+    public func waitForPackets(milliseconds: Int32) {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, milliseconds)
+    }
+
+    /// The kernel's drop counters for this socket (XDP_STATISTICS).
+    public func statistics() throws(XSKError) -> xdp_statistics {
+        var stats = xdp_statistics()
+        var length = socklen_t(MemoryLayout<xdp_statistics>.size)
+        guard getsockopt(fd, cxdp_sol_xdp, XDP_STATISTICS, &stats, &length) == 0 else {
+            throw XSKError("getsockopt(XDP_STATISTICS)", errno: errno)
+        }
+        return stats
+    }
+}

@@ -1,0 +1,187 @@
+import ApusXSK
+import Testing
+
+/// Ring memory in ordinary memory: the test plays the kernel's side by
+/// moving the shared indexes the way the kernel does.
+final class FakeRing {
+    let words = UnsafeMutablePointer<UInt32>.allocate(capacity: 3)
+    let descriptors: UnsafeMutableRawPointer
+    let size: UInt32
+
+    init(size: UInt32, entry: Int, start: UInt32 = 0) {
+        self.size = size
+        descriptors = .allocate(byteCount: Int(size) * entry, alignment: 16)
+        words.initialize(repeating: start, count: 2)
+        words[2] = 0
+    }
+
+    deinit {
+        words.deallocate()
+        descriptors.deallocate()
+    }
+
+    var memory: XSKRingMemory {
+        XSKRingMemory(producer: words, consumer: words + 1, flags: words + 2, descriptors: descriptors, size: size)
+    }
+
+    var producer: UInt32 { get { words[0] } set { words[0] = newValue } }
+    var consumer: UInt32 { get { words[1] } set { words[1] = newValue } }
+    var flags: UInt32 { get { words[2] } set { words[2] = newValue } }
+
+    func address(at index: UInt32) -> UInt64 {
+        descriptors.assumingMemoryBound(to: UInt64.self)[Int(index & (size - 1))]
+    }
+
+    func put(_ descriptor: XDPDescriptor, at index: UInt32) {
+        descriptors.assumingMemoryBound(to: XDPDescriptor.self)[Int(index & (size - 1))] = descriptor
+    }
+}
+
+@Suite struct ProducerRingTests {
+    @Test func reservesAllOrNothingAndPublishesOnSubmit() {
+        let fake = FakeRing(size: 8, entry: 8)
+        var ring = XSKProducerRing<UInt64>(fake.memory)
+        let v1 = ring.reserve(5)
+        let first = v1!
+        for i in 0..<5 { ring.slot(first &+ UInt32(i)).pointee = UInt64(i * 4096) }
+        #expect(fake.producer == 0) // nothing visible before submit
+        ring.submit()
+        #expect(fake.producer == 5)
+        let v2 = ring.reserve(4)
+        #expect(v2 == nil) // only 3 free
+        let v3 = ring.reserve(3)
+        #expect(v3 != nil)
+        ring.submit()
+        #expect(fake.producer == 8)
+        #expect((0..<5).map { fake.address(at: UInt32($0)) } == [0, 4096, 8192, 12288, 16384])
+    }
+
+    @Test func seesFreedSlotsOnlyWhenItsCacheRunsOut() {
+        let fake = FakeRing(size: 4, entry: 8)
+        var ring = XSKProducerRing<UInt64>(fake.memory)
+        _ = ring.reserve(4)
+        ring.submit()
+        let v4 = ring.reserve(1)
+        #expect(v4 == nil)
+        fake.consumer = 2 // the kernel took two
+        let v5 = ring.freeSlots(wanted: 1)
+        #expect(v5 == 2)
+        let v6 = ring.reserve(2)
+        #expect(v6 == 4)
+        let v7 = ring.outstanding
+        #expect(v7 == 4)
+    }
+
+    @Test func indexesWrapAroundUInt32() {
+        let start = UInt32.max - 2
+        let fake = FakeRing(size: 4, entry: 8, start: start)
+        var ring = XSKProducerRing<UInt64>(fake.memory)
+        for round in 0..<10 {
+            let v8 = ring.reserve(3)
+            let index = v8!
+            for i in 0..<3 { ring.slot(index &+ UInt32(i)).pointee = UInt64(round * 10 + i) }
+            ring.submit()
+            #expect(fake.producer == index &+ 3)
+            for i in 0..<3 { #expect(fake.address(at: index &+ UInt32(i)) == UInt64(round * 10 + i)) }
+            fake.consumer = fake.producer // the kernel consumed everything
+        }
+    }
+
+    @Test func reportsTheKernelsWakeupRequest() {
+        let fake = FakeRing(size: 4, entry: 8)
+        let ring = XSKProducerRing<UInt64>(fake.memory)
+        let v9 = ring.needsWakeup
+        #expect(!v9)
+        fake.flags = 1 // XDP_RING_NEED_WAKEUP
+        let v10 = ring.needsWakeup
+        #expect(v10)
+    }
+}
+
+@Suite struct ConsumerRingTests {
+    @Test func peeksWhatTheKernelProducedAndReleasesIt() {
+        let fake = FakeRing(size: 8, entry: 16)
+        var ring = XSKConsumerRing<XDPDescriptor>(fake.memory)
+        let v11 = ring.peek(64).count
+        #expect(v11 == 0)
+        for i in 0..<3 { fake.put(XDPDescriptor(address: UInt64(i) * 4096, length: UInt32(60 + i)), at: UInt32(i)) }
+        fake.producer = 3
+        let (count, index) = ring.peek(2)
+        #expect(count == 2)
+        let v12 = ring.entry(index).length
+        #expect(v12 == 60)
+        let v13 = ring.entry(index &+ 1).length
+        #expect(v13 == 61)
+        #expect(fake.consumer == 0)
+        ring.release()
+        #expect(fake.consumer == 2)
+        let rest = ring.peek(64)
+        let v14 = ring.entry(rest.index).address
+        #expect(rest.count == 1 && v14 == 8192)
+        ring.release()
+        #expect(fake.consumer == 3)
+    }
+
+    @Test func wrapsAroundTheRingAndTheCounter() {
+        let start = UInt32.max - 1
+        let fake = FakeRing(size: 4, entry: 16, start: start)
+        var ring = XSKConsumerRing<XDPDescriptor>(fake.memory)
+        var seen: [UInt32] = []
+        for round in 0..<5 {
+            for i in 0..<3 {
+                fake.put(XDPDescriptor(address: 0, length: UInt32(round * 3 + i)), at: fake.producer &+ UInt32(i))
+            }
+            fake.producer &+= 3
+            let (count, index) = ring.peek(64)
+            for i in 0..<count { seen.append(ring.entry(index &+ i).length) }
+            ring.release()
+        }
+        #expect(seen == Array(0..<15))
+    }
+}
+
+@Suite struct UMEMTests {
+    @Test func everyFrameIsHandedOutOnceAndComesBack() throws {
+        var umem = try UMEM(frameCount: 16, frameSize: 2048)
+        var taken: Set<UInt64> = []
+        while let frame = umem.allocate() { taken.insert(frame) }
+        #expect(taken.count == 16)
+        #expect(taken == Set((0..<16).map { UInt64($0) * 2048 }))
+        #expect(umem.freeCount == 0)
+        for frame in taken { umem.free(frame + 100) } // an address inside the frame returns the frame
+        #expect(umem.freeCount == 16)
+        var again: Set<UInt64> = []
+        while let frame = umem.allocate() { again.insert(frame) }
+        #expect(again == taken)
+    }
+
+    @Test func packetsAreViewsIntoTheArea() throws {
+        let umem = try UMEM(frameCount: 4, frameSize: 4096)
+        let packet = umem.packet(at: 4096 + 10, length: 4)
+        packet.copyBytes(from: [1, 2, 3, 4])
+        #expect(umem.base.load(fromByteOffset: 4096 + 10, as: UInt8.self) == 1)
+        #expect(umem.base.load(fromByteOffset: 4096 + 13, as: UInt8.self) == 4)
+    }
+}
+
+@Suite struct SetupErrorTests {
+    @Test func aMissingInterfaceSaysWhichAndWhatToDo() {
+        do {
+            _ = try XSKSocket(interface: "apus-nope0", queue: 0)
+            Issue.record("opened a socket on an interface that does not exist")
+        } catch {
+            #expect(error.description.contains("apus-nope0"))
+            #expect(error.description.contains("testbed"))
+        }
+    }
+
+    @Test func aProgramThatIsNotLoadedSaysHowToLoadIt() {
+        do {
+            _ = try XDPProgramMaps(interface: "apus-nope0", root: "/tmp/apus-no-bpffs-here")
+            Issue.record("opened maps that are not pinned")
+        } catch {
+            #expect(error.description.contains("not loaded"))
+            #expect(error.description.contains("scripts/xdp-load.sh apus-nope0"))
+        }
+    }
+}
