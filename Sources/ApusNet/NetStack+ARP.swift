@@ -1,0 +1,61 @@
+import ApusWire
+
+extension NetStack {
+    /// RFC 826 "Packet Reception": update the sender if it is known (merge), add it if the
+    /// packet is for one of our addresses, and answer requests for our addresses. Requests
+    /// for anyone else are ignored; a gratuitous ARP refreshes an entry we already hold.
+    mutating func receiveARP(_ bytes: UnsafeRawBufferPointer, at now: NetInstant) {
+        let arp: ARPRepr
+        do {
+            arp = ARPRepr(parsing: try ARPPacket(bytes))
+        } catch {
+            statistics.droppedMalformed += 1
+            return
+        }
+        guard arp.operation == .request || arp.operation == .reply else {
+            statistics.droppedMalformed += 1
+            return
+        }
+        let sender = arp.senderProtocolAddress
+        let senderMAC = arp.senderHardwareAddress
+        let forUs = interface.owns(arp.targetProtocolAddress)
+        let learnable = !sender.isUnspecified && senderMAC.isUnicast && !interface.owns(sender)
+        if learnable && (forUs || arpCache.contains(sender)) {
+            if !arpCache.contains(sender) { statistics.arpEntriesLearned += 1 }
+            let waiting = arpCache.learn(sender, at: senderMAC, now: now)
+            for packet in waiting { queueReply(.packet(packet, to: senderMAC), at: now) }
+        }
+        if forUs && arp.operation == .request {
+            statistics.arpRequestsAnswered += 1
+            let reply = ARPRepr(operation: .reply, senderHardwareAddress: interface.macAddress,
+                                senderProtocolAddress: arp.targetProtocolAddress,
+                                targetHardwareAddress: senderMAC, targetProtocolAddress: sender)
+            queueReply(.arp(reply, to: senderMAC), at: now)
+        }
+    }
+
+    /// Sends the ARP requests that are due, giving up (and dropping the queued packets) on
+    /// addresses that did not answer `maximumRequests` of them. Returns false when the
+    /// transmitter ran out of frames.
+    mutating func sendARPRequests<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) -> Bool {
+        for address in arpCache.dueRequests(at: now) {
+            switch arpCache.requestDue(address, now: now) {
+            case .gaveUp(let dropped):
+                statistics.arpResolutionFailures += 1
+                statistics.arpQueueDrops += dropped
+            case .send:
+                let source = interface.addresses.first(where: { interface.subnet?.contains($0) ?? true })
+                    ?? interface.addresses[0]
+                let request = ARPRepr(operation: .request, senderHardwareAddress: interface.macAddress,
+                                      senderProtocolAddress: source, targetHardwareAddress: .zero,
+                                      targetProtocolAddress: address)
+                let link = EthernetRepr(destination: .broadcast, source: interface.macAddress, etherType: .arp)
+                guard FrameWriter.transmit(&transmitter, link: link, arp: request) else { return false }
+                statistics.framesSent += 1
+                statistics.arpRequestsSent += 1
+                arpCache.requestSent(address, now: now)
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,353 @@
+import ApusWire
+
+/// A userspace IPv4 host: ARP, ICMP echo, UDP and TCP on one interface.
+///
+/// Sans-IO and single-threaded. The caller drives it from its device loop:
+///
+/// 1. `receive(_:at:delivery:)` each received frame (a view into packet memory);
+/// 2. `poll(at:transmitter:)` to send what is due: replies, ARP requests, TCP segments
+///    (written straight into the caller's TX frames) and the work of expired timers;
+/// 3. `nextEvent()` until nil, to learn of accepted, readable, writable and closed
+///    connections and queued datagrams;
+/// 4. sleep or spin until `nextDeadline` (or the next frame), then repeat.
+///
+/// Application calls (`connect`, `write`, `read`, `close`) take effect at the next `poll`;
+/// UDP `send` transmits at once. Nothing here reads a clock or makes a syscall.
+///
+/// Timers are per-connection deadlines (retransmission, persist, delayed ACK, TIME-WAIT)
+/// that `poll` scans on every call, rather than a timing wheel: O(connections) per poll,
+/// which is cheap at the few thousand connections one queue serves and keeps every timer
+/// exact to the nanosecond for tests. `nextDeadline` is the minimum of them.
+public struct NetStack {
+    public private(set) var configuration: NetStackConfiguration
+    public internal(set) var statistics = NetStatistics()
+    /// The neighbor cache.
+    public internal(set) var arpCache: ARPCache
+    /// When `poll` next has work (a timer, or output that is already waiting: then it is
+    /// the time of the call that queued it).
+    public internal(set) var nextDeadline = NetInstant.distantFuture
+
+    var pendingReplies: [PendingReply] = []
+    var pendingRepliesStart = 0
+    var udpEndpoints: [UInt16: UDPEndpoint] = [:]
+    var listeners: [UInt16: TCPListener] = [:]
+    var connections: [TCPConnection?] = []
+    var generations: [UInt32] = []
+    var freeSlots: [Int] = []
+    var connectionIndex: [TCPFourTuple: Int] = [:]
+    var liveConnections = 0
+    var bufferMemoryInUse = 0
+    var events: [NetEvent] = []
+    var eventsStart = 0
+    var nextEphemeralPort: UInt16
+    /// Where the next `poll` starts its round over the connections, so a full TX ring does
+    /// not always starve the same ones.
+    var pollCursor = 0
+    /// The source MAC of the frame being received, for stateless replies.
+    var receivingFrom = MACAddress.zero
+
+    /// A stateless reply waiting for a TX frame.
+    enum PendingReply {
+        case arp(ARPRepr, to: MACAddress)
+        /// `via` is the MAC the segment being answered came from, if any: a reply goes back the
+        /// way the request came without waiting for ARP.
+        case tcp(TCPRepr, source: IPv4Address, destination: IPv4Address, via: MACAddress?)
+        case echo(ICMPv4Repr, source: IPv4Address, destination: IPv4Address, data: [UInt8], via: MACAddress)
+        /// A whole IPv4 packet that waited for its neighbor to resolve.
+        case packet([UInt8], to: MACAddress)
+    }
+
+    public init(configuration: NetStackConfiguration) {
+        precondition(!configuration.interface.addresses.isEmpty, "an interface needs an IPv4 address")
+        self.configuration = configuration
+        arpCache = ARPCache(configuration: configuration.arp)
+        let range = configuration.ephemeralPorts
+        nextEphemeralPort = range.lowerBound &+ UInt16(truncatingIfNeeded: configuration.secret.0 % UInt64(range.count))
+        events.reserveCapacity(256)
+        pendingReplies.reserveCapacity(configuration.maximumPendingReplies)
+    }
+
+    var interface: InterfaceConfiguration { configuration.interface }
+
+    // MARK: Receive
+
+    /// Processes one received frame. Unless `delivery` consumes it in place, payload is
+    /// copied into the receiving socket's buffer; nothing else is kept past the call.
+    public mutating func receive<D: NetDelivery>(_ frame: UnsafeRawBufferPointer, at now: NetInstant,
+                                                 delivery: inout D) {
+        statistics.framesReceived += 1
+        let ethernet: EthernetFrame
+        do {
+            ethernet = try EthernetFrame(frame)
+        } catch {
+            statistics.droppedMalformed += 1
+            return
+        }
+        let destination = ethernet.destination
+        receivingFrom = ethernet.source
+        guard destination == interface.macAddress || destination.isBroadcast else {
+            statistics.droppedNotForUs += 1
+            return
+        }
+        switch ethernet.etherType {
+        case .arp:
+            receiveARP(ethernet.payload, at: now)
+        case .ipv4:
+            receiveIPv4(ethernet.payload, at: now, delivery: &delivery)
+        default:
+            statistics.droppedUnknownEtherType += 1
+        }
+    }
+
+    /// `receive(_:at:delivery:)` with every payload buffered.
+    public mutating func receive(_ frame: UnsafeRawBufferPointer, at now: NetInstant) {
+        var delivery = BufferedDelivery()
+        receive(frame, at: now, delivery: &delivery)
+    }
+
+    private mutating func receiveIPv4<D: NetDelivery>(_ bytes: UnsafeRawBufferPointer, at now: NetInstant,
+                                                      delivery: inout D) {
+        let packet: IPv4Packet
+        do {
+            packet = try IPv4Packet(bytes)
+        } catch {
+            statistics.droppedMalformed += 1
+            return
+        }
+        do {
+            try packet.verifyChecksum()
+        } catch {
+            statistics.droppedBadChecksum += 1
+            return
+        }
+        // Apus does not reassemble (RFC 791 §3.2 makes it a host duty; peers do path MTU
+        // discovery with DF set, so fragments are strays).
+        guard !packet.isFragment else {
+            statistics.droppedFragments += 1
+            return
+        }
+        let destination = packet.destination
+        let isBroadcast = destination.isBroadcast || interface.subnet?.broadcast == destination
+        guard interface.owns(destination) || isBroadcast else {
+            statistics.droppedNotForUs += 1
+            return
+        }
+        switch packet.protocol {
+        case .icmp:
+            guard !isBroadcast else { statistics.icmpIgnored += 1; return }
+            receiveICMP(packet, at: now)
+        case .udp:
+            receiveUDP(packet, at: now, delivery: &delivery)
+        case .tcp:
+            guard !isBroadcast else { statistics.droppedNotForUs += 1; return }
+            receiveTCP(packet, at: now, delivery: &delivery)
+        default:
+            statistics.droppedUnknownProtocol += 1
+        }
+    }
+
+    /// RFC 792 echo: answered for owned addresses with the same identifier, sequence number
+    /// and data; every other ICMP message is counted and ignored.
+    private mutating func receiveICMP(_ packet: IPv4Packet, at now: NetInstant) {
+        let message: ICMPv4Packet
+        do {
+            message = try ICMPv4Packet(packet.payload)
+        } catch {
+            statistics.droppedMalformed += 1
+            return
+        }
+        do {
+            try message.verifyChecksum()
+        } catch {
+            statistics.droppedBadChecksum += 1
+            return
+        }
+        guard let repr = try? ICMPv4Repr(parsing: message), repr.type == .echoRequest,
+              repr.bufferLength + IPv4Packet.minimumHeaderLength <= interface.mtu else {
+            statistics.icmpIgnored += 1
+            return
+        }
+        queueReply(.echo(repr.reply, source: packet.destination, destination: packet.source,
+                         data: Array(message.payload), via: receivingFrom), at: now)
+    }
+
+    // MARK: Output
+
+    enum Resolution {
+        case resolved(MACAddress)
+        case pending
+        case noRoute
+    }
+
+    /// The MAC of `destination`'s next hop: the destination itself when on-link, else the
+    /// gateway (RFC 1122 §3.3.1.1). Starts resolution when it is unknown.
+    mutating func resolve(_ destination: IPv4Address, at now: NetInstant) -> Resolution {
+        if destination.isBroadcast || interface.subnet?.broadcast == destination { return .resolved(.broadcast) }
+        var nextHop = destination
+        if let subnet = interface.subnet, !subnet.contains(destination) {
+            guard let gateway = interface.gateway else { return .noRoute }
+            nextHop = gateway
+        }
+        if let mac = arpCache.lookup(nextHop, at: now) { return .resolved(mac) }
+        if arpCache.startResolving(nextHop, now: now) { nextDeadline = min(nextDeadline, now) }
+        return .pending
+    }
+
+    /// The next hop for `destination`, for queueing a packet on its resolution.
+    func nextHop(for destination: IPv4Address) -> IPv4Address {
+        if let subnet = interface.subnet, !subnet.contains(destination), let gateway = interface.gateway { return gateway }
+        return destination
+    }
+
+    func link(to mac: MACAddress) -> EthernetRepr {
+        EthernetRepr(destination: mac, source: interface.macAddress, etherType: .ipv4)
+    }
+
+    mutating func queueReply(_ reply: PendingReply, at now: NetInstant) {
+        guard pendingReplies.count - pendingRepliesStart < configuration.maximumPendingReplies else {
+            statistics.replyQueueDrops += 1
+            return
+        }
+        pendingReplies.append(reply)
+        nextDeadline = min(nextDeadline, now)
+    }
+
+    /// Sends queued replies in order. Returns false when the transmitter ran out of frames.
+    private mutating func flushReplies<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) -> Bool {
+        while pendingRepliesStart < pendingReplies.count {
+            let reply = pendingReplies[pendingRepliesStart]
+            var sent = false
+            var dropped = false
+            switch reply {
+            case .arp(let arp, let mac):
+                let link = EthernetRepr(destination: mac, source: interface.macAddress, etherType: .arp)
+                sent = FrameWriter.transmit(&transmitter, link: link, arp: arp)
+            case .packet(let bytes, let mac):
+                let link = link(to: mac)
+                let total = link.headerLength + bytes.count
+                sent = transmitter.transmit(maximumLength: total) { frame in
+                    guard frame.count >= total else { return 0 }
+                    bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: frame[link.headerLength...]).copyMemory(from: $0) }
+                    do { try link.emit(into: frame) } catch { return 0 }
+                    return total
+                }
+            case .tcp(let tcp, let source, let destination, let via):
+                guard case .resolved(let mac) = via.map(Resolution.resolved) ?? resolve(destination, at: now) else {
+                    dropped = true
+                    break
+                }
+                let ip = IPv4Repr(source: source, destination: destination, protocol: .tcp, payloadLength: tcp.bufferLength)
+                sent = FrameWriter.transmit(&transmitter, link: link(to: mac), ip: ip) { segment in
+                    try? tcp.emit(into: segment, checksum: .compute(source: source, destination: destination))
+                }
+                if sent && tcp.flags.contains(.rst) { statistics.tcpResetsSent += 1 }
+            case .echo(let icmp, let source, let destination, let data, let via):
+                let ip = IPv4Repr(source: source, destination: destination, protocol: .icmp, payloadLength: icmp.bufferLength)
+                sent = FrameWriter.transmit(&transmitter, link: link(to: via), ip: ip) { message in
+                    data.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: message[icmp.headerLength...]).copyMemory(from: $0)
+                    }
+                    try? icmp.emit(into: message)
+                }
+                if sent { statistics.icmpEchoReplies += 1 }
+            }
+            if dropped {
+                statistics.arpQueueDrops += 1
+            } else {
+                guard sent else { return false }
+                statistics.framesSent += 1
+            }
+            pendingRepliesStart += 1
+        }
+        pendingReplies.removeAll(keepingCapacity: true)
+        pendingRepliesStart = 0
+        return true
+    }
+
+    // MARK: Poll
+
+    /// Sends everything that is due at `now` through `transmitter`: pending replies, ARP
+    /// requests, TCP segments (new data, ACKs, retransmissions after the timers that expired).
+    /// Stops early when the transmitter has no frame; what was not sent stays queued.
+    public mutating func poll<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) {
+        var blocked = !sendARPRequests(at: now, transmitter: &transmitter)
+        if !blocked { blocked = !flushReplies(at: now, transmitter: &transmitter) }
+        var deadline = blocked ? now : NetInstant.distantFuture
+        let count = connections.count
+        if count > 0 {
+            let start = pollCursor % count
+            for step in 0..<count {
+                let index = (start + step) % count
+                guard connections[index] != nil else { continue }
+                connections[index]!.handleTimers(at: now)
+                var waitingForNeighbor = false
+                while !blocked, let segment = connections[index]!.nextSegment(at: now) {
+                    switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
+                    case .sent: continue
+                    case .noFrame: blocked = true; pollCursor = index
+                    case .waiting: waitingForNeighbor = true
+                    }
+                    break
+                }
+                connections[index]!.updatePersistTimer(at: now)
+                if let connection = connections[index] {
+                    deadline = min(deadline, connection.nextDeadline)
+                    if blocked && connection.wantsToSend && !waitingForNeighbor { deadline = now }
+                }
+                connectionChanged(index, at: now)
+            }
+        }
+        if pendingRepliesStart < pendingReplies.count { deadline = now }
+        // Connections may have started resolutions during the round.
+        nextDeadline = min(deadline, arpCache.nextDeadline)
+    }
+
+    enum SegmentTransmission { case sent, noFrame, waiting }
+
+    private mutating func transmitSegment<T: FrameTransmitter>(_ segment: TCPOutgoing, of index: Int, at now: NetInstant,
+                                                               transmitter: inout T) -> SegmentTransmission {
+        let tuple = connections[index]!.tuple
+        let mac: MACAddress
+        switch resolve(tuple.remoteAddress, at: now) {
+        case .resolved(let resolved): mac = resolved
+        case .pending, .noRoute: return .waiting
+        }
+        let repr = segment.repr
+        let ip = IPv4Repr(source: tuple.localAddress, destination: tuple.remoteAddress, protocol: .tcp,
+                          payloadLength: repr.bufferLength)
+        let sent = FrameWriter.transmit(&transmitter, link: link(to: mac), ip: ip) { bytes in
+            if repr.payloadLength > 0 {
+                let start = repr.headerLength
+                connections[index]!.sendBuffer.copy(
+                    fromOffset: segment.payloadOffset,
+                    into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + repr.payloadLength)]))
+            }
+            try? repr.emit(into: bytes, checksum: .compute(source: tuple.localAddress, destination: tuple.remoteAddress))
+        }
+        guard sent else { return .noFrame }
+        statistics.framesSent += 1
+        statistics.tcpSegmentsSent += 1
+        if segment.kind == .fastRetransmit { statistics.tcpFastRetransmits += 1 }
+        if connections[index]!.didTransmit(segment, at: now) { statistics.tcpRetransmissions += 1 }
+        return .sent
+    }
+
+    // MARK: Events
+
+    /// The next event, oldest first, or nil when there are none.
+    public mutating func nextEvent() -> NetEvent? {
+        guard eventsStart < events.count else {
+            if !events.isEmpty {
+                events.removeAll(keepingCapacity: true)
+                eventsStart = 0
+            }
+            return nil
+        }
+        defer { eventsStart += 1 }
+        return events[eventsStart]
+    }
+
+    mutating func post(_ event: NetEvent) {
+        events.append(event)
+    }
+}

@@ -1,0 +1,81 @@
+import ApusWire
+
+/// Neighbor cache and resolution limits (RFC 826; RFC 1122 §2.3.2.1 asks for
+/// a bounded request rate and a bounded queue per unresolved destination).
+public struct ARPConfiguration: Sendable, Hashable {
+    /// How long a learned entry is trusted before it must be resolved again.
+    public var entryLifetime: NetDuration = .seconds(60)
+    /// Time between requests for one unresolved address (RFC 1122 §2.3.2.1: at most one per second).
+    public var retryInterval: NetDuration = .seconds(1)
+    /// Requests sent before giving up on an address and dropping what waits for it.
+    public var maximumRequests: Int = 3
+    /// Packets held per unresolved address; more are dropped and counted.
+    public var maximumQueuedPackets: Int = 4
+    /// Entries (resolved and pending) the cache holds; new ones evict the oldest.
+    public var maximumEntries: Int = 1024
+
+    public init() {}
+}
+
+/// TCP knobs, with the RFCs' defaults (or the ones an RPC server wants).
+public struct TCPConfiguration: Sendable, Hashable {
+    /// Bytes the application may queue that are not yet acknowledged.
+    public var sendBufferSize: Int = 256 * 1024
+    /// Bytes received in order and not yet read: the most the receive window offers.
+    public var receiveBufferSize: Int = 256 * 1024
+    /// Out-of-order segments held for reassembly; beyond this they are dropped and counted
+    /// (their bytes also count against the receive window, so the window bounds them too).
+    public var maximumOutOfOrderSegments: Int = 64
+    /// RFC 6298 §2.4 says 1 s; Linux and most RPC stacks use 200 ms.
+    public var minimumRTO: NetDuration = .milliseconds(200)
+    /// RFC 6298 §2.5: at least 60 s.
+    public var maximumRTO: NetDuration = .seconds(60)
+    /// RFC 6298 §2.1: before the first RTT sample.
+    public var initialRTO: NetDuration = .seconds(1)
+    /// RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK may wait at most 500 ms; 40 ms is what
+    /// Linux waits, short enough that request/response traffic piggybacks without stalls.
+    public var delayedACKTimeout: NetDuration = .milliseconds(40)
+    /// Retransmissions of one segment before the connection is reset (RFC 9293 §3.8.3, R2).
+    public var maximumRetransmissions: Int = 12
+    /// Retransmissions of a SYN before an active open fails.
+    public var maximumSYNRetransmissions: Int = 6
+    /// 2 × MSL (RFC 9293 §3.4.2). Shorter than the RFC's 4 min, like every modern stack.
+    public var timeWaitDuration: NetDuration = .seconds(60)
+    /// Offer window scaling (RFC 7323 §2).
+    public var windowScaling: Bool = true
+    /// Offer timestamps (RFC 7323 §3), echoed on every segment once agreed.
+    public var timestamps: Bool = true
+    /// Send a partial segment even while data is in flight (no Nagle, RFC 896): RPC replies
+    /// must not wait for the previous one's ACK.
+    public var noDelay: Bool = true
+    /// Answer SYNs with cookies when a listener's backlog is full (RFC 4987 §3.6).
+    public var synCookies: Bool = true
+
+    public init() {}
+}
+
+/// Everything the stack needs to start.
+public struct NetStackConfiguration: Sendable {
+    public var interface: InterfaceConfiguration
+    public var arp = ARPConfiguration()
+    public var tcp = TCPConfiguration()
+    /// Connection table size (every state but LISTEN counts).
+    public var maximumConnections: Int = 4096
+    /// Send plus receive buffer bytes of all connections together.
+    public var maximumBufferMemory: Int = 1 << 30
+    /// Datagrams one UDP endpoint holds that the application has not read.
+    public var maximumQueuedDatagrams: Int = 64
+    /// Stateless replies (ARP replies, RSTs, SYN-ACK cookies, echo replies) waiting for a TX frame.
+    public var maximumPendingReplies: Int = 64
+    /// Local ports for active opens (RFC 6056 §2.1 suggests 49152...65535).
+    public var ephemeralPorts: ClosedRange<UInt16> = 49152...65535
+    /// Key for initial sequence numbers (RFC 6528) and SYN cookies (RFC 4987). The stack
+    /// reads no entropy itself: pass random bytes in production, anything in tests.
+    public var secret: (UInt64, UInt64) = (0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210)
+    /// Called on every TCP state change, for tracing.
+    public var tcpTrace: (@Sendable (TCPStateChange) -> Void)? = nil
+
+    public init(interface: InterfaceConfiguration) {
+        self.interface = interface
+    }
+}

@@ -1,0 +1,45 @@
+/// Counters for everything the stack drops or does, for `apus xdp stats`
+/// and for tests that assert a drop happened for the right reason.
+public struct NetStatistics: Sendable, Hashable {
+    public var framesReceived = 0
+    public var framesSent = 0
+    /// Ethernet: truncated, unsupported (stacked tags, 802.3 length), unknown EtherType.
+    public var droppedMalformed = 0
+    public var droppedUnknownEtherType = 0
+    /// Unicast frames to another MAC.
+    public var droppedNotForUs = 0
+    public var droppedBadChecksum = 0
+    public var droppedFragments = 0
+    public var droppedUnknownProtocol = 0
+    public var arpRequestsAnswered = 0
+    public var arpRequestsSent = 0
+    public var arpEntriesLearned = 0
+    /// Packets dropped because their neighbor's queue was full or resolution failed.
+    public var arpQueueDrops = 0
+    public var arpResolutionFailures = 0
+    public var icmpEchoReplies = 0
+    public var icmpIgnored = 0
+    public var udpDelivered = 0
+    /// Datagrams to a port nobody bound.
+    public var udpNoEndpoint = 0
+    public var udpQueueDrops = 0
+    /// Datagrams whose checksum was only the pseudo-header sum (a local veth sender), accepted.
+    public var partialChecksumsAccepted = 0
+    public var tcpSegmentsReceived = 0
+    public var tcpSegmentsSent = 0
+    public var tcpRetransmissions = 0
+    public var tcpFastRetransmits = 0
+    public var tcpTimeouts = 0
+    public var tcpResetsSent = 0
+    public var tcpChallengeACKs = 0
+    public var tcpOutOfOrderQueued = 0
+    public var tcpOutOfOrderDropped = 0
+    public var tcpSYNCookiesSent = 0
+    public var tcpSYNCookiesAccepted = 0
+    /// SYNs dropped: backlog full without cookies, connection or memory limit.
+    public var tcpListenDrops = 0
+    /// Replies (ARP, RST, echo) dropped because the pending-reply queue was full.
+    public var replyQueueDrops = 0
+
+    public init() {}
+}

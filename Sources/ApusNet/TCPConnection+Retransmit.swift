@@ -1,0 +1,161 @@
+import ApusWire
+
+/// The retransmission timeout estimator of RFC 6298 §2.
+struct RTTEstimator {
+    private(set) var smoothedRTT: NetDuration?
+    private(set) var rttVariance = NetDuration.zero
+    /// The RTO before backoff.
+    private(set) var baseRTO: NetDuration
+    /// Exponent of the backoff (RFC 6298 §5.5), reset when an ACK makes progress.
+    var backoff = 0
+    let minimum: NetDuration
+    let maximum: NetDuration
+
+    /// RFC 6298 §2: G, the clock granularity. The caller's clock is finer; 1 ms keeps a
+    /// variance of zero from producing an RTO equal to SRTT.
+    static let granularity = NetDuration.milliseconds(1)
+
+    init(configuration: TCPConfiguration) {
+        baseRTO = configuration.initialRTO
+        minimum = configuration.minimumRTO
+        maximum = configuration.maximumRTO
+    }
+
+    /// The RTO clamped to the configured minimum, then backed off (RFC 6298 §5.5), at most
+    /// the maximum.
+    var rto: NetDuration {
+        min(max(baseRTO, minimum) * Int64(1 << min(backoff, 30)), maximum)
+    }
+
+    /// RFC 6298 §2.2 (first sample) and §2.3 (later samples), with α = 1/8, β = 1/4.
+    mutating func addSample(_ sample: NetDuration) {
+        let sample = max(sample, .zero)
+        if let smoothed = smoothedRTT {
+            let error = NetDuration(nanoseconds: abs((smoothed - sample).nanoseconds))
+            rttVariance = rttVariance * 3 / 4 + error / 4
+            smoothedRTT = smoothed * 7 / 8 + sample / 8
+        } else {
+            smoothedRTT = sample
+            rttVariance = sample / 2
+        }
+        baseRTO = smoothedRTT! + max(Self.granularity, rttVariance * 4)
+        backoff = 0
+    }
+}
+
+extension TCPConnection {
+    /// Runs every timer that is due at `now`. RFC 6298 §5 (retransmission), RFC 9293
+    /// §3.8.6.1 (zero-window probes), §3.8.6.3 (delayed ACK), §3.10.8 (TIME-WAIT).
+    mutating func handleTimers(at now: NetInstant) {
+        if let deadline = timeWaitDeadline, deadline <= now {
+            timeWaitDeadline = nil
+            transition(.timeWaitExpired)
+            return
+        }
+        if let deadline = delayedACKDeadline, deadline <= now {
+            delayedACKDeadline = nil
+            acknowledgeNow = true
+        }
+        if let deadline = retransmitDeadline, deadline <= now {
+            retransmissionTimeout(at: now)
+        }
+        if let deadline = persistDeadline, deadline <= now {
+            persistDeadline = nil
+            probeDue = true
+        }
+    }
+
+    /// RFC 6298 §5.4–5.6: retransmit from SND.UNA, back off the timer; RFC 5681 §3.1
+    /// eqn. 4: halve ssthresh and drop to one segment (the loss window).
+    private mutating func retransmissionTimeout(at now: NetInstant) {
+        retransmitDeadline = nil
+        let limit = state == .synSent || state == .synReceived
+            ? configuration.maximumSYNRetransmissions : configuration.maximumRetransmissions
+        guard retransmitCount < limit else {
+            transition(.timeout)
+            return
+        }
+        retransmitCount += 1
+        rtt.backoff += 1
+        if retransmitCount == 1 {
+            slowStartThreshold = max(flightSize / 2, 2 * sendMSS)
+        }
+        congestionWindow = sendMSS
+        inFastRecovery = false
+        fastRetransmitDue = false
+        duplicateACKs = 0
+        // RFC 6582 §3.2 step 4: after a timeout, dup ACKs for data sent before it must not
+        // start another fast retransmit.
+        recover = sendMaximum
+        rttProbe = nil
+        sendNext = sendUnacknowledged
+    }
+
+    /// Starts the retransmission timer unless it runs (RFC 6298 §5.1).
+    mutating func armRetransmitTimer(at now: NetInstant) {
+        if retransmitDeadline == nil { retransmitDeadline = now + rtt.rto }
+    }
+
+    /// RFC 6298 §5.2/5.3 after an ACK of new data: stop the timer when nothing is
+    /// outstanding, else restart it.
+    mutating func restartRetransmitTimer(at now: NetInstant) {
+        retransmitDeadline = sendUnacknowledged == sendMaximum ? nil : now + rtt.rto
+    }
+
+    /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero window, probe the
+    /// window on the retransmission timer's schedule, backing off like it.
+    mutating func updatePersistTimer(at now: NetInstant) {
+        let unsent = sendBuffer.count - (sendNext - sendBufferStart)
+        let needsProbe = state.isSynchronized && sendWindow == 0 && (unsent > 0 || (finQueued && !finSent))
+            && sendNext == sendUnacknowledged && retransmitDeadline == nil
+        if needsProbe {
+            if persistDeadline == nil && !probeDue {
+                persistDeadline = now + rtt.rto * Int64(1 << min(persistBackoff, 10))
+            }
+        } else {
+            persistDeadline = nil
+            probeDue = false
+            persistBackoff = 0
+        }
+    }
+
+    /// New data acknowledged: RFC 5681 §3.1 (slow start, congestion avoidance) and RFC 6582
+    /// §3.2 steps 3 and 5 (NewReno partial and full ACKs).
+    mutating func growCongestionWindow(acknowledged: Int, acknowledgment: SequenceNumber) {
+        if inFastRecovery {
+            if acknowledgment >= recover {
+                // Full ACK: deflate to ssthresh (RFC 6582 step 3, option 1 bounded by FlightSize).
+                congestionWindow = min(slowStartThreshold, max(flightSize, sendMSS) + sendMSS)
+                inFastRecovery = false
+                duplicateACKs = 0
+            } else {
+                // Partial ACK: resend the next hole, deflate by what was acked, add one segment.
+                fastRetransmitDue = true
+                congestionWindow = max(congestionWindow - acknowledged, 0) + (acknowledged >= sendMSS ? sendMSS : 0)
+                congestionWindow = max(congestionWindow, sendMSS)
+            }
+            return
+        }
+        duplicateACKs = 0
+        if congestionWindow < slowStartThreshold {
+            congestionWindow += min(acknowledged, sendMSS)
+        } else {
+            congestionWindow += max(1, sendMSS * sendMSS / congestionWindow)
+        }
+    }
+
+    /// A duplicate ACK (RFC 5681 §2 definition): RFC 5681 §3.2 fast retransmit on the third,
+    /// guarded by RFC 6582 §3.2 step 2 (`recover`), and window inflation after it.
+    mutating func duplicateACK(acknowledgment: SequenceNumber) {
+        duplicateACKs += 1
+        if inFastRecovery {
+            congestionWindow += sendMSS
+        } else if duplicateACKs == 3 && acknowledgment > recover {
+            slowStartThreshold = max(flightSize / 2, 2 * sendMSS)
+            recover = sendMaximum
+            congestionWindow = slowStartThreshold + 3 * sendMSS
+            inFastRecovery = true
+            fastRetransmitDue = true
+        }
+    }
+}

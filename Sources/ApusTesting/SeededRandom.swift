@@ -1,0 +1,21 @@
+/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded generator, so an
+/// impaired run is the same run every time its seed is the same.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    public private(set) var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// True with probability `probability`.
+    public mutating func chance(_ probability: Double) -> Bool {
+        guard probability > 0 else { return false }
+        return Double(next() >> 11) / Double(1 << 53) < probability
+    }
+}

@@ -1,0 +1,155 @@
+@testable import ApusNet
+import ApusTesting
+import ApusWire
+import Testing
+
+@Suite struct ARPTests {
+    var stack = NetStack(configuration: Host.configuration())
+    let now = NetInstant.seconds(1)
+
+    /// Polls and returns the raw frames sent.
+    mutating func sentFrames(at now: NetInstant, capacity: Int? = nil) -> [[UInt8]] {
+        var collector = FrameCollector(capacity: capacity)
+        stack.poll(at: now, transmitter: &collector)
+        return collector.frames
+    }
+
+    @Test mutating func requestForOwnedAddressIsAnswered() {
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        #expect(sentFrames(at: now) == [Fixtures.arpReplyFrame])
+        #expect(stack.statistics.arpRequestsAnswered == 1)
+    }
+
+    @Test mutating func requestForOtherAddressIsIgnored() {
+        stack.receive(Frame.arp(.request, targetIP: Host.otherIP), at: now)
+        #expect(sentFrames(at: now).isEmpty)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == nil, "not addressed to us: nothing learned")
+    }
+
+    @Test mutating func requesterIsLearned() {
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == Host.remoteMAC)
+        #expect(stack.statistics.arpEntriesLearned == 1)
+    }
+
+    @Test mutating func gratuitousARPUpdatesOnlyKnownEntries() {
+        let newMAC = MACAddress(0x02, 0, 0, 0, 0, 0x42)
+        stack.receive(Frame.arp(.request, senderMAC: newMAC, targetIP: Host.remoteIP), at: now)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == nil)
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        stack.receive(Frame.arp(.request, senderMAC: newMAC, targetIP: Host.remoteIP), at: now)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == newMAC)
+    }
+
+    @Test mutating func unknownOperationIsDropped() {
+        stack.receive(Frame.arp(ARPOperation(rawValue: 9)), at: now)
+        #expect(sentFrames(at: now).isEmpty)
+        #expect(stack.statistics.droppedMalformed == 1)
+    }
+
+    @Test mutating func outgoingTrafficSendsRequest() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        try [1, 2, 3].withUnsafeBytes {
+            try stack.send(datagram: $0, from: endpoint, to: Host.remoteIP, port: 4000, at: now, transmitter: &collector)
+        }
+        #expect(collector.frames.isEmpty, "the datagram waits for resolution")
+        #expect(stack.nextDeadline == now)
+        #expect(sentFrames(at: now) == [Fixtures.arpResolveFrame])
+        #expect(stack.statistics.arpRequestsSent == 1)
+    }
+
+    @Test mutating func replyReleasesQueuedPackets() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        for byte: UInt8 in [1, 2] {
+            try [byte].withUnsafeBytes {
+                try stack.send(datagram: $0, from: endpoint, to: Host.remoteIP, port: 4000, at: now, transmitter: &collector)
+            }
+        }
+        _ = sentFrames(at: now)
+        stack.receive(Frame.arp(.reply, targetMAC: Host.localMAC, targetIP: Host.localIP, to: Host.localMAC), at: now)
+        let frames = try sentFrames(at: now).map(Sent.init)
+        #expect(frames.map(\.payload) == [[1], [2]])
+        #expect(frames.allSatisfy { $0.ethernet.destination == Host.remoteMAC })
+    }
+
+    @Test mutating func queueBeyondLimitDropsAndCounts() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        for byte in 0..<UInt8(6) {
+            try [byte].withUnsafeBytes {
+                try stack.send(datagram: $0, from: endpoint, to: Host.remoteIP, port: 4000, at: now, transmitter: &collector)
+            }
+        }
+        #expect(stack.statistics.arpQueueDrops == 2, "four wait, two are dropped")
+    }
+
+    @Test mutating func requestsAreRetriedThenAbandoned() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        try [1].withUnsafeBytes {
+            try stack.send(datagram: $0, from: endpoint, to: Host.remoteIP, port: 4000, at: now, transmitter: &collector)
+        }
+        var times: [NetInstant] = []
+        var clock = now
+        for _ in 0..<6 {
+            if !sentFrames(at: clock).isEmpty { times.append(clock) }
+            guard stack.nextDeadline != .distantFuture else { break }
+            clock = stack.nextDeadline
+        }
+        #expect(times == [now, now + .seconds(1), now + .seconds(2)])
+        #expect(stack.statistics.arpResolutionFailures == 1)
+        #expect(stack.statistics.arpQueueDrops == 1)
+        #expect(stack.nextDeadline == .distantFuture)
+    }
+
+    @Test mutating func entriesExpire() {
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now + .seconds(59)) == Host.remoteMAC)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now + .seconds(60)) == nil)
+    }
+
+    @Test mutating func expiredEntryIsResolvedAgain() throws {
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        _ = sentFrames(at: now)
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        let later = now + .seconds(61)
+        try [1].withUnsafeBytes {
+            try stack.send(datagram: $0, from: endpoint, to: Host.remoteIP, port: 4000, at: later, transmitter: &collector)
+        }
+        #expect(collector.frames.isEmpty)
+        #expect(sentFrames(at: later) == [Fixtures.arpResolveFrame])
+    }
+
+    @Test mutating func replyWaitsForAFreeTXFrame() {
+        stack.receive(Fixtures.arpRequestFrame, at: now)
+        #expect(sentFrames(at: now, capacity: 0).isEmpty)
+        #expect(stack.nextDeadline == now, "the reply is still due")
+        #expect(sentFrames(at: now) == [Fixtures.arpReplyFrame])
+    }
+
+    @Test mutating func offLinkDestinationResolvesGateway() throws {
+        var configuration = Host.configuration()
+        configuration.interface.gateway = IPv4Address(10, 10, 0, 254)
+        stack = NetStack(configuration: configuration)
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        try [1].withUnsafeBytes {
+            try stack.send(datagram: $0, from: endpoint, to: IPv4Address(192, 0, 2, 1), port: 53, at: now, transmitter: &collector)
+        }
+        let request = try Sent(sentFrames(at: now)[0])
+        #expect(request.arp?.targetProtocolAddress == IPv4Address(10, 10, 0, 254))
+    }
+
+    @Test mutating func offLinkWithoutGatewayHasNoRoute() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        var collector = FrameCollector()
+        #expect(throws: NetError(.noRoute, "udp send")) {
+            try [1].withUnsafeBytes {
+                try stack.send(datagram: $0, from: endpoint, to: IPv4Address(192, 0, 2, 1), port: 53, at: now, transmitter: &collector)
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+@testable import ApusNet
+import ApusTesting
+import ApusWire
+import Testing
+
+/// Listen backlog, SYN cookies (RFC 4987), table and memory limits.
+@Suite struct ListenerTests {
+    static let secondPort: UInt16 = 49_501
+
+    func syn(_ t: TCPHarness, port: UInt16, seq: SequenceNumber = SequenceNumber(5000)) -> TCPRepr {
+        TCPRepr(sourcePort: port, destinationPort: TCPHarness.localPort, sequenceNumber: seq, flags: .syn,
+                windowSize: 65_535, options: TCPOptions(maximumSegmentSize: 1400))
+    }
+
+    @Test func fullBacklogDropsSYNWithoutCookies() {
+        var t = TCPHarness { $0.tcp.synCookies = false }
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn))
+        _ = t.poll()
+        t.send(syn(t, port: Self.secondPort))
+        t.expectNothing()
+        #expect(t.stack.statistics.tcpListenDrops == 1)
+        #expect(t.stack.connectionCount == 1)
+    }
+
+    @Test func fullBacklogAnswersWithCookie() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn))
+        _ = t.poll()
+        t.send(syn(t, port: Self.secondPort))
+        let sent = t.poll()
+        #expect(sent.count == 1)
+        #expect(sent.first?.0.flags == [.syn, .ack])
+        #expect(sent.first?.0.acknowledgmentNumber == SequenceNumber(5001))
+        #expect(sent.first?.0.options == TCPOptions(maximumSegmentSize: 1460))
+        #expect(t.stack.connectionCount == 1, "no state kept for the cookie")
+        #expect(t.stack.statistics.tcpSYNCookiesSent == 1)
+    }
+
+    @Test func cookieRoundTripEstablishesConnection() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn))
+        _ = t.poll()
+        t.send(syn(t, port: Self.secondPort))
+        let cookie = t.poll()[0].0.sequenceNumber
+        let ack = TCPRepr(sourcePort: Self.secondPort, destinationPort: TCPHarness.localPort, sequenceNumber: SequenceNumber(5001),
+                          acknowledgmentNumber: cookie + 1, flags: .ack, windowSize: 65_535)
+        t.send(ack, payload: pattern(20))
+        let events = t.takeEvents()
+        guard case .accepted(let handle, 80)? = events.first else { Issue.record("no accept: \(events)"); return }
+        #expect(events == [.accepted(handle, localPort: 80), .readable(handle)])
+        #expect(t.stack.state(of: handle) == .established)
+        #expect(t.stack.statistics.tcpSYNCookiesAccepted == 1)
+        let index = t.stack.index(of: handle)!
+        #expect(t.stack.connections[index]!.sendMSS == 1400, "the MSS came back in the cookie")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { try! t.stack.read(from: handle, into: $0, at: t.now) }
+        #expect(Array(buffer[..<count]) == pattern(20))
+        _ = [UInt8](repeating: 1, count: 10).withUnsafeBytes { try! t.stack.write($0, to: handle, at: t.now) }
+        let reply = t.poll()
+        #expect(reply.map(\.0.sequenceNumber) == [cookie + 1])
+        #expect(reply.map(\.0.acknowledgmentNumber) == [SequenceNumber(5021)])
+        #expect(reply.map(\.1.count) == [10])
+    }
+
+    @Test func forgedCookieIsReset() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        let ack = TCPRepr(sourcePort: Self.secondPort, destinationPort: TCPHarness.localPort, sequenceNumber: SequenceNumber(5001),
+                          acknowledgmentNumber: SequenceNumber(0x1234_5678), flags: .ack, windowSize: 65_535)
+        t.send(ack)
+        let sent = t.poll()
+        #expect(sent.map(\.0.flags) == [.rst])
+        #expect(t.stack.connectionCount == 0)
+    }
+
+    @Test func staleCookieIsRejected() {
+        let cookies = SYNCookie(secret: (1, 2))
+        let tuple = TCPFourTuple(localAddress: Host.localIP, localPort: 80, remoteAddress: Host.remoteIP, remotePort: 1234)
+        let cookie = cookies.make(tuple: tuple, peerSequence: SequenceNumber(9), peerMSS: 1460, at: .seconds(100))
+        #expect(cookies.validate(cookie, tuple: tuple, peerSequence: SequenceNumber(9), at: .seconds(150)) == 1460)
+        #expect(cookies.validate(cookie, tuple: tuple, peerSequence: SequenceNumber(9), at: .seconds(300)) == nil)
+        var other = tuple
+        other.remotePort = 1235
+        #expect(cookies.validate(cookie, tuple: other, peerSequence: SequenceNumber(9), at: .seconds(100)) == nil)
+    }
+
+    @Test func completedHandshakeFreesBacklogSlot() {
+        var t = TCPHarness { $0.tcp.synCookies = false }
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        t.acceptConnectionOnExistingListener()
+        t.send(syn(t, port: Self.secondPort))
+        #expect(t.poll().map(\.0.flags) == [[.syn, .ack]])
+        #expect(t.stack.listeners[TCPHarness.localPort]?.halfOpen == 1)
+    }
+
+    @Test func connectionLimitIsEnforced() {
+        var t = TCPHarness { $0.maximumConnections = 1 }
+        _ = try! t.stack.connect(to: Host.remoteIP, port: 1, at: t.now)
+        #expect(throws: NetError(.connectionLimit, "tcp connect")) {
+            try t.stack.connect(to: Host.remoteIP, port: 2, at: t.now)
+        }
+    }
+
+    @Test func bufferMemoryLimitIsEnforced() {
+        var t = TCPHarness { $0.maximumBufferMemory = 3 * TCPHarness.bufferSize }
+        _ = try! t.stack.connect(to: Host.remoteIP, port: 1, at: t.now)
+        #expect(throws: NetError(.memoryLimit, "tcp connect")) {
+            try t.stack.connect(to: Host.remoteIP, port: 2, at: t.now)
+        }
+    }
+
+    @Test func memoryIsReturnedWhenConnectionCloses() {
+        var t = TCPHarness { $0.maximumBufferMemory = 2 * TCPHarness.bufferSize }
+        let first = try! t.stack.connect(to: Host.remoteIP, port: 1, at: t.now)
+        try! t.stack.abort(first, at: t.now)
+        #expect(t.stack.bufferMemoryInUse == 0)
+        _ = try! t.stack.connect(to: Host.remoteIP, port: 2, at: t.now)
+    }
+
+    @Test func listenerRejectsSecondBind() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: 80)
+        #expect(throws: NetError(.addressInUse, "tcp listen")) { try t.stack.listen(on: 80) }
+    }
+
+    @Test func ephemeralPortsAreDistinct() {
+        var t = TCPHarness()
+        let a = try! t.stack.connect(to: Host.remoteIP, port: 9090, at: t.now)
+        let b = try! t.stack.connect(to: Host.remoteIP, port: 9090, at: t.now)
+        let portA = t.stack.endpoints(of: a)!.localPort
+        let portB = t.stack.endpoints(of: b)!.localPort
+        #expect(portA != portB)
+        #expect((49152...65535).contains(portA) && (49152...65535).contains(portB))
+    }
+
+    @Test func stateChangesAreTraced() {
+        final class Log: @unchecked Sendable { var changes: [TCPStateChange] = [] }
+        let log = Log()
+        var t = TCPHarness { $0.tcpTrace = { log.changes.append($0) } }
+        t.acceptConnection()
+        #expect(log.changes.map(\.to) == [.synReceived, .established])
+        #expect(log.changes.first?.from == .closed)
+    }
+}
+
+extension TCPHarness {
+    /// `acceptConnection` for a test that already called `listen`.
+    mutating func acceptConnectionOnExistingListener() {
+        send(remote(seq: remoteISN, flags: .syn, options: TCPOptions(maximumSegmentSize: 1460)))
+        _ = poll()
+        send(remote(seq: remoteISN + 1, ack: localISN + 1))
+        if case .accepted(let handle, _)? = takeEvents().first { self.handle = handle }
+    }
+}
