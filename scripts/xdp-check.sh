@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Privileged AF_XDP checks on the netns testbed (run by scripts/test.sh as root):
-# the Swift AF_XDP socket (ApusXSK) reflects UDP datagrams sent by the Linux
-# kernel in apus-cli, in native and generic (skb) XDP mode, with exact frame
-# accounting; and the setup errors users meet say what to do.
+# the Swift AF_XDP socket (ApusXSK) answers ARP for the owned address and
+# reflects UDP datagrams sent by the Linux kernel in apus-cli, in native and
+# generic (skb) XDP mode, with exact frame accounting, while the kernel keeps
+# serving what Apus does not own (ping, TCP); unloading leaves the interface
+# clean; and the setup errors users meet say what to do.
 #
 #   bash scripts/xdp-check.sh [APUS_BINARY]     (default .build/debug/apus)
 #
@@ -29,7 +31,19 @@ out="$("$apus" xdp reflect --interface apus-nope0 --address 10.10.0.10 --duratio
 # Reflect through AF_XDP; the Linux kernel in apus-cli sends and checks.
 reflect_round() {
   local mode="$1" count="$2"
-  APUS_STATIC_ARP=1 APUS_XDP_MODE="$mode" bash scripts/testbed.sh up >/dev/null
+  # No static ARP: the client's kernel resolves 10.10.0.10 through the reflector's ARP replies.
+  APUS_XDP_MODE="$mode" bash scripts/testbed.sh up >/dev/null
+  # A kernel TCP listener in apus-srv, on the kernel's own address: not Apus's traffic.
+  timeout 60 bash scripts/testbed.sh exec srv /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.10.0.1", 7070)); s.listen()
+s.settimeout(50)
+try:
+    c, _ = s.accept(); c.sendall(c.recv(100))
+except OSError:
+    pass
+' &
+  local listener=$!
   local log; log="$(mktemp)"
   timeout 60 bash scripts/testbed.sh exec srv "$apus" xdp reflect --interface apus-s --address 10.10.0.10 --port 7 \
     --duration 30 --count "$count" >"$log" 2>&1 &
@@ -66,6 +80,15 @@ while sent < count and time.time() < deadline:
 print(f"sent={sent} echoed={echoed} mismatched={mismatched}")
 PY
 )" || true
+  # Meanwhile the kernel still answers for itself.
+  if bash scripts/testbed.sh exec cli ping -c 2 -W 2 10.10.0.1 >/dev/null 2>&1; then pass "$mode: ping to the kernel's address works beside Apus"
+  else fail "$mode: ping 10.10.0.1 failed"; fi
+  local tcp; tcp="$(timeout 20 bash scripts/testbed.sh exec cli /usr/bin/python3 -c '
+import socket
+c = socket.create_connection(("10.10.0.1", 7070), timeout=5); c.sendall(b"kernel tcp"); print(c.recv(100).decode())
+' 2>&1 || true)"
+  if [ "$tcp" = "kernel tcp" ]; then pass "$mode: TCP to a kernel listener works beside Apus"; else fail "$mode: kernel TCP: $tcp"; fi
+  kill "$listener" 2>/dev/null || true
   wait "$reflector" || true
   local summary; summary="$(grep "received=" "$log" || true)"
   local stats; stats="$(bash scripts/testbed.sh exec srv "$apus" xdp stats --interface apus-s 2>&1 || true)"
@@ -80,15 +103,20 @@ import re, sys
 fields = dict(re.findall(r"(\w+)=(\d+)", sys.argv[1]))
 total = int(fields["frames_total"])
 held = int(fields["frames_free"]) + int(fields["frames_in_fill"]) + int(fields["frames_in_tx"])
-sys.exit(0 if total == held and int(fields["reflected"]) == int(fields["received"]) - int(fields["dropped"]) else 1)
+sys.exit(0 if total == held and int(fields["reflected"]) + int(fields["arp_replies"]) == int(fields["received"]) - int(fields["dropped"]) else 1)
 PY
   case "$stats" in *"redirect_errors=0"*) pass "$mode: no redirect errors" ;; *) fail "$mode: program counters: $stats" ;; esac
+  case "$summary" in *"arp_replies=0 "*|"") fail "$mode: no ARP reply came from the reflector" ;; *) pass "$mode: ARP for the owned address answered from user space" ;; esac
   rm -f "$log"
+  bash scripts/xdp-unload.sh apus-s --netns apus-srv >/dev/null
+  if ip -n apus-srv link show apus-s | grep -q "xdp"; then fail "$mode: xdp-unload left a program on apus-s"
+  elif [ -e /sys/fs/bpf/apus/apus-s ]; then fail "$mode: xdp-unload left pins in /sys/fs/bpf/apus/apus-s"
+  else pass "$mode: xdp-unload leaves apus-s clean"; fi
   bash scripts/testbed.sh down >/dev/null
 }
 
-reflect_round native 2000
-reflect_round skb 500
+reflect_round native 10000
+reflect_round skb 2000
 
 echo "xdp-check: $failures failed"
 [ "$failures" = 0 ]

@@ -26,7 +26,7 @@ struct XDP: ParsableCommand {
         var queue: UInt32 = 0
         @Option(help: "IPv4 address to claim in the program's owned_ipv4 map.")
         var address: String
-        @Option(help: "Only reflect datagrams to this UDP port (0: any).")
+        @Option(name: [.customLong("udp-port"), .customLong("port")], help: "Only reflect datagrams to this UDP port (0: any).")
         var port: UInt16 = 0
         @Option(help: "Stop after this many seconds.")
         var duration: Double = 10
@@ -55,8 +55,12 @@ struct XDP: ParsableCommand {
                 maps.release(ipv4: address)
                 maps.unregister(queue: queue)
             }
+            guard let owned = IPv4Address(address), let mac = Self.macAddress(of: interface) else {
+                Console.error("apus xdp reflect: cannot read the MAC address of \(interface) (/sys/class/net/\(interface)/address)")
+                throw ExitCode(1)
+            }
             Console.out("apus xdp reflect: serving \(address) udp port \(port == 0 ? "any" : String(port)) on \(interface) queue \(queue) (copy mode)")
-            var reflector = UDPReflector(port: port)
+            var reflector = UDPReflector(port: port, address: owned, mac: mac)
             let deadline = ContinuousClock.now + .nanoseconds(Int64(duration * 1e9))
             socket.refill(maximum: socket.fill.memory.size)
             while ContinuousClock.now < deadline && (count == 0 || reflector.reflected < count) {
@@ -71,7 +75,7 @@ struct XDP: ParsableCommand {
             socket.reapCompletions(maximum: .max)
             let kernel = try? socket.statistics()
             let inFill = socket.fill.outstanding
-            Console.out("apus xdp reflect: received=\(reflector.received) reflected=\(reflector.reflected) dropped=\(reflector.dropped)"
+            Console.out("apus xdp reflect: received=\(reflector.received) reflected=\(reflector.reflected) arp_replies=\(reflector.arpReplies) dropped=\(reflector.dropped)"
                         + " rx_dropped=\(kernel?.rx_dropped ?? 0) rx_ring_full=\(kernel?.rx_ring_full ?? 0)"
                         + " frames_free=\(socket.umem.freeCount) frames_in_fill=\(inFill) frames_in_tx=\(socket.tx.outstanding)"
                         + " frames_total=\(socket.umem.frameCount)")
@@ -98,12 +102,27 @@ struct XDP: ParsableCommand {
     }
 }
 
+extension XDP.Reflect {
+    /// The interface's MAC, from the sysfs of the network namespace we run in.
+    static func macAddress(of interface: String) -> MACAddress? {
+        guard let file = fopen("/sys/class/net/\(interface)/address", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 64)
+        guard fgets(&line, 64, file) != nil else { return nil }
+        let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return MACAddress(text)
+    }
+}
+
 /// The reflector's per-batch work: completions back to the pool, RX frames
 /// turned around in place onto the TX ring, the fill ring topped up.
 struct UDPReflector {
     let port: UInt16
+    let address: IPv4Address
+    let mac: MACAddress
     var received = 0
     var reflected = 0
+    var arpReplies = 0
     var dropped = 0
 
     /// One pass; returns the packets handled.
@@ -122,12 +141,10 @@ struct UDPReflector {
             }
             socket.tx.slot(slot).pointee = XDPDescriptor(address: descriptor.address, length: UInt32(length))
             sent += 1
+            if length == EthernetFrame.headerLength + ARPPacket.length { arpReplies += 1 } else { reflected += 1 }
         }
         if count > 0 { socket.rx.release() }
-        if sent > 0 {
-            socket.tx.submit()
-            reflected += Int(sent)
-        }
+        if sent > 0 { socket.tx.submit() }
         // Copy mode sends at most 32 descriptors per kick: kick while anything is outstanding.
         if socket.tx.outstanding > 0 { socket.kickTransmit() }
         socket.refill()
@@ -141,6 +158,7 @@ struct UDPReflector {
     func turnAround(_ packet: UnsafeMutableRawBufferPointer) -> Int? {
         do throws(WireError) {
             let frame = try EthernetFrame(UnsafeRawBufferPointer(packet))
+            if frame.etherType == .arp { return try answerARP(frame, packet) }
             guard frame.etherType == .ipv4 else { return nil }
             let ip = try IPv4Packet(frame.payload)
             guard ip.protocol == .udp, !ip.isFragment, ip.headerLength == IPv4Packet.minimumHeaderLength else { return nil }
@@ -163,5 +181,19 @@ struct UDPReflector {
         } catch {
             return nil
         }
+    }
+
+    /// Answers an ARP request for the owned address in place (RFC 826);
+    /// the kernel has no such address, so nobody else will.
+    func answerARP(_ frame: EthernetFrame, _ packet: UnsafeMutableRawBufferPointer) throws(WireError) -> Int? {
+        let arp = try ARPPacket(frame.payload)
+        guard arp.operation == .request, arp.targetProtocolAddress == address else { return nil }
+        let reply = ARPRepr(operation: .reply, senderHardwareAddress: mac, senderProtocolAddress: address,
+                            targetHardwareAddress: arp.senderHardwareAddress, targetProtocolAddress: arp.senderProtocolAddress)
+        let ethernet = EthernetRepr(destination: arp.senderHardwareAddress, source: mac, etherType: .arp)
+        let start = EthernetFrame.headerLength
+        try ethernet.emit(into: UnsafeMutableRawBufferPointer(rebasing: packet[..<start]))
+        try reply.emit(into: UnsafeMutableRawBufferPointer(rebasing: packet[start..<(start + ARPPacket.length)]))
+        return start + ARPPacket.length
     }
 }

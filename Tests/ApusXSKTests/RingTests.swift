@@ -41,16 +41,15 @@ final class FakeRing {
     @Test func reservesAllOrNothingAndPublishesOnSubmit() {
         let fake = FakeRing(size: 8, entry: 8)
         var ring = XSKProducerRing<UInt64>(fake.memory)
-        let v1 = ring.reserve(5)
-        let first = v1!
+        let first = ring.reserve(5)!
         for i in 0..<5 { ring.slot(first &+ UInt32(i)).pointee = UInt64(i * 4096) }
         #expect(fake.producer == 0) // nothing visible before submit
         ring.submit()
         #expect(fake.producer == 5)
-        let v2 = ring.reserve(4)
-        #expect(v2 == nil) // only 3 free
-        let v3 = ring.reserve(3)
-        #expect(v3 != nil)
+        let tooMany = ring.reserve(4)
+        #expect(tooMany == nil) // only 3 free
+        let rest = ring.reserve(3)
+        #expect(rest != nil)
         ring.submit()
         #expect(fake.producer == 8)
         #expect((0..<5).map { fake.address(at: UInt32($0)) } == [0, 4096, 8192, 12288, 16384])
@@ -61,15 +60,15 @@ final class FakeRing {
         var ring = XSKProducerRing<UInt64>(fake.memory)
         _ = ring.reserve(4)
         ring.submit()
-        let v4 = ring.reserve(1)
-        #expect(v4 == nil)
+        let beforeRelease = ring.reserve(1)
+        #expect(beforeRelease == nil)
         fake.consumer = 2 // the kernel took two
-        let v5 = ring.freeSlots(wanted: 1)
-        #expect(v5 == 2)
-        let v6 = ring.reserve(2)
-        #expect(v6 == 4)
-        let v7 = ring.outstanding
-        #expect(v7 == 4)
+        let free = ring.freeSlots(wanted: 1)
+        #expect(free == 2)
+        let next = ring.reserve(2)
+        #expect(next == 4)
+        let outstanding = ring.outstanding
+        #expect(outstanding == 4)
     }
 
     @Test func indexesWrapAroundUInt32() {
@@ -77,8 +76,7 @@ final class FakeRing {
         let fake = FakeRing(size: 4, entry: 8, start: start)
         var ring = XSKProducerRing<UInt64>(fake.memory)
         for round in 0..<10 {
-            let v8 = ring.reserve(3)
-            let index = v8!
+            let index = ring.reserve(3)!
             for i in 0..<3 { ring.slot(index &+ UInt32(i)).pointee = UInt64(round * 10 + i) }
             ring.submit()
             #expect(fake.producer == index &+ 3)
@@ -90,11 +88,11 @@ final class FakeRing {
     @Test func reportsTheKernelsWakeupRequest() {
         let fake = FakeRing(size: 4, entry: 8)
         let ring = XSKProducerRing<UInt64>(fake.memory)
-        let v9 = ring.needsWakeup
-        #expect(!v9)
+        let before = ring.needsWakeup
+        #expect(!before)
         fake.flags = 1 // XDP_RING_NEED_WAKEUP
-        let v10 = ring.needsWakeup
-        #expect(v10)
+        let after = ring.needsWakeup
+        #expect(after)
     }
 }
 
@@ -102,22 +100,22 @@ final class FakeRing {
     @Test func peeksWhatTheKernelProducedAndReleasesIt() {
         let fake = FakeRing(size: 8, entry: 16)
         var ring = XSKConsumerRing<XDPDescriptor>(fake.memory)
-        let v11 = ring.peek(64).count
-        #expect(v11 == 0)
+        let none = ring.peek(64).count
+        #expect(none == 0)
         for i in 0..<3 { fake.put(XDPDescriptor(address: UInt64(i) * 4096, length: UInt32(60 + i)), at: UInt32(i)) }
         fake.producer = 3
         let (count, index) = ring.peek(2)
         #expect(count == 2)
-        let v12 = ring.entry(index).length
-        #expect(v12 == 60)
-        let v13 = ring.entry(index &+ 1).length
-        #expect(v13 == 61)
+        let firstLength = ring.entry(index).length
+        #expect(firstLength == 60)
+        let secondLength = ring.entry(index &+ 1).length
+        #expect(secondLength == 61)
         #expect(fake.consumer == 0)
         ring.release()
         #expect(fake.consumer == 2)
         let rest = ring.peek(64)
-        let v14 = ring.entry(rest.index).address
-        #expect(rest.count == 1 && v14 == 8192)
+        let lastAddress = ring.entry(rest.index).address
+        #expect(rest.count == 1 && lastAddress == 8192)
         ring.release()
         #expect(fake.consumer == 3)
     }
