@@ -39,8 +39,8 @@ struct Serve: AsyncParsableCommand {
     var maxFrame = ThriftLimits.default.maxFrameSize
     @Option(help: "Seconds a connection may hold an incomplete message without sending more before it is closed.")
     var readTimeout = 30.0
-    @Option(help: "Event-loop threads (default: one per core).")
-    var threads = System.coreCount
+    @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
+    var threads = Serve.usableCPUs()
     @Option(help: "Seconds in-flight calls get to finish at shutdown.")
     var gracePeriod = 10.0
     @Option(help: "Reject calls beyond this many running at once (0: no limit).")
@@ -125,3 +125,23 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension Serve {
+    /// CPUs in this process's affinity mask (`taskset -c 0` gives 1): more
+    /// event loops than CPUs only adds wakeups and context switches.
+    static func usableCPUs() -> Int {
+        // /proc/self/status has the affinity mask as hex words: "Cpus_allowed:\t3" or "ff,ffffffff".
+        guard let file = fopen("/proc/self/status", "r") else { return System.coreCount }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 512)
+        var count = 0
+        while fgets(&line, 512, file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("Cpus_allowed:") else { continue }
+            count = text.dropFirst("Cpus_allowed:".count).compactMap { $0.hexDigitValue?.nonzeroBitCount }.reduce(0, +)
+            break
+        }
+        guard count > 0 else { return System.coreCount }
+        return max(1, min(count, System.coreCount))
+    }
+}
