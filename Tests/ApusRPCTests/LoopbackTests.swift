@@ -57,7 +57,7 @@ import Testing
             let echo = Echo.Client(transport)
             let order = Recorder()
             async let slow: String = {
-                let value = try await echo.echo(message: "slow:300")
+                let value = try await echo.echo(message: "slow:1500")
                 order.append("slow")
                 return value
             }()
@@ -65,7 +65,7 @@ import Testing
             let fast = try await echo.echo(message: "fast")
             order.append("fast")
             #expect(fast == "fast")
-            #expect(try await slow == "slow:300")
+            #expect(try await slow == "slow:1500")
             #expect(order.names == ["fast", "slow"])
         }
     }
@@ -166,11 +166,12 @@ import Testing
 
     @Test func gracefulShutdownFinishesInFlightCallsAndRefusesNewOnes() async throws {
         let handler = ScriptedEcho()
-        try await withServer(router: exampleRouter(echo: handler), gracePeriod: .seconds(5)) { (port, server) async throws in
+        try await withServer(router: exampleRouter(echo: handler), gracePeriod: .seconds(30)) { (port, server) async throws in
             let transport = client(port: port)
             defer { Task { await transport.close() } }
             let echo = Echo.Client(transport)
-            let inFlight = Task { try await echo.echo(message: "slow:300") }
+            // Long enough that the checks below run while it is in flight, even on a loaded machine.
+            let inFlight = Task { try await echo.echo(message: "slow:3000") }
             while handler.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
             server.beginGracefulShutdown()
             try await Task.sleep(for: .milliseconds(50))
@@ -179,7 +180,7 @@ import Testing
             #expect(refused?.message.contains("shutting down") == true)
             // No new connections are accepted.
             await expectRPCError(.unavailable) { try await Echo.Client(client(port: port)).ping() }
-            #expect(try await inFlight.value == "slow:300")
+            #expect(try await inFlight.value == "slow:3000")
         }
         #expect(handler.finished.load(ordering: .relaxed) == 1)
         #expect(handler.cancelled.load(ordering: .relaxed) == 0)

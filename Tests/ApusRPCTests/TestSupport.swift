@@ -23,7 +23,7 @@ final class CollectingSink: ResponseSink {
     var all: [[UInt8]] { replies.withLock { $0 } }
 
     /// Waits (bounded) until `n` replies arrived.
-    func waitFor(_ n: Int, timeout: Duration = .seconds(5)) async -> [[UInt8]] {
+    func waitFor(_ n: Int, timeout: Duration = .seconds(20)) async -> [[UInt8]] {
         let deadline = ContinuousClock.now + timeout
         while count < n && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
         return all
