@@ -1,0 +1,240 @@
+import ApusIDL
+
+extension Emitter {
+    /// A function as its service's generated code sees it.
+    struct FunctionModel {
+        var function: ServiceDefinition.Function
+        /// The Swift name of the service that declares it (differs for inherited functions).
+        var owner: String
+        var isInherited: Bool
+        var name: String
+        var parameters: [FieldModel]
+        var exceptions: [FieldModel]
+        /// `nil` for void.
+        var returnType: String?
+        var path: String
+
+        var ident: String { SwiftNames.escaped(name) }
+        /// `EchoItem` for `echoItem`: from the IDL name, so a member renamed to dodge a clash (`all_`) keeps a clean type name.
+        var typePrefix: String { SwiftNames.upperFirst(SwiftNames.lowerCamel(function.name)) }
+        var qualifier: String { isInherited ? "\(owner)." : "" }
+        var argsType: String { qualifier + typePrefix + "Args" }
+        var resultType: String { qualifier + typePrefix + "Result" }
+    }
+
+    /// Functions of `service`, inherited ones first (`extends` composes).
+    func functionModels(_ service: ServiceDefinition, path: String, depth: Int = 0) throws(CodegenError) -> [FunctionModel] {
+        guard depth < 64 else { throw CodegenError("service \(service.name) extends itself", location: service.location.description) }
+        var models: [FunctionModel] = []
+        if let base = service.extends {
+            guard let found = program.definition(named: base, from: path), case .service(let baseService) = found.value else {
+                throw CodegenError("unknown service '\(base)'", location: service.extendsLocation?.description)
+            }
+            models = try functionModels(baseService, path: found.file.path, depth: depth + 1).map { model in
+                var model = model
+                model.isInherited = true
+                return model
+            }
+        }
+        let owner = SwiftNames.typeName(service.name)
+        let names = SwiftNames.members(service.functions.map(\.name), avoiding: ["all", "transport"])
+        for (function, name) in zip(service.functions, names) {
+            if let clash = models.first(where: { $0.name == name }) {
+                throw CodegenError(
+                    "\(service.name).\(function.name) has the same Swift name as \(clash.owner).\(clash.function.name), which it inherits",
+                    location: function.location.description
+                )
+            }
+            let parameterNames = SwiftNames.members(
+                function.parameters.map(\.name), avoiding: ["context", "options", "transport", "result"])
+            let exceptionNames = SwiftNames.members(function.exceptions.map(\.name), avoiding: ["success"])
+            models.append(
+                FunctionModel(
+                    function: function, owner: owner, isInherited: false, name: name,
+                    parameters: try fieldModels(function.parameters, path: path, names: parameterNames),
+                    exceptions: try fieldModels(function.exceptions, path: path, names: exceptionNames, allOptional: true),
+                    returnType: try function.returnType.map { (type) throws(CodegenError) in try swiftType(type, path) }, path: path
+                )
+            )
+        }
+        return models
+    }
+
+    func serviceFile(_ service: ServiceDefinition) throws(CodegenError) -> String {
+        let name = SwiftNames.typeName(service.name)
+        let functions = try functionModels(service, path: file.path)
+        let own = functions.filter { !$0.isInherited }
+        var writer = CodeWriter()
+        writer.lines(header)
+        writer.line()
+        writer.lines(SwiftNames.docLines(service.doc))
+        try writer.block("public enum \(name) {") { (writer) throws(CodegenError) in
+            writer.line("public static let serviceName = \(SwiftNames.stringLiteral(service.name))")
+            writer.line()
+            try writer.block("public enum Method {") { (writer) throws(CodegenError) in
+                for function in functions {
+                    var arguments =
+                        "service: \(SwiftNames.stringLiteral(service.name)), method: \(SwiftNames.stringLiteral(function.function.name))"
+                    if function.function.isOneway { arguments += ", kind: .oneway" }
+                    if function.function.annotations["idempotent"].map({ $0 != "false" && $0 != "0" }) == true {
+                        arguments += ", isIdempotent: true"
+                    }
+                    writer.line("public static let \(function.ident) = MethodDescriptor(\(arguments))")
+                }
+                if functions.isEmpty {
+                    writer.line("public static let all: [MethodDescriptor] = []")
+                } else {
+                    writer.line("public static let all = [\(functions.map(\.ident).joined(separator: ", "))]")
+                }
+            }
+            writer.line()
+            writer.line("/// What a server implements.")
+            let base = try service.extends.map { (base) throws(CodegenError) -> String in
+                guard let found = program.definition(named: base, from: file.path) else { throw CodegenError("unknown service '\(base)'") }
+                return SwiftNames.typeName(found.value.name) + ".ServiceProtocol"
+            }
+            if own.isEmpty {
+                writer.line("public protocol ServiceProtocol: \(base ?? "Sendable") {}")
+            } else {
+                try writer.block("public protocol ServiceProtocol: \(base ?? "Sendable") {") { (writer) throws(CodegenError) in
+                    for function in own {
+                        writer.lines(methodDoc(function))
+                        let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["context: ServerContext"])
+                            .joined(separator: ", ")
+                        writer.line("func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "")")
+                    }
+                }
+            }
+            writer.line()
+            writer.line("/// `handler`'s methods, to register with a `Router`.")
+            try writer.block("public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {") {
+                (writer) throws(CodegenError) in
+                if functions.isEmpty {
+                    writer.line("ServiceDefinition(name: serviceName, methods: [])")
+                } else {
+                    try writer.block("ServiceDefinition(name: serviceName, methods: [", closing: "])") { (writer) throws(CodegenError) in
+                        for function in functions { try emitRegistration(function, into: &writer) }
+                    }
+                }
+            }
+            writer.line()
+            writer.line("/// Calls a server through `transport` (a connection pool, or middleware around one).")
+            try writer.block("public struct Client<Transport: ClientTransport>: Sendable {") { (writer) throws(CodegenError) in
+                writer.line("public let transport: Transport")
+                writer.line()
+                writer.line("public init(_ transport: Transport) { self.transport = transport }")
+                for function in functions {
+                    writer.line()
+                    try emitClientMethod(function, service: service.name, into: &writer)
+                }
+            }
+            for function in own {
+                let display = "\(name).\(function.typePrefix)"
+                writer.line()
+                try emitStruct(
+                    StructShape(
+                        name: function.typePrefix + "Args", displayName: display + "Args", doc: nil, fields: function.parameters,
+                        isNested: true, isException: false
+                    ),
+                    into: &writer
+                )
+                if function.function.isOneway { continue }
+                var fields = function.exceptions
+                if let returnType = function.function.returnType {
+                    let success = Field(
+                        id: 0, name: "success", type: returnType, requiredness: .optional, location: function.function.location)
+                    fields = try fieldModels([success], path: function.path, names: ["success"], allOptional: true) + fields
+                }
+                writer.line()
+                try emitStruct(
+                    StructShape(
+                        name: function.typePrefix + "Result", displayName: display + "Result", doc: nil, fields: fields, isNested: true,
+                        isException: false),
+                    into: &writer
+                )
+            }
+        }
+        return writer.text
+    }
+
+    private func methodDoc(_ function: FunctionModel) -> [String] {
+        var lines = SwiftNames.docLines(function.function.doc)
+        if !function.exceptions.isEmpty {
+            lines.append("/// - Throws: " + function.exceptions.map { "`\($0.swiftType)`" }.joined(separator: ", "))
+        }
+        return lines
+    }
+
+    private func emitRegistration(_ function: FunctionModel, into writer: inout CodeWriter) throws(CodegenError) {
+        try writer.block("RPCMethod(Method.\(function.ident)) { (message: borrowing IncomingMessage) throws(RPCError) in", closing: "},") {
+            (writer) throws(CodegenError) in
+            if function.parameters.isEmpty {
+                writer.line("_ = try message.decodeBody(\(function.argsType).self)")
+            } else {
+                writer.line("let args = try message.decodeBody(\(function.argsType).self)")
+            }
+            let arguments = (function.parameters.map { "\(SwiftNames.label($0.name)): args.\($0.ident)" } + ["context: context"]).joined(
+                separator: ", ")
+            let call = "try await handler.\(function.ident)(\(arguments))"
+            try writer.block("return { context in") { (writer) throws(CodegenError) in
+                if function.function.isOneway {
+                    writer.line(call)
+                    writer.line("return .none")
+                    return
+                }
+                var body: [String]
+                if function.returnType != nil {
+                    body = ["ServerResponse(body: \(function.resultType)(success: \(call)))"]
+                } else {
+                    body = [call, "return ServerResponse(body: \(function.resultType)())"]
+                }
+                guard !function.exceptions.isEmpty else {
+                    writer.lines(body)
+                    return
+                }
+                if function.returnType != nil { body[0] = "return " + body[0] }
+                try writer.block("do {") { (writer) throws(CodegenError) in writer.lines(body) }
+                // Replace the closing brace of `do` with the catch clauses.
+                writer.dropLastLine()
+                for exception in function.exceptions {
+                    writer.line("} catch let error as \(exception.swiftType) {")
+                    writer.indent()
+                    writer.line("return ServerResponse(body: \(function.resultType)(\(SwiftNames.label(exception.name)): error))")
+                    writer.dedent()
+                }
+                writer.line("}")
+            }
+        }
+    }
+
+    private func emitClientMethod(_ function: FunctionModel, service: String, into writer: inout CodeWriter) throws(CodegenError) {
+        writer.lines(methodDoc(function))
+        let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["options: CallOptions = .defaults"]).joined(
+            separator: ", ")
+        let args =
+            "\(function.argsType)(\(function.parameters.map { "\(SwiftNames.label($0.name)): \($0.ident)" }.joined(separator: ", ")))"
+        let signature = "public func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "") {"
+        try writer.block(signature) { (writer) throws(CodegenError) in
+            if function.function.isOneway {
+                writer.line("try await transport.callOneway(\(args), method: Method.\(function.ident), options: options)")
+                return
+            }
+            let call =
+                "try await transport.call(\(args), method: Method.\(function.ident), options: options, result: \(function.resultType).self)"
+            if function.returnType == nil, function.exceptions.isEmpty {
+                writer.line("_ = " + call)
+                return
+            }
+            writer.line("let result = " + call)
+            if function.returnType != nil { writer.line("if let success = result.success { return success }") }
+            for exception in function.exceptions {
+                writer.line("if let \(exception.ident) = result.\(exception.ident) { throw \(exception.ident) }")
+            }
+            if function.returnType != nil {
+                writer.line(
+                    "throw RPCError(.missingResult, \(SwiftNames.stringLiteral("\(service).\(function.function.name) returned no result")))"
+                )
+            }
+        }
+    }
+}
