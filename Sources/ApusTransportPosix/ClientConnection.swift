@@ -184,60 +184,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let connection: ClientConnection
-    private var framer: MessageFramer
-    private var cumulation: ByteBuffer?
+    private var inbound: InboundMessages
     private var failure: String?
 
     init(connection: ClientConnection) {
         self.connection = connection
-        self.framer = MessageFramer(framing: connection.configuration.framing, protocol: connection.configuration.protocolID,
-                                    limits: connection.configuration.limits)
+        self.inbound = InboundMessages(MessageFramer(framing: connection.configuration.framing,
+                                                     protocol: connection.configuration.protocolID,
+                                                     limits: connection.configuration.limits))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if cumulation == nil {
-            process(&incoming, context: context)
-            if incoming.readableBytes > 0 { cumulation = incoming }
-        } else {
-            cumulation!.writeBuffer(&incoming)
-            process(&cumulation!, context: context)
-            if cumulation!.readableBytes == 0 {
-                cumulation = nil
-            } else if cumulation!.readerIndex > cumulation!.capacity / 2 {
-                cumulation!.discardReadBytes()
-            }
+        let (connection, limits) = (self.connection, inbound.limits)
+        let error = inbound.receive(&incoming) { (bytes, protocolID, _) throws(ThriftError) in
+            connection.receive(try IncomingMessage(parsing: bytes, protocol: protocolID, limits: limits))
         }
-    }
-
-    private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
-        while buffer.readableBytes > 0 {
-            var expectedTotal: Int?
-            let step: Result<Int?, ThriftError> = buffer.withUnsafeReadableBytes { bytes in
-                do throws(ThriftError) {
-                    guard let found = try framer.next(in: bytes, expectedTotal: &expectedTotal) else { return .success(nil) }
-                    let message = try IncomingMessage(parsing: UnsafeRawBufferPointer(rebasing: bytes[found.range]),
-                                                      protocol: found.protocolID, limits: framer.limits)
-                    connection.receive(message)
-                    return .success(found.consumed)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            switch step {
-            case .success(let consumed?):
-                buffer.moveReaderIndex(forwardBy: consumed)
-            case .success(nil):
-                if let expectedTotal, buffer.capacity - buffer.readerIndex < expectedTotal {
-                    buffer.reserveCapacity(minimumWritableBytes: expectedTotal - buffer.readableBytes)
-                }
-                return
-            case .failure(let error):
-                failure = "malformed reply: \(error)"
-                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-                context.close(promise: nil)
-                return
-            }
+        if let error {
+            failure = "malformed reply: \(error)"
+            context.close(promise: nil)
         }
     }
 

@@ -20,8 +20,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private let dispatcher: ServerDispatcher
     private let configuration: PosixServerTransport.Configuration
-    private var framer: MessageFramer
-    private var cumulation: ByteBuffer?
+    private var inbound: InboundMessages
     private var sink: ConnectionSink?
     private var state: ConnectionState?
     private var readTimeout: Scheduled<Void>?
@@ -30,7 +29,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     init(dispatcher: ServerDispatcher, configuration: PosixServerTransport.Configuration) {
         self.dispatcher = dispatcher
         self.configuration = configuration
-        self.framer = MessageFramer(framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits)
+        self.inbound = InboundMessages(MessageFramer(framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits))
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -45,7 +44,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         state?.markClosed()
         readTimeout?.cancel()
-        cumulation = nil
+        inbound.reset()
         context.fireChannelInactive()
     }
 
@@ -54,17 +53,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         lastReadAt = .now()
         guard let sink, let state else { return }
         sink.isInRead = true
-        if cumulation == nil {
-            process(&incoming, context: context, sink: sink, state: state)
-            if incoming.readableBytes > 0 { cumulation = incoming }
-        } else {
-            cumulation!.writeBuffer(&incoming)
-            process(&cumulation!, context: context, sink: sink, state: state)
-            if cumulation!.readableBytes == 0 {
-                cumulation = nil
-            } else if cumulation!.readerIndex > cumulation!.capacity / 2 {
-                cumulation!.discardReadBytes()
-            }
+        let dispatcher = self.dispatcher
+        let channel = context.channel
+        let failure = inbound.receive(&incoming, isOpen: { channel.isActive }) { (bytes, protocolID, framing) throws(ThriftError) in
+            sink.framing = framing
+            let outcome = dispatcher.dispatch(bytes, protocol: protocolID, connection: state, sink: sink, executor: sink.executor)
+            if case .closeConnection(let reason) = outcome { throw ThriftError(.invalidFrame, offset: 0, detail: reason) }
+        }
+        if let failure {
+            dispatcher.logger.warning("closing connection: malformed or oversized input", metadata: [
+                "peer": "\(state.remotePeer)", "reason": "\(failure)",
+            ])
+            context.close(promise: nil)
         }
         armReadTimeout(context: context)
     }
@@ -83,50 +83,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Dispatches every complete message in `buffer`, consuming it.
-    private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext, sink: ConnectionSink, state: ConnectionState) {
-        while buffer.readableBytes > 0 && context.channel.isActive {
-            var expectedTotal: Int?
-            let step: Result<MessageFramer.Message?, ThriftError> = buffer.withUnsafeReadableBytes { bytes in
-                do throws(ThriftError) {
-                    guard let message = try framer.next(in: bytes, expectedTotal: &expectedTotal) else { return .success(nil) }
-                    sink.framing = framer.framing ?? .framed
-                    let outcome = dispatcher.dispatch(
-                        UnsafeRawBufferPointer(rebasing: bytes[message.range]), protocol: message.protocolID,
-                        connection: state, sink: sink, executor: sink.executor)
-                    if case .closeConnection(let reason) = outcome {
-                        return .failure(ThriftError(.invalidFrame, offset: 0, detail: reason))
-                    }
-                    return .success(message)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            switch step {
-            case .success(let message?):
-                buffer.moveReaderIndex(forwardBy: message.consumed)
-            case .success(nil):
-                // Incomplete: make room for the whole frame once, rather than growing step by step.
-                if let expectedTotal, expectedTotal > buffer.readableBytes, buffer.capacity - buffer.readerIndex < expectedTotal {
-                    buffer.reserveCapacity(minimumWritableBytes: expectedTotal - buffer.readableBytes)
-                }
-                return
-            case .failure(let error):
-                dispatcher.logger.warning("closing connection: malformed or oversized input", metadata: [
-                    "peer": "\(state.remotePeer)", "reason": "\(error)",
-                ])
-                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-                context.close(promise: nil)
-                return
-            }
-        }
-    }
-
     /// A connection holding part of a message must keep sending: one silent
     /// for `readTimeout` is closed, so a stalled or malicious peer cannot pin
     /// a buffer forever. Idle connections with nothing pending stay open.
     private func armReadTimeout(context: ChannelHandlerContext) {
-        guard (cumulation?.readableBytes ?? 0) > 0 else {
+        guard inbound.pendingBytes > 0 else {
             readTimeout?.cancel()
             readTimeout = nil
             return
@@ -140,12 +101,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         readTimeout = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = loopBound.value
             handler.readTimeout = nil
-            guard (handler.cumulation?.readableBytes ?? 0) > 0 else { return }
+            guard handler.inbound.pendingBytes > 0 else { return }
             let silentFor = NIODeadline.now() - handler.lastReadAt
             if silentFor >= handler.configuration.readTimeout {
                 handler.dispatcher.logger.warning("closing connection: incomplete message and no data", metadata: [
                     "peer": "\(handler.state?.remotePeer ?? .unknown)", "silentFor": "\(silentFor)",
-                    "buffered": "\(handler.cumulation?.readableBytes ?? 0)",
+                    "buffered": "\(handler.inbound.pendingBytes)",
                 ])
                 context.close(promise: nil)
             } else {
