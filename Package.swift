@@ -13,7 +13,11 @@ let package = Package(
         .library(name: "ApusRPC", targets: ["ApusRPC"]),
         .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
         .library(name: "ApusExamples", targets: ["ApusExamples"]),
+        .library(name: "ApusIDL", targets: ["ApusIDL"]),
+        .library(name: "ApusCodegen", targets: ["ApusCodegen"]),
         .executable(name: "apus", targets: ["apus"]),
+        .executable(name: "apus-gen", targets: ["apus-gen"]),
+        .plugin(name: "ApusGenPlugin", targets: ["ApusGenPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,12 +65,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The Thrift IDL: lexer, parser, include loader, name resolution, diagnostics. No dependencies.
+        .target(name: "ApusIDL"),
+        // IDL to Swift for ApusThrift and ApusRPC; what `apus gen`, apus-gen and the plugin run.
+        .target(name: "ApusCodegen", dependencies: ["ApusIDL"]),
+        // The build plugin's tool: code generation without the rest of the apus executable.
+        .executableTarget(name: "apus-gen", dependencies: ["ApusCodegen"]),
+        // Generates Swift from the .thrift files among a target's sources.
+        .plugin(name: "ApusGenPlugin", capability: .buildTool(), dependencies: ["apus-gen"]),
         // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.
-        .target(name: "ApusExamples", dependencies: ["ApusRPC"]),
+        .target(name: "ApusExamples", dependencies: ["ApusRPC", "ApusThrift"]),
         .executableTarget(
             name: "apus",
             dependencies: [
-                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire",
+                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire", "ApusCodegen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +90,20 @@ let package = Package(
         .testTarget(name: "ApusWireTests", dependencies: ["ApusWire"]),
         .testTarget(name: "ApusNetTests", dependencies: ["ApusNet", "ApusTesting", "ApusWire"]),
         .testTarget(name: "ApusXSKTests", dependencies: ["ApusXSK"]),
+        .testTarget(name: "ApusCodegenTests", dependencies: ["ApusIDL", "ApusCodegen"], exclude: ["Fixtures"]),
+        // The snapshot files compiled as a module, so generated code is known to build and run.
+        .target(
+            name: "ApusCodegenFixtures",
+            dependencies: ["ApusRPC", "ApusThrift"],
+            path: "Tests/ApusCodegenTests/Fixtures/Snapshots"
+        ),
+        // Its .thrift files are turned into Swift by the plugin at build time, as in a user's package.
+        .testTarget(
+            name: "ApusGenPluginTests",
+            dependencies: ["ApusRPC", "ApusThrift"],
+            plugins: [.plugin(name: "ApusGenPlugin")]
+        ),
+        .testTarget(name: "ApusCodegenFixtureTests", dependencies: ["ApusCodegenFixtures", "ApusRPC", "ApusThrift"]),
         .testTarget(
             name: "ApusRPCTests",
             dependencies: [

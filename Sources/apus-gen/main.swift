@@ -1,6 +1,6 @@
 // The build plugin's tool: `apus gen` without the rest of the `apus`
 // executable, so building a client does not build the servers.
-// Usage: apus-gen [--one-file-per-idl] -o DIR [-I DIR]... FILE.thrift...
+// Usage: apus-gen [--split-services] -o DIR [-I DIR]... FILE.thrift...
 import ApusCodegen
 
 #if canImport(Glibc)
@@ -15,19 +15,20 @@ func printError(_ line: String) {
 var inputs: [String] = []
 var output: String?
 var searchPaths: [String] = []
-var layout = SwiftGenerator.Layout.typesAndServices
+var layout = SwiftGenerator.Layout.oneFilePerIDL
 var arguments = CommandLine.arguments.dropFirst()[...]
 while let argument = arguments.popFirst() {
     switch argument {
     case "-o", "--output": output = arguments.popFirst()
     case "-I": if let path = arguments.popFirst() { searchPaths.append(path) }
     case "--one-file-per-idl": layout = .oneFilePerIDL
+    case "--split-services": layout = .typesAndServices
     case let joined where joined.hasPrefix("-I"): searchPaths.append(String(joined.dropFirst(2)))
     default: inputs.append(argument)
     }
 }
 guard let output, !inputs.isEmpty else {
-    printError("usage: apus-gen [--one-file-per-idl] -o DIR [-I DIR]... FILE.thrift...")
+    printError("usage: apus-gen [--split-services] -o DIR [-I DIR]... FILE.thrift...")
     exit(2)
 }
 do throws(CodeGeneration.Failure) {

@@ -6,9 +6,9 @@ struct Gen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate Swift from Thrift IDL files.",
         discussion: """
-            Writes <file>_types.swift (structs, unions, exceptions, enums, typedefs, consts) and \
-            <Service>.swift per service for each IDL file, or one <file>.thrift.swift with \
-            --one-file-per-idl. Includes are resolved against the including file's directory, \
+            Writes one <file>.thrift.swift per IDL file, or with --split-services \
+            <file>_types.swift (structs, unions, exceptions, enums, typedefs, consts) plus \
+            <Service>.swift per service. Output is deterministic. Includes are resolved against the including file's directory, \
             then each -I directory in order. Exit status 1 on any error; every error found is printed.
             """
     )
@@ -24,13 +24,13 @@ struct Gen: ParsableCommand {
         help: ArgumentHelp("A directory to search for included files (repeatable).", valueName: "dir"))
     var includePaths: [String] = []
 
-    @Flag(help: "Write one <file>.thrift.swift per IDL file (the build plugin's layout).")
-    var oneFilePerIDL = false
+    @Flag(help: "Write <file>_types.swift plus <Service>.swift per service instead of one file per IDL file.")
+    var splitServices = false
 
     func run() throws {
         let generation = CodeGeneration(
             inputs: files, outputDirectory: output, searchPaths: includePaths,
-            layout: oneFilePerIDL ? .oneFilePerIDL : .typesAndServices
+            layout: splitServices ? .typesAndServices : .oneFilePerIDL
         )
         do throws(CodeGeneration.Failure) {
             let outcome = try generation.run()

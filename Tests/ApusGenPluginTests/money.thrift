@@ -1,0 +1,4 @@
+struct Price {
+  1: i64 cents
+  2: string currency = "EUR"
+}
