@@ -5,7 +5,9 @@ import Glibc
 
 /// The maps `scripts/xdp-load.sh IFACE` pinned under /sys/fs/bpf/apus/IFACE:
 /// where a server registers its sockets and claims its addresses.
-public final class XDPProgramMaps {
+/// The descriptors never change after init and the bpf() map calls are
+/// atomic per element, so one instance serves every queue's thread.
+public final class XDPProgramMaps: @unchecked Sendable {
     public let interface: String
     public let directory: String
     let xsks: Int32
@@ -50,8 +52,20 @@ public final class XDPProgramMaps {
         close(stats)
     }
 
+    /// Slots in the `xsks` map: one per RX queue the program can steer.
+    public var queueCapacity: UInt32? {
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(xsks, &info, &length) == 0 else { return nil }
+        return info.max_entries
+    }
+
     /// Steers `queue`'s owned traffic to `socket`.
     public func register(socketFD: Int32, queue: UInt32) throws(XSKError) {
+        if let capacity = queueCapacity, queue >= capacity {
+            throw XSKError("register queue \(queue) in \(directory)/xsks", errno: ERANGE,
+                           hint: "queue \(queue) is out of range: the program's xsks map has \(capacity) slots, one per RX queue")
+        }
         var key = queue
         var value = UInt32(bitPattern: socketFD)
         guard bpf_map_update_elem(xsks, &key, &value, UInt64(BPF_ANY)) == 0 else {

@@ -133,6 +133,12 @@ public struct XSKConsumerRing<Element: BitwiseCopyable>: ~Copyable {
         memory.consumerAtomic.store(cachedConsumer, ordering: .releasing)
     }
 
+    /// Entries the kernel produced that this side has not released
+    /// (peeked ones included): frames sitting in this ring.
+    public var pending: UInt32 {
+        memory.producerAtomic.load(ordering: .acquiring) &- memory.consumerAtomic.load(ordering: .relaxed)
+    }
+
     @inlinable
     public var needsWakeup: Bool {
         memory.flagsAtomic.load(ordering: .relaxed) & 1 != 0

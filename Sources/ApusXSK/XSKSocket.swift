@@ -15,15 +15,45 @@ public struct XSKSocket: ~Copyable {
         public var frameSize: UInt32 = 4096
         /// Entries in each ring (power of two).
         public var ringSize: UInt32 = 2048
-        /// Copy mode (veth, generic XDP) or zero copy (drivers that support it).
-        public var zeroCopy = false
+        /// How packets move between the driver and the UMEM.
+        public var mode: BindMode = .auto
+        /// Busy polling: the application's syscalls drive the driver's NAPI
+        /// instead of interrupts (SO_PREFER_BUSY_POLL). nil: interrupt driven.
+        public var busyPoll: BusyPoll?
         public init() {}
+    }
+
+    public enum BindMode: String, Sendable, CaseIterable {
+        /// Copy mode: works everywhere (veth, generic XDP); one copy per packet.
+        case copy
+        /// Zero copy: the driver DMAs into the UMEM; binding fails where unsupported.
+        case zeroCopy = "zero-copy"
+        /// Zero copy when the driver supports it, copy otherwise (the kernel's own
+        /// fallback when neither XDP_COPY nor XDP_ZEROCOPY is asked for).
+        case auto
+    }
+
+    public struct BusyPoll: Sendable, Hashable {
+        /// SO_BUSY_POLL: how long one syscall may spin on the driver.
+        public var microseconds: UInt32
+        /// SO_BUSY_POLL_BUDGET: packets the driver may handle per busy poll.
+        public var budget: UInt32
+        public init(microseconds: UInt32 = 20, budget: UInt32 = 64) {
+            self.microseconds = microseconds
+            self.budget = budget
+        }
     }
 
     public let fd: Int32
     public let interface: String
     public let interfaceIndex: UInt32
     public let queue: UInt32
+    /// Whether the kernel bound in zero-copy mode (XDP_OPTIONS after bind).
+    public let isZeroCopy: Bool
+    /// Whether busy polling was asked for and the kernel accepted every option.
+    public let isBusyPolling: Bool
+    /// Why busy polling is off although it was asked for (an old kernel, say).
+    public let busyPollProblem: String?
     public var umem: UMEM
     public var fill: XSKProducerRing<UInt64>
     public var completion: XSKConsumerRing<UInt64>
@@ -91,19 +121,52 @@ public struct XSKSocket: ~Copyable {
         address.sxdp_family = UInt16(cxdp_af_xdp)
         address.sxdp_ifindex = index
         address.sxdp_queue_id = queue
-        address.sxdp_flags = UInt16((configuration.zeroCopy ? XDP_ZEROCOPY : XDP_COPY) | XDP_USE_NEED_WAKEUP)
+        let modeFlag: Int32 = switch configuration.mode {
+        case .copy: XDP_COPY
+        case .zeroCopy: XDP_ZEROCOPY
+        case .auto: 0
+        }
+        address.sxdp_flags = UInt16(modeFlag | XDP_USE_NEED_WAKEUP)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_xdp>.size)) }
         }
         guard bound == 0 else {
             let code = errno
-            throw fail(XSKError("bind of an AF_XDP socket to \(interface) queue \(queue)", errno: code,
-                                hint: code == EINVAL ? "queue \(queue) does not exist on \(interface), or the mode is unsupported" : ""))
+            let hint: String = switch code {
+            case EOPNOTSUPP where configuration.mode == .zeroCopy:
+                "the driver of \(interface) has no zero-copy AF_XDP support, or the XDP program is attached in skb mode; use --zero-copy auto or off"
+            case EINVAL: "queue \(queue) does not exist on \(interface) (see `ethtool -l \(interface)`), or the mode is unsupported"
+            default: ""
+            }
+            throw fail(XSKError("bind of an AF_XDP socket to \(interface) queue \(queue)", errno: code, hint: hint))
+        }
+        var options = xdp_options()
+        var optionsLength = socklen_t(MemoryLayout<xdp_options>.size)
+        let zeroCopy = getsockopt(fd, cxdp_sol_xdp, XDP_OPTIONS, &options, &optionsLength) == 0
+            && options.flags & UInt32(XDP_OPTIONS_ZEROCOPY) != 0
+        var busyPollProblem: String?
+        if let busyPoll = configuration.busyPoll {
+            // Each option is independent of the bind; a kernel without them keeps working interrupt driven.
+            let options: [(Int32, Int32, String)] = [
+                (SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL"),
+                (SO_BUSY_POLL, Int32(clamping: busyPoll.microseconds), "SO_BUSY_POLL"),
+                (SO_BUSY_POLL_BUDGET, Int32(clamping: busyPoll.budget), "SO_BUSY_POLL_BUDGET"),
+            ]
+            for (name, value, label) in options {
+                var value = value
+                if setsockopt(fd, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                    busyPollProblem = "setsockopt(\(label)): \(String(cString: strerror(errno)))"
+                    break
+                }
+            }
         }
         self.fd = fd
         self.interface = interface
         self.interfaceIndex = index
         self.queue = queue
+        self.isZeroCopy = zeroCopy
+        self.isBusyPolling = configuration.busyPoll != nil && busyPollProblem == nil
+        self.busyPollProblem = busyPollProblem
         self.umem = umem
         self.fill = XSKProducerRing(fillMemory)
         self.completion = XSKConsumerRing(completionMemory)

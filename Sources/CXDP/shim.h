@@ -14,6 +14,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <arpa/inet.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "../../bpf/apus_xdp.h"
 
 #ifndef AF_XDP
@@ -23,7 +26,32 @@
 #define SOL_XDP 283
 #endif
 
+/* Busy polling (Linux 5.11+); older libc headers lack the names. */
+#ifndef SO_BUSY_POLL
+#define SO_BUSY_POLL 46
+#endif
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
 static const int cxdp_af_xdp = AF_XDP;
 static const int cxdp_sol_xdp = SOL_XDP;
+
+/* Thread placement for the per-queue threads. Glibc's wrappers need
+ * _GNU_SOURCE, which the Swift Glibc module does not define; these are the
+ * raw calls on a byte mask (bit n = CPU n). */
+static inline int cxdp_set_affinity(const void *mask, unsigned long size) {
+    return (int)syscall(__NR_sched_setaffinity, 0, size, mask);
+}
+/* Returns the bytes of mask the kernel wrote, or -1. */
+static inline int cxdp_get_affinity(void *mask, unsigned long size) {
+    return (int)syscall(__NR_sched_getaffinity, 0, size, mask);
+}
+static inline int cxdp_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
 
 #endif

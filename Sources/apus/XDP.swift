@@ -1,6 +1,7 @@
 import ApusWire
 import ApusXSK
 import ArgumentParser
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,73 +14,140 @@ struct XDP: ParsableCommand {
     )
 
     /// `apus xdp reflect`: sends every UDP datagram for the owned address back
-    /// to its sender, from user space through an AF_XDP socket (frames are
-    /// reflected in place: the RX frame becomes the TX frame, no copy).
+    /// to its sender, from user space through AF_XDP sockets (frames are
+    /// reflected in place: the RX frame becomes the TX frame, no copy). One
+    /// socket and one pinned thread per queue.
     struct Reflect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Reflect UDP datagrams sent to the owned address back to their sender (AF_XDP, one queue).",
-            discussion: "Needs the XDP program loaded on INTERFACE (scripts/xdp-load.sh, or scripts/testbed.sh up) and root.")
+            abstract: "Reflect UDP datagrams sent to the owned address back to their sender (AF_XDP, one thread per queue).",
+            discussion: """
+                Needs the XDP program loaded on INTERFACE (scripts/xdp-load.sh, or scripts/testbed.sh up) and root. \
+                Queue i's thread is pinned to the i-th CPU of --cpus (default: the CPUs this process may use, \
+                so `taskset -c 0` pins everything to CPU 0). SIGINT/SIGTERM stop it cleanly.
+                """)
 
         @Option(help: "Interface the XDP program is loaded on.")
         var interface: String
-        @Option(help: "RX queue to serve.")
-        var queue: UInt32 = 0
+        @Option(name: [.customLong("queues"), .customLong("queue")], help: "RX queues to serve, comma-separated (e.g. 0,1).",
+                transform: XDP.parseList)
+        var queues: [UInt32] = [0]
         @Option(help: "IPv4 address to claim in the program's owned_ipv4 map.")
         var address: String
         @Option(name: [.customLong("udp-port"), .customLong("port")], help: "Only reflect datagrams to this UDP port (0: any).")
         var port: UInt16 = 0
         @Option(help: "Stop after this many seconds.")
         var duration: Double = 10
-        @Option(help: "Stop after reflecting this many datagrams (0: no limit).")
+        @Option(help: "Stop after reflecting this many datagrams in all (0: no limit).")
         var count = 0
-        @Option(help: "UMEM frames.")
+        @Option(help: "UMEM frames per queue.")
         var frames: UInt32 = 4096
+        @Option(name: .customLong("zero-copy"), help: "auto: zero copy where the driver supports it, else copy; on: fail without it; off: copy.")
+        var zeroCopy: ZeroCopyChoice = .auto
+        @Flag(help: "Busy-poll the driver from the loop (SO_PREFER_BUSY_POLL) instead of sleeping in poll().")
+        var busyPoll = false
+        @Option(help: "CPUs to pin queue threads to, comma-separated (default: the allowed CPUs).", transform: XDP.parseList)
+        var cpus: [UInt32] = []
 
         func run() throws {
             func fail(_ error: XSKError) -> ExitCode {
                 Console.error("apus xdp reflect: \(error)")
                 return ExitCode(1)
             }
-            let maps: XDPProgramMaps
-            do { maps = try XDPProgramMaps(interface: interface) } catch { throw fail(error) }
-            var configuration = XSKSocket.Configuration()
-            configuration.frameCount = frames
-            var socket: XSKSocket
-            do { socket = try XSKSocket(interface: interface, queue: queue, configuration: configuration) } catch { throw fail(error) }
-            do {
-                // Register before claiming: claimed traffic with no socket would be passed to the kernel.
-                try maps.register(socketFD: socket.fd, queue: queue)
-                try maps.claim(ipv4: address)
-            } catch { throw fail(error) }
-            defer {
-                maps.release(ipv4: address)
-                maps.unregister(queue: queue)
-            }
-            guard let owned = IPv4Address(address), let mac = Self.macAddress(of: interface) else {
-                Console.error("apus xdp reflect: cannot read the MAC address of \(interface) (/sys/class/net/\(interface)/address)")
+            guard Set(queues).count == queues.count, !queues.isEmpty else {
+                Console.error("apus xdp reflect: --queues lists a queue twice or none: \(queues)")
                 throw ExitCode(1)
             }
-            Console.out("apus xdp reflect: serving \(address) udp port \(port == 0 ? "any" : String(port)) on \(interface) queue \(queue) (copy mode)")
-            var reflector = UDPReflector(port: port, address: owned, mac: mac)
+            let maps: XDPProgramMaps
+            do { maps = try XDPProgramMaps(interface: interface) } catch { throw fail(error) }
+            guard let owned = IPv4Address(address), let mac = Self.macAddress(of: interface) else {
+                Console.error(IPv4Address(address) == nil
+                    ? "apus xdp reflect: '\(address)' is not an IPv4 address (write it as a dotted quad, e.g. 10.10.0.10)"
+                    : "apus xdp reflect: cannot read the MAC address of \(interface) (/sys/class/net/\(interface)/address)")
+                throw ExitCode(1)
+            }
+            var configuration = XSKSocket.Configuration()
+            configuration.frameCount = frames
+            configuration.mode = zeroCopy.mode
+            configuration.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
+            // Sockets are made and registered here, so a failure on any queue stops everything before traffic moves.
+            var boxes: [SocketBox] = []
+            defer { for queue in queues { maps.unregister(queue: queue) } }
+            for queue in queues {
+                do {
+                    let socket = try XSKSocket(interface: interface, queue: queue, configuration: configuration)
+                    // Register before claiming: claimed traffic with no socket would be passed to the kernel.
+                    try maps.register(socketFD: socket.fd, queue: queue)
+                    let mode = socket.isZeroCopy ? "zero-copy" : "copy"
+                    let polling = socket.isBusyPolling ? ", busy polling" : socket.busyPollProblem.map { ", busy polling off (\($0))" } ?? ""
+                    boxes.append(SocketBox(socket, description: "queue \(queue) (\(mode) mode\(polling))"))
+                } catch { throw fail(error) }
+            }
+            do { try maps.claim(ipv4: address) } catch { throw fail(error) }
+            defer { maps.release(ipv4: address) }
+
+            let allowed = cpus.isEmpty ? PinnedThread.allowedCPUs() : cpus.map(Int.init)
+            let run = ReflectRun(limit: count)
+            XDP.installStopSignals()
+            Console.out("apus xdp reflect: serving \(address) udp port \(port == 0 ? "any" : String(port)) on \(interface) "
+                        + boxes.map(\.description).joined(separator: ", "))
+            var threads: [PinnedThread] = []
+            for (index, box) in boxes.enumerated() {
+                let cpu = allowed[index % allowed.count]
+                let reflector = UDPReflector(port: port, address: owned, mac: mac)
+                let interface = interface
+                do {
+                    threads.append(try PinnedThread(name: "apus-xsk-q\(box.queue)", cpu: cpu) {
+                        run.serve(box, reflector: reflector, interface: interface, cpu: cpu)
+                    })
+                } catch {
+                    run.stop.store(true, ordering: .relaxed)
+                    for thread in threads { thread.join() }
+                    throw fail(error)
+                }
+            }
             let deadline = ContinuousClock.now + .nanoseconds(Int64(duration * 1e9))
-            socket.refill(maximum: socket.fill.memory.size)
-            while ContinuousClock.now < deadline && (count == 0 || reflector.reflected < count) {
-                if reflector.step(&socket) == 0 { socket.waitForPackets(milliseconds: 10) }
+            while ContinuousClock.now < deadline && !run.limitReached && !XDP.stopRequested.load(ordering: .relaxed) {
+                usleep(5_000)
             }
-            // Let outstanding sends complete so frame accounting is exact.
-            for _ in 0..<100 where socket.tx.outstanding > 0 {
-                socket.kickTransmit()
-                socket.reapCompletions()
-                usleep(1000)
+            // Give the kernel its traffic back first, then stop and drain the queues.
+            maps.release(ipv4: address)
+            run.stop.store(true, ordering: .relaxed)
+            for thread in threads { thread.join() }
+            let results = run.results.withLock { $0 }.sorted { $0.queue < $1.queue }
+            if results.count > 1 {
+                for result in results { Console.out("apus xdp reflect: queue \(result.queue) (cpu \(result.cpu)): \(result.summary)") }
             }
-            socket.reapCompletions(maximum: .max)
-            let kernel = try? socket.statistics()
-            let inFill = socket.fill.outstanding
-            Console.out("apus xdp reflect: received=\(reflector.received) reflected=\(reflector.reflected) arp_replies=\(reflector.arpReplies) dropped=\(reflector.dropped)"
-                        + " rx_dropped=\(kernel?.rx_dropped ?? 0) rx_ring_full=\(kernel?.rx_ring_full ?? 0)"
-                        + " frames_free=\(socket.umem.freeCount) frames_in_fill=\(inFill) frames_in_tx=\(socket.tx.outstanding)"
-                        + " frames_total=\(socket.umem.frameCount)")
+            Console.out("apus xdp reflect: \(QueueResult.total(results))")
         }
+    }
+
+    enum ZeroCopyChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, on, off
+        var mode: XSKSocket.BindMode {
+            switch self {
+            case .auto: .auto
+            case .on: .zeroCopy
+            case .off: .copy
+            }
+        }
+    }
+
+    /// "0,1,3" → [0, 1, 3].
+    static func parseList(_ text: String) throws -> [UInt32] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { UInt32(String($0.filter { $0 != " " })) }
+        guard values.count == parts.count, !values.isEmpty else {
+            throw ValidationError("'\(text)' is not a comma-separated list of numbers (e.g. 0,1)")
+        }
+        return values
+    }
+
+    /// SIGINT and SIGTERM ask the loops to stop; the command then drains and unregisters.
+    static let stopRequested = Atomic<Bool>(false)
+
+    static func installStopSignals() {
+        signal(SIGINT) { _ in XDP.stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in XDP.stopRequested.store(true, ordering: .relaxed) }
     }
 
     /// `apus xdp stats`: the program's per-CPU counters, summed.
@@ -94,6 +162,8 @@ struct XDP: ParsableCommand {
                 let maps = try XDPProgramMaps(interface: interface)
                 let values = try maps.counters()
                 Console.out(zip(XDPProgramMaps.counterNames, values).map { "\($0)=\($1)" }.joined(separator: " "))
+                // The sockets of a running server or reflector, from the status files their loops write.
+                for (queue, line) in XSKStatusFile.read(interface: interface) { Console.out("queue \(queue): \(line)") }
             } catch {
                 Console.error("apus xdp stats: \(error)")
                 throw ExitCode(1)

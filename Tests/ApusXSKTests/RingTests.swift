@@ -183,3 +183,42 @@ final class FakeRing {
         }
     }
 }
+
+@Suite struct FrameAccountingTests {
+    @Test func framesInTheRingsAreCountedAcrossTheWrap() {
+        let fake = FakeRing(size: 4, entry: 16, start: UInt32.max)
+        var ring = XSKConsumerRing<XDPDescriptor>(fake.memory)
+        fake.producer &+= 3
+        #expect(ring.pending == 3)
+        _ = ring.peek(2)
+        // Peeked but not released: still in the ring as far as the kernel knows.
+        #expect(ring.pending == 3)
+        ring.release()
+        #expect(ring.pending == 1)
+    }
+
+    @Test func whatNoRingHoldsTheApplicationHas() {
+        let frames = FrameAccounting(total: 64, free: 30, fill: 20, rx: 4, tx: 3, completion: 2)
+        #expect(frames.application == 5)
+        #expect(FrameAccounting(total: 8, free: 8).application == 0)
+        #expect(frames.description.contains("frames_in_app=5"))
+    }
+}
+
+@Suite struct PinnedThreadTests {
+    @Test func runsOnItsCPUAndJoins() throws {
+        let cpus = PinnedThread.allowedCPUs()
+        #expect(!cpus.isEmpty && cpus == cpus.sorted())
+        let ran = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { ran.deallocate() }
+        ran.pointee = -1
+        let address = Int(bitPattern: ran)
+        let thread = try PinnedThread(name: "apus-test", cpu: cpus.last!) {
+            // The thread sees only its own CPU once pinned.
+            let mine = PinnedThread.allowedCPUs()
+            UnsafeMutablePointer<Int>(bitPattern: address)!.pointee = mine.count == 1 ? mine[0] : -2
+        }
+        thread.join()
+        #expect(ran.pointee == cpus.last!)
+    }
+}
