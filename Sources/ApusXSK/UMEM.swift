@@ -14,16 +14,27 @@ public struct UMEM: ~Copyable {
     public let frameCount: UInt32
     @usableFromInline var freeFrames: [UInt64]
 
-    public var length: Int { Int(frameSize) * Int(frameCount) }
+    /// Bytes mapped (a whole number of huge pages when they are used).
+    public let length: Int
 
     /// Maps the area (anonymous, private, populated); frames start free.
-    public init(frameCount: UInt32, frameSize: UInt32 = 4096) throws(XSKError) {
+    /// With `hugePages` the area sits in 2 MiB pages (fewer TLB misses per
+    /// packet); they must have been reserved (vm.nr_hugepages).
+    public init(frameCount: UInt32, frameSize: UInt32 = 4096, hugePages: Bool = false) throws(XSKError) {
         precondition(frameSize >= 2048 && frameSize & (frameSize - 1) == 0, "AF_XDP frames are a power of two, 2048...4096")
         precondition(frameCount > 0)
-        let length = Int(frameSize) * Int(frameCount)
-        let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
-        guard let mapped, mapped != MAP_FAILED else { throw XSKError("mmap of a \(length)-byte UMEM", errno: errno) }
+        let huge = 2 << 20
+        let length = hugePages ? (Int(frameSize) * Int(frameCount) + huge - 1) / huge * huge : Int(frameSize) * Int(frameCount)
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | (hugePages ? MAP_HUGETLB : 0)
+        let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            let code = errno
+            throw XSKError("mmap of a \(length)-byte UMEM\(hugePages ? " in huge pages" : "")", errno: code,
+                           hint: hugePages ? "reserve 2 MiB pages first (sysctl vm.nr_hugepages=\(length / huge)) or run without huge pages"
+                                           : XSKError.defaultHint(code))
+        }
         self.base = mapped
+        self.length = length
         self.frameSize = frameSize
         self.frameCount = frameCount
         self.freeFrames = (0..<UInt64(frameCount)).reversed().map { $0 * UInt64(frameSize) }

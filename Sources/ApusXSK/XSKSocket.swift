@@ -13,6 +13,11 @@ public struct XSKSocket: ~Copyable {
     public struct Configuration: Sendable {
         public var frameCount: UInt32 = 4096
         public var frameSize: UInt32 = 4096
+        /// Bytes the kernel leaves free before each received packet (room to
+        /// prepend headers without moving the payload).
+        public var frameHeadroom: UInt32 = 0
+        /// Back the UMEM with 2 MiB pages (reserved with vm.nr_hugepages).
+        public var hugePages = false
         /// Entries in each ring (power of two).
         public var ringSize: UInt32 = 2048
         /// How packets move between the driver and the UMEM.
@@ -69,7 +74,7 @@ public struct XSKSocket: ~Copyable {
         }
         let fd = try syscall("socket(AF_XDP)") { socket(cxdp_af_xdp, Int32(SOCK_RAW.rawValue), 0) }
         var umem: UMEM
-        do { umem = try UMEM(frameCount: configuration.frameCount, frameSize: configuration.frameSize) } catch {
+        do { umem = try UMEM(frameCount: configuration.frameCount, frameSize: configuration.frameSize, hugePages: configuration.hugePages) } catch {
             close(fd)
             throw error
         }
@@ -83,7 +88,7 @@ public struct XSKSocket: ~Copyable {
         registration.addr = UInt64(UInt(bitPattern: umem.base))
         registration.len = UInt64(umem.length)
         registration.chunk_size = configuration.frameSize
-        registration.headroom = 0
+        registration.headroom = configuration.frameHeadroom
         do {
             try Self.setOption(fd, XDP_UMEM_REG, &registration, "setsockopt(XDP_UMEM_REG)")
             var size = configuration.ringSize

@@ -43,6 +43,8 @@ struct XDP: ParsableCommand {
         var frames: UInt32 = 4096
         @Option(name: .customLong("zero-copy"), help: "auto: zero copy where the driver supports it, else copy; on: fail without it; off: copy.")
         var zeroCopy: ZeroCopyChoice = .auto
+        @Flag(help: "Back the UMEM with 2 MiB huge pages (reserve them first: sysctl vm.nr_hugepages=N).")
+        var hugePages = false
         @Flag(help: "Busy-poll the driver from the loop (SO_PREFER_BUSY_POLL) instead of sleeping in poll().")
         var busyPoll = false
         @Option(help: "CPUs to pin queue threads to, comma-separated (default: the allowed CPUs).", transform: XDP.parseList)
@@ -68,6 +70,7 @@ struct XDP: ParsableCommand {
             var configuration = XSKSocket.Configuration()
             configuration.frameCount = frames
             configuration.mode = zeroCopy.mode
+            configuration.hugePages = hugePages
             configuration.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
             // Sockets are made and registered here, so a failure on any queue stops everything before traffic moves.
             var boxes: [SocketBox] = []
