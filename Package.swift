@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ApusXSK", targets: ["ApusXSK"]),
         .library(name: "ApusRPC", targets: ["ApusRPC"]),
         .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
+        .library(name: "ApusTransportXDP", targets: ["ApusTransportXDP"]),
         .library(name: "ApusExamples", targets: ["ApusExamples"]),
         .library(name: "ApusIDL", targets: ["ApusIDL"]),
         .library(name: "ApusCodegen", targets: ["ApusCodegen"]),
@@ -73,12 +74,14 @@ let package = Package(
         .executableTarget(name: "apus-gen", dependencies: ["ApusCodegen"]),
         // Generates Swift from the .thrift files among a target's sources.
         .plugin(name: "ApusGenPlugin", capability: .buildTool(), dependencies: ["apus-gen"]),
+        // The AF_XDP engine: a queue's socket as ApusNet's frame device, the per-queue loop.
+        .target(name: "ApusTransportXDP", dependencies: ["ApusNet", "ApusXSK", "ApusWire", "ApusRPC"]),
         // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.
         .target(name: "ApusExamples", dependencies: ["ApusRPC", "ApusThrift"]),
         .executableTarget(
             name: "apus",
             dependencies: [
-                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire", "ApusCodegen",
+                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire", "ApusCodegen", "ApusNet", "ApusTesting", "ApusTransportXDP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

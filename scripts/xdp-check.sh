@@ -151,7 +151,7 @@ PY
   local running; running="$(bash scripts/testbed.sh exec srv "$apus" xdp stats --interface apus-s 2>&1 || true)"
   case "$running" in *"queue 0: pid="*"queue 1: pid="*) pass "multi-queue: apus xdp stats shows both running sockets" ;;
     *) fail "multi-queue: apus xdp stats while running: $running" ;; esac
-  kill -TERM "$(pgrep -f "apus xdp reflect --interface apus-s" | head -1)" 2>/dev/null || true
+  pkill -TERM -f "^[^ ]*/apus xdp reflect --interface apus-s" 2>/dev/null || true
   local status=0; wait "$reflector" || status=$?
   echo "     multi-queue: client $result; $(grep -c "): received=" "$log") queue lines"
   [ "$result" = "echoed=4000 lost=0" ] && pass "multi-queue: 4000 datagrams over 16 flows reflected by 2 queue threads" \

@@ -37,7 +37,7 @@ extension NetStack {
     /// Sends the ARP requests that are due, giving up (and dropping the queued packets) on
     /// addresses that did not answer `maximumRequests` of them. Returns false when the
     /// transmitter ran out of frames.
-    mutating func sendARPRequests<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) -> Bool {
+    mutating func sendARPRequests<T: FrameTransmitter & ~Copyable>(at now: NetInstant, transmitter: inout T) -> Bool {
         for address in arpCache.dueRequests(at: now) {
             switch arpCache.requestDue(address, now: now) {
             case .gaveUp(let dropped):

@@ -84,6 +84,13 @@ extension NetStack {
         return connections[index]!.receiveBuffer.count
     }
 
+    /// Asks for `.writable` once send-buffer space frees, without writing: for an
+    /// application that checks `writableSpace` first and finds none.
+    public mutating func notifyWhenWritable(_ connection: TCPHandle) {
+        guard let index = index(of: connection) else { return }
+        connections[index]!.writerWaiting = true
+    }
+
     /// Free send-buffer space.
     public func writableSpace(on connection: TCPHandle) -> Int {
         guard let index = index(of: connection) else { return 0 }

@@ -23,7 +23,7 @@ extension NetStack {
     /// Sends one datagram from `endpoint` (RFC 768), checksum computed in software. When the
     /// next hop is being resolved, a copy waits on it (bounded; beyond that it is dropped and
     /// counted). Throws `wouldBlock` when no TX frame is free: the caller still has the data.
-    public mutating func send<T: FrameTransmitter>(datagram payload: UnsafeRawBufferPointer, from endpoint: UDPHandle,
+    public mutating func send<T: FrameTransmitter & ~Copyable>(datagram payload: UnsafeRawBufferPointer, from endpoint: UDPHandle,
                                                    to destination: IPv4Address, port: UInt16,
                                                    source: IPv4Address? = nil, at now: NetInstant,
                                                    transmitter: inout T) throws(NetError) {

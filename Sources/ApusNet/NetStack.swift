@@ -213,7 +213,7 @@ public struct NetStack {
     }
 
     /// Sends queued replies in order. Returns false when the transmitter ran out of frames.
-    private mutating func flushReplies<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) -> Bool {
+    private mutating func flushReplies<T: FrameTransmitter & ~Copyable>(at now: NetInstant, transmitter: inout T) -> Bool {
         while pendingRepliesStart < pendingReplies.count {
             let reply = pendingReplies[pendingRepliesStart]
             var sent = false
@@ -269,7 +269,7 @@ public struct NetStack {
     /// Sends everything that is due at `now` through `transmitter`: pending replies, ARP
     /// requests, TCP segments (new data, ACKs, retransmissions after the timers that expired).
     /// Stops early when the transmitter has no frame; what was not sent stays queued.
-    public mutating func poll<T: FrameTransmitter>(at now: NetInstant, transmitter: inout T) {
+    public mutating func poll<T: FrameTransmitter & ~Copyable>(at now: NetInstant, transmitter: inout T) {
         var blocked = !sendARPRequests(at: now, transmitter: &transmitter)
         if !blocked { blocked = !flushReplies(at: now, transmitter: &transmitter) }
         var deadline = blocked ? now : NetInstant.distantFuture
@@ -304,7 +304,7 @@ public struct NetStack {
 
     enum SegmentTransmission { case sent, noFrame, waiting }
 
-    private mutating func transmitSegment<T: FrameTransmitter>(_ segment: TCPOutgoing, of index: Int, at now: NetInstant,
+    private mutating func transmitSegment<T: FrameTransmitter & ~Copyable>(_ segment: TCPOutgoing, of index: Int, at now: NetInstant,
                                                                transmitter: inout T) -> SegmentTransmission {
         let tuple = connections[index]!.tuple
         let mac: MACAddress

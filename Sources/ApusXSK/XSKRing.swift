@@ -65,6 +65,12 @@ public struct XSKProducerRing<Element: BitwiseCopyable>: ~Copyable {
         return index
     }
 
+    /// Takes back the last `count` reserved and not yet submitted slots.
+    @inlinable
+    public mutating func unreserve(_ count: UInt32) {
+        cachedProducer &-= count
+    }
+
     /// The slot for a reserved index.
     @inlinable
     public func slot(_ index: UInt32) -> UnsafeMutablePointer<Element> {

@@ -194,7 +194,9 @@ public struct XSKSocket: ~Copyable {
     /// Moves up to `maximum` free frames into the fill ring; returns how many.
     @discardableResult
     public mutating func refill(maximum: UInt32 = 64) -> UInt32 {
-        let count = min(maximum, UInt32(umem.freeCount))
+        let wanted = min(maximum, UInt32(umem.freeCount))
+        // Never more than the ring has room for: reserve is all-or-nothing.
+        let count = min(wanted, fill.freeSlots(wanted: wanted))
         guard count > 0, let index = fill.reserve(count) else { return 0 }
         for offset in 0..<count { fill.slot(index &+ offset).pointee = umem.allocate()! }
         fill.submit()

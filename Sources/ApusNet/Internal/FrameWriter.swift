@@ -6,7 +6,7 @@ enum FrameWriter {
     /// Asks `transmitter` for a frame and fills it: `body` writes the `ip.payloadLength`
     /// transport bytes (it receives exactly that slice), then the IPv4 and Ethernet headers
     /// go in front. Returns false when no frame was free.
-    static func transmit<T: FrameTransmitter>(_ transmitter: inout T, link: EthernetRepr, ip: IPv4Repr,
+    static func transmit<T: FrameTransmitter & ~Copyable>(_ transmitter: inout T, link: EthernetRepr, ip: IPv4Repr,
                                               _ body: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         let ipOffset = link.headerLength
         let transportOffset = ipOffset + ip.headerLength
@@ -25,7 +25,7 @@ enum FrameWriter {
     }
 
     /// An ARP packet in a frame of its own.
-    static func transmit<T: FrameTransmitter>(_ transmitter: inout T, link: EthernetRepr, arp: ARPRepr) -> Bool {
+    static func transmit<T: FrameTransmitter & ~Copyable>(_ transmitter: inout T, link: EthernetRepr, arp: ARPRepr) -> Bool {
         let total = link.headerLength + arp.bufferLength
         return transmitter.transmit(maximumLength: total) { frame in
             guard frame.count >= total else { return 0 }
