@@ -285,7 +285,11 @@ public struct NetStack {
                     switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
                     case .sent: continue
                     case .noFrame: blocked = true; pollCursor = index
-                    case .waiting: waitingForNeighbor = true
+                    case .waiting:
+                        // The next hop does not answer ARP: the retransmission timer still runs, so an
+                        // active open gives up after its SYN retries (.timedOut) instead of waiting forever.
+                        waitingForNeighbor = true
+                        connections[index]!.armRetransmitTimer(at: now)
                     }
                     break
                 }

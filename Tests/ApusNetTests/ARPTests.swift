@@ -153,3 +153,27 @@ import Testing
         }
     }
 }
+
+@Suite struct UnreachableNeighborTests {
+    /// Nobody answers ARP for the peer: the connection must end, as the kernel's does after
+    /// its SYN retries, rather than sit in SYN-SENT forever.
+    @Test func connectToASilentNeighborTimesOut() throws {
+        var stack = NetStack(configuration: Host.configuration())
+        let connection = try stack.connect(to: Host.otherIP, port: 80, at: .seconds(1))
+        var now = NetInstant.seconds(1)
+        var closed: TCPCloseReason?
+        for _ in 0..<2_000 where closed == nil {
+            var collector = FrameCollector()
+            stack.poll(at: now, transmitter: &collector)
+            while let event = stack.nextEvent() {
+                if case .closed(connection, let reason) = event { closed = reason }
+            }
+            now = max(now + .milliseconds(100), min(stack.nextDeadline, now + .seconds(10)))
+        }
+        #expect(closed == .timedOut)
+        #expect(stack.state(of: connection) == nil)
+        #expect(stack.statistics.arpResolutionFailures > 0)
+        // Within the SYN retry schedule (1 + 2 + ... + 64 s), not an arbitrary bound.
+        #expect(now < .seconds(200))
+    }
+}
