@@ -18,6 +18,15 @@ let package = Package(
             dependencies: [.product(name: "ApusThrift", package: "Apus"), .product(name: "ApusRPC", package: "Apus")],
             plugins: [.plugin(name: "ApusGenPlugin", package: "Apus")]
         ),
+        // Two ApusNet stacks back to back: one connection's steady state.
+        .target(name: "NetBenchSupport", dependencies: [.product(name: "ApusNet", package: "Apus"), .product(name: "ApusWire", package: "Apus")]),
+        .executableTarget(name: "NetCompare", dependencies: ["NetBenchSupport", .product(name: "ApusNet", package: "Apus")]),
+        .executableTarget(
+            name: "NetBenchmarks",
+            dependencies: ["NetBenchSupport", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/NetBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(name: "CodecCompare", dependencies: ["BenchmarkModels", .product(name: "ApusThrift", package: "Apus")]),
         .executableTarget(
             name: "CodecBenchmarks",

@@ -156,10 +156,10 @@ extension NetStack {
 
     private func writableIndex(_ handle: TCPHandle, _ operation: StaticString) throws(NetError) -> Int {
         let index = try liveIndex(handle, operation)
-        let connection = connections[index]!
-        switch connection.state {
+        // Fields read in place: a copy of the connection would retain all of its buffers.
+        switch connections[index]!.state {
         case .synSent, .synReceived, .established, .closeWait:
-            guard !connection.finQueued else { throw NetError(.connectionClosed, operation) }
+            guard !connections[index]!.finQueued else { throw NetError(.connectionClosed, operation) }
             return index
         default:
             // Past CLOSE (or a FIN from us): the send side is shut.
@@ -168,9 +168,9 @@ extension NetStack {
     }
 
     private mutating func afterApplicationCall(_ index: Int, at now: NetInstant) {
-        if let connection = connections[index] {
-            if connection.wantsToSend { nextDeadline = min(nextDeadline, now) }
-            nextDeadline = min(nextDeadline, connection.nextDeadline)
+        if let status = connections[index]?.status() {
+            if status.wantsToSend { nextDeadline = min(nextDeadline, now) }
+            nextDeadline = min(nextDeadline, status.nextDeadline)
         }
         connectionChanged(index, at: now)
     }
@@ -226,33 +226,34 @@ extension NetStack {
 
     /// Turns a connection's notifications into events, keeps the listener's backlog count,
     /// and frees the slot of a connection that reached CLOSED.
-    func connectionNeedsAttention(_ index: Int) -> Bool {
-        guard let connection = connections[index] else { return false }
-        return !connection.notifications.isEmpty || connection.state == .closed
-            || (connection.listenerPort != nil && connection.state != .synReceived)
+    mutating func connectionNeedsAttention(_ index: Int) -> Bool {
+        guard let status = connections[index]?.status() else { return false }
+        return status.hasNotifications || status.state == .closed || (status.listenerPort != nil && status.state != .synReceived)
     }
 
     mutating func connectionChanged(_ index: Int, at now: NetInstant) {
         guard connectionNeedsAttention(index) else { return }
         let handle = handle(for: index)
-        var connection = connections[index]!
-        if let port = connection.listenerPort, connection.state != .synReceived {
+        // Fields read in place: a copy of the connection would retain all of its buffers.
+        let status = connections[index]!.status()
+        let state = status.state
+        let returnedToListen = status.returnedToListen
+        if let port = status.listenerPort, state != .synReceived {
             if listeners[port] != nil { listeners[port]!.halfOpen -= 1 }
             connections[index]!.listenerPort = nil
-            connection.listenerPort = nil
         }
-        let notifications = connection.notifications
+        let notifications = connections[index]!.notifications
         connections[index]!.notifications = []
-        if notifications.contains(.established) && !connection.returnedToListen {
-            post(connection.isPassive ? .accepted(handle, localPort: connection.tuple.localPort) : .connected(handle))
+        if notifications.contains(.established) && !returnedToListen {
+            post(connections[index]!.isPassive ? .accepted(handle, localPort: connections[index]!.tuple.localPort) : .connected(handle))
         }
-        if notifications.contains(.readable) && !connection.returnedToListen { post(.readable(handle)) }
+        if notifications.contains(.readable) && !returnedToListen { post(.readable(handle)) }
         if notifications.contains(.writable) { post(.writable(handle)) }
-        if connection.state == .closed {
-            if !connection.returnedToListen { post(.closed(handle, connection.closeReason ?? .normal)) }
-            connection = connections[index]!
+        if state == .closed {
+            if !returnedToListen { post(.closed(handle, connections[index]!.closeReason ?? .normal)) }
+            let tuple = connections[index]!.tuple
             connections[index] = nil
-            connectionIndex[connection.tuple] = nil
+            connectionIndex[tuple] = nil
             generations[index] &+= 1
             freeSlots.append(index)
             liveConnections -= 1

@@ -294,9 +294,9 @@ public struct NetStack {
                     break
                 }
                 connections[index]!.updatePersistTimer(at: now)
-                if let connection = connections[index] {
-                    deadline = min(deadline, connection.nextDeadline)
-                    if blocked && connection.wantsToSend && !waitingForNeighbor { deadline = now }
+                if let status = connections[index]?.status() {
+                    deadline = min(deadline, status.nextDeadline)
+                    if blocked && status.wantsToSend && !waitingForNeighbor { deadline = now }
                 }
                 connectionChanged(index, at: now)
             }

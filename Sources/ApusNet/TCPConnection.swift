@@ -241,6 +241,23 @@ struct TCPConnection {
     }
 
     /// The earliest time this connection needs `handleTimers`.
+    /// The fields the stack reads after touching a connection, in one mutating access.
+    /// Reading them through `connections[i]!` copies the whole connection (retaining its
+    /// buffers) on every segment; a mutating access through the array works in place.
+    struct Status {
+        var state: TCPState
+        var returnedToListen: Bool
+        var listenerPort: UInt16?
+        var hasNotifications: Bool
+        var nextDeadline: NetInstant
+        var wantsToSend: Bool
+    }
+
+    mutating func status() -> Status {
+        Status(state: state, returnedToListen: returnedToListen, listenerPort: listenerPort,
+               hasNotifications: !notifications.isEmpty, nextDeadline: nextDeadline, wantsToSend: wantsToSend)
+    }
+
     var nextDeadline: NetInstant {
         var deadline = NetInstant.distantFuture
         if let retransmitDeadline { deadline = min(deadline, retransmitDeadline) }
