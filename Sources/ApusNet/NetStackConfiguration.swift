@@ -50,6 +50,8 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var noDelay: Bool = true
     /// Answer SYNs with cookies when a listener's backlog is full (RFC 4987 §3.6).
     public var synCookies: Bool = true
+    /// Keepalive probes on idle connections (RFC 1122 §4.2.3.6: off unless asked for).
+    public var keepalive: TCPKeepalive? = nil
 
     public init() {}
 }
@@ -77,5 +79,22 @@ public struct NetStackConfiguration: Sendable {
 
     public init(interface: InterfaceConfiguration) {
         self.interface = interface
+    }
+}
+
+/// When an idle connection is probed and how long an unanswered one lives
+/// (RFC 1122 §4.2.3.6; the defaults are Linux's: 2 h idle, 75 s apart, 9 probes).
+public struct TCPKeepalive: Sendable, Hashable {
+    /// Quiet time (nothing received) before the first probe.
+    public var idle: NetDuration
+    /// Time between unanswered probes.
+    public var interval: NetDuration
+    /// Unanswered probes after which the connection is dropped (`.timedOut`).
+    public var probes: Int
+
+    public init(idle: NetDuration = .seconds(7200), interval: NetDuration = .seconds(75), probes: Int = 9) {
+        self.idle = idle
+        self.interval = interval
+        self.probes = probes
     }
 }

@@ -89,6 +89,9 @@ extension TCPConnection {
         case .synSent:
             return processInSYNSent(segment.repr, at: now)
         default:
+            // Anything from the peer shows it is alive (RFC 1122 §4.2.3.6).
+            keepaliveProbesSent = 0
+            if let keepalive = configuration.keepalive, keepaliveDeadline != nil { keepaliveDeadline = now + keepalive.idle }
             let reply = processSynchronized(segment, at: now, statistics: &statistics, deliver: deliver)
             if state == .timeWait && timeWaitDeadline == nil { enterTimeWait(at: now) }
             updatePersistTimer(at: now)

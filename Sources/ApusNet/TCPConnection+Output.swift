@@ -11,6 +11,8 @@ struct TCPOutgoing {
         case fastRetransmit
         /// One byte past a zero window (RFC 9293 §3.8.6.1).
         case windowProbe
+        /// An empty segment at SND.UNA − 1 that the peer must acknowledge (RFC 1122 §4.2.3.6).
+        case keepalive
     }
 
     var repr: TCPRepr
@@ -64,6 +66,10 @@ extension TCPConnection {
                 return TCPOutgoing(repr: header(sequence: sendNext, flags: [.ack], payloadLength: 1, at: now),
                                    payloadOffset: offset, kind: .windowProbe)
             }
+        }
+        if keepaliveDue {
+            return TCPOutgoing(repr: header(sequence: sendUnacknowledged - 1, flags: [.ack], payloadLength: 0, at: now),
+                               payloadOffset: 0, kind: .keepalive)
         }
         return acknowledgeNow ? bareACK(at: now) : nil
     }
@@ -159,6 +165,8 @@ extension TCPConnection {
             retransmission = true
             if let probe = rttProbe, probe.end > repr.sequenceNumber { rttProbe = nil }
             armRetransmitTimer(at: now)
+        case .keepalive:
+            keepaliveDue = false
         case .windowProbe:
             probeDue = false
             persistBackoff += 1

@@ -63,6 +63,34 @@ extension TCPConnection {
             persistDeadline = nil
             probeDue = true
         }
+        handleKeepalive(at: now)
+    }
+
+    /// RFC 1122 §4.2.3.6: after `idle` with nothing heard, probe with SEG.SEQ = SND.UNA − 1
+    /// (the peer must ACK it); after `probes` unanswered probes, drop the connection. While
+    /// data is outstanding the retransmission timer watches the peer instead.
+    private mutating func handleKeepalive(at now: NetInstant) {
+        guard let keepalive = configuration.keepalive else { return }
+        guard state == .established || state == .closeWait else {
+            keepaliveDeadline = nil
+            return
+        }
+        guard let deadline = keepaliveDeadline else {
+            keepaliveDeadline = now + keepalive.idle
+            return
+        }
+        guard deadline <= now else { return }
+        if sendUnacknowledged != sendMaximum || hasSendableData {
+            keepaliveDeadline = now + keepalive.idle
+            return
+        }
+        if keepaliveProbesSent >= keepalive.probes {
+            transition(.timeout)
+            return
+        }
+        keepaliveProbesSent += 1
+        keepaliveDue = true
+        keepaliveDeadline = now + keepalive.interval
     }
 
     /// RFC 6298 §5.4–5.6: retransmit from SND.UNA, back off the timer; RFC 5681 §3.1

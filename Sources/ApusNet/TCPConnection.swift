@@ -78,6 +78,12 @@ struct TCPConnection {
     var persistBackoff = 0
     /// A zero-window probe is due.
     var probeDue = false
+    /// When the idle connection is next probed (keepalive on, ESTABLISHED or CLOSE-WAIT).
+    var keepaliveDeadline: NetInstant?
+    /// Probes sent since the peer was last heard from.
+    var keepaliveProbesSent = 0
+    /// A keepalive probe is due.
+    var keepaliveDue = false
     var delayedACKDeadline: NetInstant?
     /// An ACK must go out at the next opportunity.
     var acknowledgeNow = false
@@ -218,6 +224,8 @@ struct TCPConnection {
         acknowledgeNow = false
         fastRetransmitDue = false
         probeDue = false
+        keepaliveDeadline = nil
+        keepaliveDue = false
     }
 
     // MARK: Derived values
@@ -240,7 +248,6 @@ struct TCPConnection {
         max(receiveBuffer.freeSpace, advertisedRightEdge - receiveNext)
     }
 
-    /// The earliest time this connection needs `handleTimers`.
     /// The fields the stack reads after touching a connection, in one mutating access.
     /// Reading them through `connections[i]!` copies the whole connection (retaining its
     /// buffers) on every segment; a mutating access through the array works in place.
@@ -258,8 +265,10 @@ struct TCPConnection {
                hasNotifications: !notifications.isEmpty, nextDeadline: nextDeadline, wantsToSend: wantsToSend)
     }
 
+    /// The earliest time this connection needs `handleTimers`.
     var nextDeadline: NetInstant {
         var deadline = NetInstant.distantFuture
+        if let keepaliveDeadline { deadline = min(deadline, keepaliveDeadline) }
         if let retransmitDeadline { deadline = min(deadline, retransmitDeadline) }
         if let persistDeadline { deadline = min(deadline, persistDeadline) }
         if let delayedACKDeadline { deadline = min(deadline, delayedACKDeadline) }
@@ -269,6 +278,6 @@ struct TCPConnection {
 
     /// Whether `nextSegment` would return something without time passing.
     var wantsToSend: Bool {
-        acknowledgeNow || fastRetransmitDue || probeDue || hasSendableData
+        acknowledgeNow || fastRetransmitDue || probeDue || keepaliveDue || hasSendableData
     }
 }
