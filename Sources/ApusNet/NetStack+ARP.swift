@@ -24,6 +24,7 @@ extension NetStack {
             if !arpCache.contains(sender) { statistics.arpEntriesLearned += 1 }
             let waiting = arpCache.learn(sender, at: senderMAC, now: now)
             for packet in waiting { queueReply(.packet(packet, to: senderMAC), at: now) }
+            wakeNeighborWaiters(at: now)
         }
         if forUs && arp.operation == .request {
             statistics.arpRequestsAnswered += 1

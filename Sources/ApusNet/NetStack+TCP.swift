@@ -44,7 +44,10 @@ extension NetStack {
                                at now: NetInstant) throws(NetError) -> Int {
         let index = try writableIndex(connection, "tcp write")
         let written = connections[index]!.write(bytes)
-        if written > 0 { nextDeadline = min(nextDeadline, now) }
+        if written > 0 {
+            markActive(index)
+            nextDeadline = min(nextDeadline, now)
+        }
         return written
     }
 
@@ -55,7 +58,10 @@ extension NetStack {
                                _ body: (UnsafeMutableRawBufferPointer) -> Int) throws(NetError) -> Int {
         let index = try writableIndex(connection, "tcp write")
         let written = connections[index]!.writeInPlace(maximumLength: maximumLength, body)
-        if written > 0 { nextDeadline = min(nextDeadline, now) }
+        if written > 0 {
+            markActive(index)
+            nextDeadline = min(nextDeadline, now)
+        }
         return written
     }
 
@@ -169,7 +175,11 @@ extension NetStack {
 
     private mutating func afterApplicationCall(_ index: Int, at now: NetInstant) {
         if let status = connections[index]?.status() {
-            if status.wantsToSend { nextDeadline = min(nextDeadline, now) }
+            if status.wantsToSend {
+                markActive(index)
+                nextDeadline = min(nextDeadline, now)
+            }
+            scheduleTimer(index, at: status.nextDeadline)
             nextDeadline = min(nextDeadline, status.nextDeadline)
         }
         connectionChanged(index, at: now)
@@ -213,11 +223,16 @@ extension NetStack {
         if let free = freeSlots.popLast() {
             index = free
             connections[index] = connection
+            timerScheduled[index] = .distantFuture
         } else {
             index = connections.count
             connections.append(connection)
             generations.append(0)
+            timerScheduled.append(.distantFuture)
+            isActive.append(false)
+            lastVisit.append(0)
         }
+        markActive(index)
         connectionIndex[tuple] = index
         liveConnections += 1
         bufferMemoryInUse += memory
@@ -254,6 +269,8 @@ extension NetStack {
             let tuple = connections[index]!.tuple
             connections[index] = nil
             connectionIndex[tuple] = nil
+            timerScheduled[index] = .distantFuture
+            timers.invalidateCache()
             generations[index] &+= 1
             freeSlots.append(index)
             liveConnections -= 1

@@ -14,10 +14,10 @@ import ApusWire
 /// Application calls (`connect`, `write`, `read`, `close`) take effect at the next `poll`;
 /// UDP `send` transmits at once. Nothing here reads a clock or makes a syscall.
 ///
-/// Timers are per-connection deadlines (retransmission, persist, delayed ACK, TIME-WAIT)
-/// that `poll` scans on every call, rather than a timing wheel: O(connections) per poll,
-/// which is cheap at the few thousand connections one queue serves and keeps every timer
-/// exact to the nanosecond for tests. `nextDeadline` is the minimum of them.
+/// Timers are per-connection deadlines (retransmission, persist, delayed ACK, keepalive,
+/// TIME-WAIT) kept in a timing wheel; `poll` visits only the connections whose timers
+/// expired and those with output waiting, so its cost follows the work, not the number of
+/// connections. Timers fire exactly at their deadline; `nextDeadline` is the earliest.
 public struct NetStack {
     public private(set) var configuration: NetStackConfiguration
     public internal(set) var statistics = NetStatistics()
@@ -35,14 +35,23 @@ public struct NetStack {
     var generations: [UInt32] = []
     var freeSlots: [Int] = []
     var connectionIndex: [TCPFourTuple: Int] = [:]
+    /// Connection timers; per slot, the deadline scheduled for it (`distantFuture`: none).
+    var timers = TimerWheel()
+    var timerScheduled: [NetInstant] = []
+    /// Connections with output waiting for the next `poll` (and a flag per slot, so each is
+    /// listed once); those whose next hop is being resolved wait in `neighborWaiters`.
+    var active: [Int] = []
+    var isActive: [Bool] = []
+    var neighborWaiters: [Int] = []
+    /// Scratch for `poll`: the connections to visit, and the poll each was last visited in.
+    var visitList: [Int] = []
+    var lastVisit: [UInt32] = []
+    var pollEpoch: UInt32 = 0
     var liveConnections = 0
     var bufferMemoryInUse = 0
     var events: [NetEvent] = []
     var eventsStart = 0
     var nextEphemeralPort: UInt16
-    /// Where the next `poll` starts its round over the connections, so a full TX ring does
-    /// not always starve the same ones.
-    var pollCursor = 0
     /// The source MAC of the frame being received, for stateless replies.
     var receivingFrom = MACAddress.zero
 
@@ -273,40 +282,80 @@ public struct NetStack {
         var blocked = !sendARPRequests(at: now, transmitter: &transmitter)
         if !blocked { blocked = !flushReplies(at: now, transmitter: &transmitter) }
         var deadline = blocked ? now : NetInstant.distantFuture
-        let count = connections.count
-        if count > 0 {
-            let start = pollCursor % count
-            for step in 0..<count {
-                let index = (start + step) % count
-                guard connections[index] != nil else { continue }
-                connections[index]!.handleTimers(at: now)
-                var waitingForNeighbor = false
-                while !blocked, let segment = connections[index]!.nextSegment(at: now) {
-                    switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
-                    case .sent: continue
-                    case .noFrame: blocked = true; pollCursor = index
-                    case .waiting:
-                        // The next hop does not answer ARP: the retransmission timer still runs, so an
-                        // active open gives up after its SYN retries (.timedOut) instead of waiting forever.
-                        waitingForNeighbor = true
-                        connections[index]!.armRetransmitTimer(at: now)
-                    }
-                    break
-                }
-                connections[index]!.updatePersistTimer(at: now)
-                if let status = connections[index]?.status() {
-                    deadline = min(deadline, status.nextDeadline)
-                    if blocked && status.wantsToSend && !waitingForNeighbor { deadline = now }
-                }
-                connectionChanged(index, at: now)
-            }
+        // Visit the connections whose timers expired and those with output waiting.
+        visitList.removeAll(keepingCapacity: true)
+        timers.expire(upTo: now) { index, scheduled in
+            guard index < timerScheduled.count, timerScheduled[index] == scheduled else { return }  // stale entry
+            timerScheduled[index] = .distantFuture
+            visitList.append(index)
         }
+        for index in active where isActive[index] {
+            isActive[index] = false
+            visitList.append(index)
+        }
+        active.removeAll(keepingCapacity: true)
+        pollEpoch &+= 1
+        for index in visitList {
+            guard connections[index] != nil, lastVisit[index] != pollEpoch else { continue }
+            lastVisit[index] = pollEpoch
+            connections[index]!.handleTimers(at: now)
+            var waitingForNeighbor = false
+            while !blocked, let segment = connections[index]!.nextSegment(at: now) {
+                switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
+                case .sent: continue
+                case .noFrame: blocked = true
+                case .waiting:
+                    // The next hop does not answer ARP: the retransmission timer still runs, so an
+                    // active open gives up after its SYN retries (.timedOut) instead of waiting forever.
+                    waitingForNeighbor = true
+                    connections[index]!.armRetransmitTimer(at: now)
+                }
+                break
+            }
+            connections[index]!.updatePersistTimer(at: now)
+            if let status = connections[index]?.status() {
+                scheduleTimer(index, at: status.nextDeadline)
+                if waitingForNeighbor {
+                    neighborWaiters.append(index)
+                } else if status.wantsToSend && blocked {
+                    markActive(index)
+                    deadline = now
+                }
+            }
+            connectionChanged(index, at: now)
+        }
+        deadline = min(deadline, timers.nextExpiry { index, scheduled in timerScheduled[index] == scheduled })
         if pendingRepliesStart < pendingReplies.count { deadline = now }
         // Connections may have started resolutions during the round.
         nextDeadline = min(deadline, arpCache.nextDeadline)
     }
 
     enum SegmentTransmission { case sent, noFrame, waiting }
+
+    /// Lists a connection for the next `poll`.
+    mutating func markActive(_ index: Int) {
+        guard !isActive[index] else { return }
+        isActive[index] = true
+        active.append(index)
+    }
+
+    /// Makes the wheel fire for `index` at `deadline` (its connection's next timer), and
+    /// only then: an entry for an older deadline is left in place but no longer counts.
+    mutating func scheduleTimer(_ index: Int, at deadline: NetInstant) {
+        let old = timerScheduled[index]
+        guard deadline != old else { return }
+        timerScheduled[index] = deadline
+        timers.schedule(index, at: deadline)
+        if old < deadline { timers.invalidateCache() }
+    }
+
+    /// A neighbor was learned: connections waiting on resolution try again.
+    mutating func wakeNeighborWaiters(at now: NetInstant) {
+        guard !neighborWaiters.isEmpty else { return }
+        for index in neighborWaiters where index < connections.count && connections[index] != nil { markActive(index) }
+        neighborWaiters.removeAll(keepingCapacity: true)
+        nextDeadline = min(nextDeadline, now)
+    }
 
     private mutating func transmitSegment<T: FrameTransmitter & ~Copyable>(_ segment: TCPOutgoing, of index: Int, at now: NetInstant,
                                                                transmitter: inout T) -> SegmentTransmission {

@@ -94,6 +94,9 @@ extension TCPConnection {
             if let keepalive = configuration.keepalive, keepaliveDeadline != nil { keepaliveDeadline = now + keepalive.idle }
             let reply = processSynchronized(segment, at: now, statistics: &statistics, deliver: deliver)
             if state == .timeWait && timeWaitDeadline == nil { enterTimeWait(at: now) }
+            if let keepalive = configuration.keepalive, keepaliveDeadline == nil, state == .established || state == .closeWait {
+                keepaliveDeadline = now + keepalive.idle
+            }
             updatePersistTimer(at: now)
             return reply
         }

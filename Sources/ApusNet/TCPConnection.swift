@@ -279,5 +279,6 @@ struct TCPConnection {
     /// Whether `nextSegment` would return something without time passing.
     var wantsToSend: Bool {
         acknowledgeNow || fastRetransmitDue || probeDue || keepaliveDue || hasSendableData
+            || ((state == .synSent || state == .synReceived) && sendNext == iss)
     }
 }
