@@ -270,7 +270,7 @@ extension NetStack {
             connections[index] = nil
             connectionIndex[tuple] = nil
             timerScheduled[index] = .distantFuture
-            timers.invalidateCache()
+            timers.cancel(index)
             generations[index] &+= 1
             freeSlots.append(index)
             liveConnections -= 1

@@ -35,7 +35,7 @@ public struct NetStack {
     var generations: [UInt32] = []
     var freeSlots: [Int] = []
     var connectionIndex: [TCPFourTuple: Int] = [:]
-    /// Connection timers; per slot, the deadline scheduled for it (`distantFuture`: none).
+    /// Connection timers; per slot, the deadline set in the wheel (`distantFuture`: none).
     var timers = TimerWheel()
     var timerScheduled: [NetInstant] = []
     /// Connections with output waiting for the next `poll` (and a flag per slot, so each is
@@ -284,8 +284,7 @@ public struct NetStack {
         var deadline = blocked ? now : NetInstant.distantFuture
         // Visit the connections whose timers expired and those with output waiting.
         visitList.removeAll(keepingCapacity: true)
-        timers.expire(upTo: now) { index, scheduled in
-            guard index < timerScheduled.count, timerScheduled[index] == scheduled else { return }  // stale entry
+        timers.expire(upTo: now) { index in
             timerScheduled[index] = .distantFuture
             visitList.append(index)
         }
@@ -324,7 +323,7 @@ public struct NetStack {
             }
             connectionChanged(index, at: now)
         }
-        deadline = min(deadline, timers.nextExpiry { index, scheduled in timerScheduled[index] == scheduled })
+        deadline = min(deadline, timers.nextExpiry())
         if pendingRepliesStart < pendingReplies.count { deadline = now }
         // Connections may have started resolutions during the round.
         nextDeadline = min(deadline, arpCache.nextDeadline)
@@ -339,14 +338,12 @@ public struct NetStack {
         active.append(index)
     }
 
-    /// Makes the wheel fire for `index` at `deadline` (its connection's next timer), and
-    /// only then: an entry for an older deadline is left in place but no longer counts.
+    /// Makes the wheel fire for `index` at `deadline`, its connection's next timer
+    /// (`distantFuture`: none).
     mutating func scheduleTimer(_ index: Int, at deadline: NetInstant) {
-        let old = timerScheduled[index]
-        guard deadline != old else { return }
+        guard deadline != timerScheduled[index] else { return }
         timerScheduled[index] = deadline
-        timers.schedule(index, at: deadline)
-        if old < deadline { timers.invalidateCache() }
+        timers.set(index, at: deadline)
     }
 
     /// A neighbor was learned: connections waiting on resolution try again.

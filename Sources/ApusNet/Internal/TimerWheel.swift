@@ -1,13 +1,14 @@
 /// A hashed timing wheel for connection timers (after Varghese & Lauck): a
 /// slot per tick of about a millisecond (2^20 ns), 4096 slots (about 4.3 s per
-/// turn); a deadline further out waits in its slot for later turns. Entries
-/// keep their exact deadline, so timers fire exactly when due, not rounded to
-/// a tick, and `nextExpiry` is exact too.
+/// turn); a deadline further out waits in its slot for later turns. Each
+/// connection has at most one entry, which keeps its exact deadline, so timers
+/// fire exactly when due (not rounded to a tick) and `nextExpiry` is exact.
 ///
-/// Scheduling is O(1) and `poll` touches only the slots that passed, instead
-/// of every connection. Entries are never removed: the stack remembers the
-/// deadline it scheduled per connection and ignores entries that no longer
-/// match (a timer restarted later, a connection gone).
+/// Setting, moving and cancelling a timer are O(1) (every entry knows its slot
+/// and position; removal swaps with the slot's last entry), a bitmap of
+/// non-empty slots finds the next expiry in a few word scans, and `expire`
+/// touches only the slots whose ticks passed, so `poll` costs follow the
+/// timers that fire, not the number of connections.
 struct TimerWheel {
     struct Entry {
         var index: Int32
@@ -19,80 +20,117 @@ struct TimerWheel {
     static let mask = UInt64(slotCount - 1)
 
     private var slots = [[Entry]](repeating: [], count: TimerWheel.slotCount)
+    /// Bit s set: slot s holds entries.
+    private var occupied = [UInt64](repeating: 0, count: TimerWheel.slotCount / 64)
+    /// Per connection index: its entry's slot and position, or -1.
+    private var slotOf: [Int32] = []
+    private var positionOf: [Int32] = []
     /// The first tick whose slot has not been fully processed.
     private var cursor: UInt64 = 0
     private(set) var count = 0
-    /// The earliest deadline in the wheel when known (nil: recompute).
+    /// The earliest deadline, when known (nil: find it again).
     private var cachedNext: NetInstant? = .distantFuture
 
     @inline(__always) static func tick(_ instant: NetInstant) -> UInt64 { instant.nanoseconds >> tickShift }
 
-    mutating func schedule(_ index: Int, at deadline: NetInstant) {
+    /// Sets (or moves) `index`'s timer to `deadline`; `distantFuture` cancels it.
+    mutating func set(_ index: Int, at deadline: NetInstant) {
+        cancel(index)
         guard deadline < .distantFuture else { return }
-        let tick = max(Self.tick(deadline), cursor)
-        slots[Int(tick & Self.mask)].append(Entry(index: Int32(index), deadline: deadline))
+        while slotOf.count <= index {
+            slotOf.append(-1)
+            positionOf.append(-1)
+        }
+        let slot = Int(max(Self.tick(deadline), cursor) & Self.mask)
+        slotOf[index] = Int32(slot)
+        positionOf[index] = Int32(slots[slot].count)
+        slots[slot].append(Entry(index: Int32(index), deadline: deadline))
+        occupied[slot >> 6] |= 1 << UInt64(slot & 63)
         count += 1
         if let next = cachedNext { cachedNext = min(next, deadline) }
     }
 
-    /// Calls `body` for every entry due at `now` (deadline <= now), removing it.
-    mutating func expire(upTo now: NetInstant, _ body: (Int, NetInstant) -> Void) {
+    mutating func cancel(_ index: Int) {
+        guard index < slotOf.count, slotOf[index] >= 0 else { return }
+        let slot = Int(slotOf[index]), position = Int(positionOf[index])
+        if cachedNext == slots[slot][position].deadline { cachedNext = nil }
+        remove(slot: slot, position: position)
+    }
+
+    private mutating func remove(slot: Int, position: Int) {
+        let removed = Int(slots[slot][position].index)
+        let last = slots[slot].count - 1
+        if position != last {
+            let moved = slots[slot][last]
+            slots[slot][position] = moved
+            positionOf[Int(moved.index)] = Int32(position)
+        }
+        slots[slot].removeLast()
+        if slots[slot].isEmpty { occupied[slot >> 6] &= ~(1 << UInt64(slot & 63)) }
+        slotOf[removed] = -1
+        positionOf[removed] = -1
+        count -= 1
+    }
+
+    /// Removes every entry due at `now` (deadline <= now) and calls `body` with its index.
+    mutating func expire(upTo now: NetInstant, _ body: (Int) -> Void) {
+        let nowTick = Self.tick(now)
         guard count > 0 else {
-            cursor = Self.tick(now)
+            cursor = nowTick
             return
         }
-        let nowTick = Self.tick(now)
         guard cursor <= nowTick else { return }
         // A jump of more than a turn visits each slot once.
         let last = min(nowTick, cursor + UInt64(Self.slotCount) - 1)
-        var fired = false
         var tick = cursor
         while tick <= last {
             let slot = Int(tick & Self.mask)
-            if !slots[slot].isEmpty {
-                var kept = 0
-                for position in slots[slot].indices {
+            if occupied[slot >> 6] & (1 << UInt64(slot & 63)) != 0 {
+                var position = 0
+                while position < slots[slot].count {
                     let entry = slots[slot][position]
                     if entry.deadline <= now {
-                        count -= 1
-                        fired = true
-                        body(Int(entry.index), entry.deadline)
+                        remove(slot: slot, position: position)  // the last entry moves here: look again
+                        cachedNext = nil
+                        body(Int(entry.index))
                     } else {
-                        slots[slot][kept] = entry
-                        kept += 1
+                        position += 1
                     }
                 }
-                slots[slot].removeLast(slots[slot].count - kept)
             }
             tick += 1
         }
         // The current tick's slot may still hold entries due later within the tick: keep it current.
         cursor = nowTick
-        if fired { cachedNext = nil }
     }
 
-    /// Forgets the cached earliest deadline: an entry became stale.
-    mutating func invalidateCache() { cachedNext = nil }
-
-    /// The earliest deadline among entries `isValid` accepts, or `distantFuture`.
-    mutating func nextExpiry(_ isValid: (Int, NetInstant) -> Bool) -> NetInstant {
+    /// The earliest deadline in the wheel, or `distantFuture` when it is empty.
+    mutating func nextExpiry() -> NetInstant {
         if let cachedNext { return cachedNext }
         var earliest = NetInstant.distantFuture
         if count > 0 {
-            // The first slot holding an entry of its own turn has the earliest of them;
-            // if a whole turn has none, every entry is further out: take the minimum.
-            for offset in 0..<UInt64(Self.slotCount) {
+            // The first occupied slot holding an entry of its own turn has the earliest
+            // deadline; when no slot in a whole turn does, all are further out: take the minimum.
+            var offset: UInt64 = 0
+            while offset < UInt64(Self.slotCount) {
                 let tick = cursor + offset
-                for entry in slots[Int(tick & Self.mask)]
-                where Self.tick(entry.deadline) <= tick && isValid(Int(entry.index), entry.deadline) {
-                    earliest = min(earliest, entry.deadline)
+                let slot = Int(tick & Self.mask)
+                let word = occupied[slot >> 6] >> UInt64(slot & 63)
+                if word == 0 {
+                    offset += UInt64(64 - (slot & 63))  // the rest of this word is empty
+                    continue
                 }
+                let skip = UInt64(word.trailingZeroBitCount)
+                if skip > 0 {
+                    offset += skip
+                    continue
+                }
+                for entry in slots[slot] where Self.tick(entry.deadline) <= tick { earliest = min(earliest, entry.deadline) }
                 if earliest < .distantFuture { break }
+                offset += 1
             }
             if earliest == .distantFuture {
-                for slot in slots {
-                    for entry in slot where isValid(Int(entry.index), entry.deadline) { earliest = min(earliest, entry.deadline) }
-                }
+                for slot in slots { for entry in slot { earliest = min(earliest, entry.deadline) } }
             }
         }
         cachedNext = earliest
