@@ -49,6 +49,25 @@ import Testing
         #expect(files[0].contents.contains("public var e: Error_\n"))
     }
 
+    @Test func nestedArgsAndResultsDoNotShadowIDLTypes() throws {
+        let files = try Self.generate([
+            "main.thrift": """
+                include "shared.thrift"
+                service Search extends shared.Base { SearchResult search(1: string query), void ping2() }
+                struct SearchResult { 1: i32 hits }
+                """,
+            "shared.thrift": "struct PingArgs {}\nservice Base { PingArgs ping() }",
+        ])
+        let search = try #require(files.first { $0.name == "Search.swift" }).contents
+        #expect(search.contains("public struct SearchResult_: ThriftMessageBody, ThriftDecodable {\n        public var success: SearchResult?"))
+        #expect(search.contains("async throws -> SearchResult {"))
+        #expect(search.contains("public struct SearchArgs: ThriftMessageBody") && search.contains("public struct Ping2Args:"))
+        // Named from the declaring file, which sees PingArgs, in the derived service as in Base itself.
+        #expect(search.contains("Base.PingArgs_()"))
+        let base = try Self.generate(["shared.thrift": "struct PingArgs {}\nservice Base { PingArgs ping() }"], root: "shared.thrift")
+        #expect(try #require(base.first { $0.name == "Base.swift" }).contents.contains("public struct PingArgs_: ThriftMessageBody"))
+    }
+
     @Test func memberNames() {
         let cases = [
             ("user_id", "userId"), ("NOT_FOUND", "notFound"), ("URLPath", "urlPath"), ("ID", "id"), ("Type", "type"),

@@ -14,12 +14,49 @@ extension Emitter {
         var returnType: String?
         var path: String
 
+        /// The nested argument and result structs' names (see `nestedTypeNames`).
+        var argsName: String
+        var resultName: String
+
         var ident: String { SwiftNames.escaped(name) }
-        /// `EchoItem` for `echoItem`: from the IDL name, so a member renamed to dodge a clash (`all_`) keeps a clean type name.
-        var typePrefix: String { SwiftNames.upperFirst(SwiftNames.lowerCamel(function.name)) }
         var qualifier: String { isInherited ? "\(owner)." : "" }
-        var argsType: String { qualifier + typePrefix + "Args" }
-        var resultType: String { qualifier + typePrefix + "Result" }
+        var argsType: String { qualifier + argsName }
+        var resultType: String { qualifier + resultName }
+    }
+
+    /// `EchoItemArgs` and `EchoItemResult` for `echoItem`: from the IDL name, so a
+    /// member renamed to dodge a clash (`all_`) keeps a clean type name. Nested in
+    /// the service's enum they would shadow an IDL type of the same name (the
+    /// common `SearchResult search(...)`), so where the declaring file can see
+    /// such a type (`visible`, from `visibleTypeNames`) they get a trailing
+    /// underscore. Decided from the declaring file alone, so every service
+    /// extending this one, in whichever file, names them the same way.
+    func nestedTypeNames(_ function: ServiceDefinition.Function, visible: Set<String>) -> (args: String, result: String) {
+        let prefix = SwiftNames.upperFirst(SwiftNames.lowerCamel(function.name))
+        func unshadowed(_ name: String) -> String {
+            var name = name
+            while visible.contains(name) { name += "_" }
+            return name
+        }
+        return (unshadowed(prefix + "Args"), unshadowed(prefix + "Result"))
+    }
+
+    /// The Swift names of the types declared in the file at `path` and in the files it includes, transitively.
+    func visibleTypeNames(from path: String) -> Set<String> {
+        var names: Set<String> = []
+        var visited: Set<String> = []
+        var pending = [path]
+        while let next = pending.popLast() {
+            guard visited.insert(next).inserted, let file = program.file(next) else { continue }
+            for definition in file.document.definitions {
+                switch definition {
+                case .struct, .enum, .typedef, .service: names.insert(SwiftNames.typeName(definition.name))
+                case .const: break
+                }
+            }
+            pending += file.includes.values
+        }
+        return names
     }
 
     /// Functions of `service`, inherited ones first (`extends` composes).
@@ -38,6 +75,7 @@ extension Emitter {
         }
         let owner = SwiftNames.typeName(service.name)
         let names = SwiftNames.members(service.functions.map(\.name), avoiding: ["all", "transport"])
+        let visible = visibleTypeNames(from: path)
         for (function, name) in zip(service.functions, names) {
             if let clash = models.first(where: { $0.name == name }) {
                 throw CodegenError(
@@ -48,12 +86,14 @@ extension Emitter {
             let parameterNames = SwiftNames.members(
                 function.parameters.map(\.name), avoiding: ["context", "options", "transport", "result"])
             let exceptionNames = SwiftNames.members(function.exceptions.map(\.name), avoiding: ["success"])
+            let nested = nestedTypeNames(function, visible: visible)
             models.append(
                 FunctionModel(
                     function: function, owner: owner, isInherited: false, name: name,
                     parameters: try fieldModels(function.parameters, path: path, names: parameterNames),
                     exceptions: try fieldModels(function.exceptions, path: path, names: exceptionNames, allOptional: true),
-                    returnType: try function.returnType.map { (type) throws(CodegenError) in try swiftType(type, path) }, path: path
+                    returnType: try function.returnType.map { (type) throws(CodegenError) in try swiftType(type, path) }, path: path,
+                    argsName: nested.args, resultName: nested.result
                 )
             )
         }
@@ -129,11 +169,10 @@ extension Emitter {
                 }
             }
             for function in own {
-                let display = "\(name).\(function.typePrefix)"
                 writer.line()
                 try emitStruct(
                     StructShape(
-                        name: function.typePrefix + "Args", displayName: display + "Args", doc: nil, fields: function.parameters,
+                        name: function.argsName, displayName: "\(name).\(function.argsName)", doc: nil, fields: function.parameters,
                         isNested: true, isException: false
                     ),
                     into: &writer
@@ -148,7 +187,7 @@ extension Emitter {
                 writer.line()
                 try emitStruct(
                     StructShape(
-                        name: function.typePrefix + "Result", displayName: display + "Result", doc: nil, fields: fields, isNested: true,
+                        name: function.resultName, displayName: "\(name).\(function.resultName)", doc: nil, fields: fields, isNested: true,
                         isException: false),
                     into: &writer
                 )
