@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# RPC benchmarks: Apus against Apache Thrift C++ on the same IDL (Examples/echo.thrift).
+# Benchmarks: Apus against a reference implementation doing the same work.
 #
 #   bash scripts/bench.sh kernel [--duration S] [--connections "1 4 16"] [--depth N]
 #                                [--payload BYTES] [--protocol binary|compact] [--quick]
+#   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
 #
 # kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
 #   apus  `.build/release/apus serve --host 127.0.0.1 --port 0 ...` (Apus kernel-socket server)
@@ -16,40 +17,61 @@
 # --quick: --duration 2 --connections "1 4" (explicit flags still win).
 # Raw results: .build/bench/kernel-<UTC timestamp>.jsonl (+ a directory of logs).
 #
+# xdp (root): AF_XDP UDP reflectors on the netns testbed (scripts/testbed.sh: veth, XDP
+# program in native mode, copy-mode AF_XDP, one queue), each pinned to CPU 0 in apus-srv:
+#   apus  `.build/release/apus xdp reflect` (ApusXSK)
+#   c     the C reference over libxdp's xsk API, same behaviour (ARP for the owned address,
+#         UDP echo with checksums recomputed; Benchmarks/xdp-ref/reflect.c)
+# Both are driven by the same C blaster in apus-cli (Benchmarks/xdp-ref/blaster.c, pinned
+# to CPU 1; both tools built in build/xdp-ref/ when their inputs change): a kernel UDP
+# socket, sendmmsg/recvmmsg in batches of 64, W datagrams of BYTES unanswered at most,
+# for S seconds after a 1 s warm-up, counting the echoes. Rounds alternate the reflectors
+# (apus c, c apus, ...); it prints each run's replies/s, the medians and apus/c.
+# Defaults: --duration 5 --rounds 3 --window 256 --payload 64;
+# --quick: --duration 2 --rounds 1. Raw results: .build/bench/xdp-<UTC timestamp>.jsonl.
+# The testbed's environment names apply (APUS_NS_SRV, APUS_IF_SRV, APUS_IP_OWNED,
+# APUS_XDP_MODE, ...; see scripts/testbed.sh); it is brought up and torn down here, and
+# an existing one (another run's) is left alone: the benchmark refuses to start.
+#
 # Environment:
-#   APUS_BENCH_CLIENT=/path   client binary instead of .build/release/apus; it is run as
+#   APUS_BENCH_APUS=/path     apus binary to benchmark instead of building .build/release/apus
+#   APUS_BENCH_CLIENT=/path   (kernel) client binary instead of apus; it is run as
 #                             `/path bench --host ... --json` (self-tests, other clients)
-#   APUS_BENCH_SKIP_APUS=1    benchmark the C++ server only
+#   APUS_BENCH_SKIP_APUS=1    (kernel) benchmark the C++ server only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  # The header comment, up to the first line that is not a comment.
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
   exit "${1:-0}"
 }
 
 mode="${1:-}"
 (($#)) && shift
 case "$mode" in
-  kernel) ;;
+  kernel|xdp) ;;
   -h|--help|help) usage 0 ;;
-  "") echo "bench: which benchmark? modes: kernel" >&2; usage 2 >&2 ;;
-  *) echo "bench: unknown mode '$mode' (modes: kernel)" >&2; usage 2 >&2 ;;
+  "") echo "bench: which benchmark? modes: kernel xdp" >&2; usage 2 >&2 ;;
+  *) echo "bench: unknown mode '$mode' (modes: kernel xdp)" >&2; usage 2 >&2 ;;
 esac
 
 # ---- options -------------------------------------------------------------------
-duration="" connections="-" depth=4 payload=64 protocol=binary quick=0
+duration="" connections="-" depth=4 payload=64 protocol=binary quick=0 rounds="" window=256
 need() { (($# >= 2)) || die "$1 needs a value"; }
+only() { [ "$mode" = "$1" ] || die "$2 is an option of mode $1, not $mode"; }
 while (($#)); do
   case "$1" in
     --duration) need "$@"; duration="$2"; shift 2 ;;
-    --connections) need "$@"; connections="$2"; shift 2
+    --connections) only kernel "$1"; need "$@"; connections="$2"; shift 2
       [[ "$connections" =~ [0-9] ]] || die "--connections needs at least one count, got '$connections'" ;;
-    --depth) need "$@"; depth="$2"; shift 2 ;;
+    --depth) only kernel "$1"; need "$@"; depth="$2"; shift 2 ;;
     --payload) need "$@"; payload="$2"; shift 2 ;;
-    --protocol) need "$@"; protocol="$2"; shift 2 ;;
+    --protocol) only kernel "$1"; need "$@"; protocol="$2"; shift 2 ;;
+    --rounds) only xdp "$1"; need "$@"; rounds="$2"; shift 2 ;;
+    --window) only xdp "$1"; need "$@"; window="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument '$1' (see: bash scripts/bench.sh --help)" ;;
@@ -57,11 +79,18 @@ while (($#)); do
 done
 # "-": not given on the command line.
 if ((quick)); then
-  duration="${duration:-2}"; [ "$connections" != - ] || connections="1 4"
+  duration="${duration:-2}"; [ "$connections" != - ] || connections="1 4"; rounds="${rounds:-1}"
 fi
-duration="${duration:-5}"; [ "$connections" != - ] || connections="1 4 16"
+duration="${duration:-5}"; [ "$connections" != - ] || connections="1 4 16"; rounds="${rounds:-3}"
 # Whole seconds: the client's --duration and `timeout` both take them as-is.
 [[ "$duration" =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive whole number of seconds, got '$duration'"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$rounds'"
+[[ "$window" =~ ^[1-9][0-9]*$ ]] && ((window <= 65536)) || die "--window must be 1..65536, got '$window'"
+if [ "$mode" = xdp ]; then
+  # The blaster's datagram carries a sequence number and a send time; one frame at most.
+  [[ "$payload" =~ ^[0-9]+$ ]] && ((payload >= 16 && payload <= 1472)) \
+    || die "--payload must be 16..1472 bytes in xdp mode (one UDP datagram in one frame), got '$payload'"
+fi
 [[ "$depth" =~ ^[1-9][0-9]*$ ]] || die "--depth must be a positive integer, got '$depth'"
 [[ "$payload" =~ ^[0-9]+$ ]] || die "--payload must be a byte count, got '$payload'"
 [[ "$protocol" =~ ^(binary|compact)$ ]] || die "--protocol must be binary or compact, got '$protocol'"
@@ -71,8 +100,392 @@ for c in "${conn_list[@]}"; do
   [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "--connections takes positive integers, got '$c'"
 done
 
-# ---- prerequisites -------------------------------------------------------------
+# ---- common to both modes ------------------------------------------------------
 export PATH="/opt/swift/usr/bin:$PATH"
+
+# Server on CPU 0, client on CPU 1: neither steals the other's cycles, and the
+# server's CPU time is its own work.
+if taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
+  server_pin=(taskset -c 0); client_pin=(taskset -c 1); bench_cpus='^cpu[01] '
+else
+  note "warning: cannot pin to CPUs 0 and 1 (fewer than 2 CPUs?); running unpinned, numbers are not comparable"
+  server_pin=(); client_pin=(); bench_cpus='^cpu '
+fi
+clk_tck="$(getconf CLK_TCK)"
+
+# `swift build -c release --product apus` (incremental), or APUS_BENCH_APUS as it is.
+apus_bin="${APUS_BENCH_APUS:-.build/release/apus}"
+build_apus() {
+  if [ -n "${APUS_BENCH_APUS:-}" ]; then
+    [ -x "$apus_bin" ] || die "APUS_BENCH_APUS=$apus_bin is not an executable"
+    note "Apus: $apus_bin (APUS_BENCH_APUS, not rebuilt)"
+  else
+    command -v swift >/dev/null || die "no swift on PATH (nor /opt/swift/usr/bin)"
+    note "Apus: swift build -c release --product apus"
+    # Progress lines dropped; pipefail keeps swift's exit status (grep's `|| true`).
+    timeout 3600 swift build -c release --product apus 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2 \
+      || die "swift build -c release --product apus failed"
+    [ -x "$apus_bin" ] || die "swift build succeeded but $apus_bin does not exist"
+  fi
+  # Subcommands are checked up front so a missing one fails at once, not per run.
+  # (`apus nosuch --help` exits 0 with the top-level help: read the list instead.)
+  subcommands="$("$apus_bin" --help 2>&1 || true)"
+}
+has_subcommand() { grep -qE "^ +$1( |\$)" <<<"$subcommands"; }
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+results_dir=".build/bench"
+results="$results_dir/$mode-$stamp.jsonl"
+logs="$results_dir/$mode-$stamp"
+
+# utime + stime of the whole process (all threads), in clock ticks. The comm field
+# can hold spaces, so count fields after its closing parenthesis (14, 15 -> 12, 13).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# Busy ticks (user nice system irq softirq steal) of the benchmark's CPUs: what the
+# server and client did not use of it is other load disturbing the run.
+busy_ticks() { grep -E "$bench_cpus" /proc/stat | awk '{ t += $2 + $3 + $4 + $7 + $8 + $9 } END { print t }'; }
+# user+sys seconds of this shell's reaped children, from a file `times` wrote (run
+# in this shell itself: in a pipe or $(...) it would be a fork, with no children).
+children_cpu() {
+  sed -n 2p "$1" | awk '{
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+    printf "%.3f", t
+  }'
+}
+
+server_pid=""
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  local i
+  for i in $(seq 20); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# ---- xdp -----------------------------------------------------------------------
+# The testbed's names, read as scripts/testbed.sh reads them (it sees the same environment).
+ns_srv="${APUS_NS_SRV:-apus-srv}" ns_cli="${APUS_NS_CLI:-apus-cli}" if_srv="${APUS_IF_SRV:-apus-s}"
+ip_owned="${APUS_IP_OWNED:-10.10.0.10}" xdp_mode="${APUS_XDP_MODE:-native}"
+ref_dir="build/xdp-ref" udp_port=7 queue=0 warmup=1
+# A reflector is stopped with SIGTERM once the blaster is done (both then print their
+# summaries); it also stops on its own after this long, should nobody stop it.
+reflect_seconds=$((warmup + duration + 30))
+testbed_up=0 blaster_pid=""
+# utime and stime of a process, in clock ticks (fields 14 and 15; see cpu_ticks).
+user_sys_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
+
+xdp_prerequisites() {
+  [ "$(id -u)" = 0 ] || die "xdp mode needs root (network namespaces, XDP, AF_XDP): sudo bash scripts/bench.sh xdp"
+  local missing=() ns
+  command -v "${CC:-cc}" >/dev/null || missing+=("${CC:-cc} (gcc)")
+  command -v taskset >/dev/null || missing+=("taskset (util-linux)")
+  command -v nsenter >/dev/null || missing+=("nsenter (util-linux)")
+  command -v python3 >/dev/null || missing+=("python3")
+  command -v ip >/dev/null || missing+=("ip (iproute2)")
+  command -v xdp-loader >/dev/null || missing+=("xdp-loader (xdp-tools)")
+  pkg-config --exists libxdp 2>/dev/null || missing+=("pkg-config libxdp (libxdp-dev)")
+  ((${#missing[@]} == 0)) || die "missing: ${missing[*]}
+  run (as root): bash scripts/setup.sh"
+  [ "${APUS_QUEUES:-1}" = 1 ] || die "APUS_QUEUES=$APUS_QUEUES: both reflectors serve queue 0 alone; unset it"
+  # Someone else's testbed (scripts/xdp-check.sh, another bench) would be torn down by ours.
+  for ns in "$ns_srv" "$ns_cli"; do
+    [ ! -e "/run/netns/$ns" ] || die "network namespace $ns exists: another testbed user may be running
+  (scripts/xdp-check.sh, scripts/bench.sh xdp). If none is: bash scripts/testbed.sh down
+  (or use other names: APUS_NS_SRV, APUS_NS_CLI, APUS_IF_SRV, APUS_IF_CLI; see scripts/testbed.sh)"
+  done
+  [ ! -e "/sys/fs/bpf/apus/$if_srv" ] || die "/sys/fs/bpf/apus/$if_srv exists: another testbed uses interface $if_srv.
+  If none does: bash scripts/xdp-unload.sh $if_srv (or set APUS_IF_SRV and APUS_IF_CLI to other names)"
+}
+
+# reflect and blaster, rebuilt when their sources, flags or libraries change.
+build_xdp_reference() {
+  local src="Benchmarks/xdp-ref" build_id f
+  for f in reflect.c blaster.c build.sh; do [ -f "$src/$f" ] || die "$src/$f not found"; done
+  build_id="$(
+    {
+      sha256sum "$src/reflect.c" "$src/blaster.c" "$src/build.sh" bpf/apus_xdp.h
+      pkg-config --modversion libxdp libbpf
+      pkg-config --cflags --libs libxdp
+      "${CC:-cc}" --version | head -1
+    } | sha256sum | cut -d' ' -f1
+  )"
+  if [ -x "$ref_dir/reflect" ] && [ -x "$ref_dir/blaster" ] && [ "$(cat "$ref_dir/build-id" 2>/dev/null)" = "$build_id" ]; then
+    note "C reference: $ref_dir/reflect and $ref_dir/blaster are up to date"
+    return
+  fi
+  note "C reference: building $ref_dir/reflect and $ref_dir/blaster"
+  rm -f "$ref_dir/build-id"
+  timeout 600 bash "$src/build.sh" >&2 || die "building the C reference failed (bash $src/build.sh)"
+  echo "$build_id" >"$ref_dir/build-id"
+}
+
+xdp_cleanup() {
+  if [ -n "$blaster_pid" ]; then
+    # TERM reaches `timeout`, which passes it on (SIGKILL would orphan the blaster).
+    kill -TERM "$blaster_pid" 2>/dev/null || true
+    local i
+    for i in $(seq 30); do kill -0 "$blaster_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$blaster_pid" 2>/dev/null || true
+  fi
+  stop_server
+  if ((testbed_up)); then
+    # Also ends whatever is left in the namespaces and removes the program and its pins.
+    timeout 120 bash scripts/testbed.sh down >/dev/null 2>&1 || true
+    if [ -e "/run/netns/$ns_srv" ] || [ -e "/run/netns/$ns_cli" ] || [ -e "/sys/fs/bpf/apus/$if_srv" ]; then
+      note "warning: the testbed is not fully down; run: bash scripts/testbed.sh down"
+    fi
+  fi
+}
+
+# Starts reflector $1 on CPU 0 in the server namespace and sets server_pid (the
+# reflector itself: testbed.sh exec, nsenter, unshare, sh and stdbuf all exec).
+start_reflector() {
+  local name="$1" log="$2" pattern cmd i
+  case "$name" in
+    apus)
+      cmd=("$apus_bin" xdp reflect --interface "$if_srv" --queue "$queue" --address "$ip_owned"
+           --udp-port "$udp_port" --duration "$reflect_seconds" "${apus_reflect_flags[@]}")
+      pattern='^apus xdp reflect: serving' ;;
+    c)
+      cmd=("$ref_dir/reflect" "$if_srv" "$queue" "$ip_owned" "$udp_port" --copy --seconds "$reflect_seconds")
+      pattern='^reflect: .* MAC ' ;;
+  esac
+  "${server_pin[@]}" bash scripts/testbed.sh exec srv stdbuf -oL "${cmd[@]}" >"$log.out" 2>"$log.err" &
+  server_pid=$!
+  for i in $(seq 150); do
+    grep -qE "$pattern" "$log.out" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || { server_pid=""; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# run_blaster SECONDS OUT: the blaster on CPU 1 in the client namespace; sets blaster_rc.
+# Background + wait, so a signal interrupts the wait at once instead of after it.
+run_blaster() {
+  "${client_pin[@]}" timeout -k 2 $(($1 + 10)) bash scripts/testbed.sh exec cli "$ref_dir/blaster" \
+    "$ip_owned" "$udp_port" --seconds "$1" --size "$payload" --window "$window" --json >"$2.out" 2>"$2.err" &
+  blaster_pid=$!
+  blaster_rc=0
+  wait "$blaster_pid" || blaster_rc=$?
+  blaster_pid=""
+}
+
+xdp_main() {
+  xdp_prerequisites
+  build_xdp_reference
+  build_apus
+  if ! has_subcommand xdp || ! "$apus_bin" xdp --help 2>&1 | grep -qE '^ +reflect( |$)'; then
+    die "$apus_bin has no 'xdp reflect' subcommand"
+  fi
+  # Copy mode asked for explicitly, as reflect.c's --copy does (veth has no zero copy anyway).
+  apus_reflect_flags=()
+  if "$apus_bin" xdp reflect --help 2>&1 | grep -q -- '--zero-copy'; then apus_reflect_flags=(--zero-copy off); fi
+  mkdir -p "$logs"
+  : >"$results"
+
+  trap xdp_cleanup EXIT
+  trap 'exit 130' INT TERM
+  testbed_up=1
+  note "testbed: up ($ns_srv/$if_srv, XDP $xdp_mode)"
+  timeout 300 bash scripts/testbed.sh up >"$logs/testbed-up.log" 2>&1 \
+    || die "scripts/testbed.sh up failed (see $logs/testbed-up.log)"
+
+  failed=0
+  local round i name log error blaster_line cpu0 cpu1 busy0 busy1 t0 t1 blaster_cpu last
+  local order=(apus c)
+  for round in $(seq "$rounds"); do
+    # apus c, c apus, ...: drift on a shared machine hits both sides alike.
+    if ((round % 2)); then order=(apus c); else order=(c apus); fi
+    for name in "${order[@]}"; do
+      log="$logs/$name-r$round"
+      error="" blaster_line="" cpu0="" cpu1="" busy0="" busy1="" t0=0 t1=0 blaster_cpu=""
+      if ! start_reflector "$name" "$log"; then
+        error="reflector did not print its readiness line within 15 s (see $log.out, $log.err)"
+        stop_server
+      else
+        # Warm-up: ARP resolution, caches, page faults; not measured.
+        run_blaster "$warmup" "$log.warmup"
+        cpu0="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+        busy0="$(busy_ticks)"
+        t0="$(date +%s%N)"
+        # The blaster's CPU = growth of this shell's children times across its run.
+        times >"$log.blaster.times0"
+        run_blaster "$duration" "$log.blaster"
+        times >"$log.blaster.times1"
+        t1="$(date +%s%N)"
+        busy1="$(busy_ticks)"
+        blaster_cpu="$(awk -v a="$(children_cpu "$log.blaster.times0")" -v b="$(children_cpu "$log.blaster.times1")" \
+          'BEGIN { printf "%.3f", b - a }')"
+        if [ -n "$cpu0" ] && kill -0 "$server_pid" 2>/dev/null; then
+          cpu1="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+        fi
+        [ -n "$cpu1" ] || error="reflector ended before the blaster did (see $log.err)"
+        stop_server
+        blaster_line="$(grep '^{' "$log.blaster.out" | tail -1 || true)"
+        if [ "$blaster_rc" = 124 ] || [ "$blaster_rc" = 137 ]; then
+          error="${error:-blaster exceeded $((duration + 10)) s and was killed (see $log.blaster.err)}"
+        elif [ "$blaster_rc" = 2 ]; then
+          error="${error:-no echo came back (see $log.out, $log.err, $log.blaster.err)}"
+        elif [ "$blaster_rc" != 0 ]; then
+          error="${error:-blaster exited with status $blaster_rc (see $log.blaster.err)}"
+        elif [ -z "$blaster_line" ]; then
+          error="${error:-blaster printed no JSON line (see $log.blaster.out)}"
+        fi
+      fi
+      # One JSON line per run; python3 validates the blaster's JSON and does the arithmetic.
+      if ! REFLECTOR="$name" ROUND="$round" DURATION="$duration" PAYLOAD="$payload" WINDOW="$window" \
+        XDP_MODE="$xdp_mode" INTERFACE="$if_srv" BLASTER_JSON="$blaster_line" ERROR="$error" CPU0="$cpu0" \
+        CPU1="$cpu1" CLK_TCK="$clk_tck" T0="$t0" T1="$t1" BLASTER_CPU="$blaster_cpu" STAMP="$stamp" \
+        BUSY0="$busy0" BUSY1="$busy1" LOG="$log" APUS="$apus_bin" python3 - >>"$results" <<'EOF'
+import json, os, re
+e = os.environ
+row = {"mode": "xdp", "stamp": e["STAMP"], "reflector": e["REFLECTOR"], "round": int(e["ROUND"]),
+       "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]), "window": int(e["WINDOW"]),
+       "interface": e["INTERFACE"], "xdp_mode": e["XDP_MODE"], "apus": e["APUS"]}
+def read(path):
+    try:
+        return open(path, errors="replace").read()
+    except OSError:
+        return ""
+out, err = read(e["LOG"] + ".out"), read(e["LOG"] + ".err")
+# The reflector's own account (warm-up included): how it bound, what it echoed, kernel drops.
+m = re.search(r"\((copy|zero-copy) mode|bound in (copy|zero-copy) mode", out + err)
+row["bind"] = (m.group(1) or m.group(2)) if m else None
+if e["REFLECTOR"] == "apus":
+    m = re.search(r"received=(\d+) reflected=(\d+) arp_replies=(\d+) dropped=(\d+) rx_dropped=(\d+) rx_ring_full=(\d+)", out)
+    if m:
+        rx, udp, arp, _, dropped, full = map(int, m.groups())
+else:
+    m = re.search(r"rx (\d+), tx \d+ \(udp echoed (\d+), arp replied (\d+)\)", out)
+    k = re.search(r"rx_dropped (\d+) .*rx_ring_full (\d+)", out)
+    if m and k:
+        (rx, udp, arp), (dropped, full) = map(int, m.groups()), map(int, k.groups())
+    else:
+        m = None
+if m:
+    row.update({"reflector_rx": rx, "reflector_udp_echoed": udp, "reflector_arp_replied": arp,
+                "xsk_rx_dropped": dropped, "xsk_rx_ring_full": full})
+else:
+    row["warning"] = "no summary line from the reflector"
+error = e["ERROR"]
+if not error:
+    try:
+        got = json.loads(e["BLASTER_JSON"])
+        keys = ("replies_per_s", "sent", "received", "lost", "unexpected", "rtt_avg_us", "rtt_max_us")
+        missing = [k for k in keys if k not in got]
+        if missing:
+            error = "blaster JSON lacks " + ", ".join(missing)
+        else:
+            row.update({k: got[k] for k in keys})
+    except ValueError as x:
+        error = "blaster JSON does not parse: %s" % x
+if not error:
+    wall = (int(e["T1"]) - int(e["T0"])) / 1e9
+    (u0, s0), (u1, s1) = map(int, e["CPU0"].split()), map(int, e["CPU1"].split())
+    user, cpu = (u1 - u0) / int(e["CLK_TCK"]), (u1 + s1 - u0 - s0) / int(e["CLK_TCK"])
+    row["wall_s"] = round(wall, 3)
+    row["reflector_cpu_s"] = round(cpu, 3)
+    row["reflector_user_s"] = round(user, 3)
+    row["reflector_cpu_pct"] = round(100 * cpu / wall, 1) if wall > 0 else None
+    row["blaster_cpu_pct"] = round(100 * float(e["BLASTER_CPU"]) / wall, 1) if wall > 0 and e["BLASTER_CPU"] else None
+    row["reflector_cpu_ns_per_packet"] = round(cpu * 1e9 / row["received"], 1) if row["received"] else None
+    row["reflector_user_ns_per_packet"] = round(user * 1e9 / row["received"], 1) if row["received"] else None
+    if wall > 0 and e["BLASTER_CPU"] and e["BUSY0"] and e["BUSY1"]:
+        busy = (int(e["BUSY1"]) - int(e["BUSY0"])) / int(e["CLK_TCK"])
+        row["other_cpu_pct"] = round(max(0.0, 100 * (busy - cpu - float(e["BLASTER_CPU"])) / wall), 1)
+if error:
+    row["error"] = error
+print(json.dumps(row))
+EOF
+      then
+        die "could not write the result line for $name round $round"
+      fi
+      last="$(tail -1 "$results")"
+      if grep -q '"error"' <<<"$last"; then
+        failed=1
+        note "$name round $round: FAILED: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["error"])' "$last")"
+      else
+        note "$name round $round: $(python3 -c 'import json,sys; r = json.loads(sys.argv[1]); print("%.0f replies/s, rtt avg %.0f us, reflector %.0f ns/packet" % (r["replies_per_s"], r["rtt_avg_us"], r["reflector_cpu_ns_per_packet"] or 0))' "$last")"
+      fi
+    done
+  done
+
+  # ---- xdp: table --------------------------------------------------------------
+  python3 - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+r0 = rows[0]
+binds = sorted({r["bind"] for r in rows if r.get("bind")}) or ["unknown"]
+print()
+print("== AF_XDP UDP echo on the testbed: %s, XDP %s, %s-mode AF_XDP, queue 0; %d-byte datagrams, window %d, %d s per run"
+      % (r0["interface"], r0["xdp_mode"], "/".join(binds), r0["payload"], r0["window"], r0["duration_s"]))
+hdr = "%-9s %5s | %10s %8s %6s | %10s %10s | %10s %11s %8s %8s %6s"
+print(hdr % ("reflector", "round", "replies/s", "lost", "unexp", "rtt avg us", "rtt max us",
+             "CPU ns/pkt", "user ns/pkt", "refl CPU", "blst CPU", "other"))
+line = "-" * 122
+noisy = False
+print(line)
+def f(v, fmt):
+    return "-" if v is None else fmt % v
+for r in rows:
+    if "error" in r:
+        print("%-9s %5d | FAILED: %s" % (r["reflector"], r["round"], r["error"]))
+        continue
+    print(hdr % (r["reflector"], r["round"], f(r["replies_per_s"], "%.0f"), f(r["lost"], "%d"), f(r["unexpected"], "%d"),
+                 f(r["rtt_avg_us"], "%.0f"), f(r["rtt_max_us"], "%.0f"), f(r["reflector_cpu_ns_per_packet"], "%.0f"),
+                 f(r["reflector_user_ns_per_packet"], "%.0f"), f(r["reflector_cpu_pct"], "%.0f%%"), f(r["blaster_cpu_pct"], "%.0f%%"), f(r.get("other_cpu_pct"), "%.0f%%")))
+    noisy = noisy or (r.get("other_cpu_pct") or 0) > 10
+print(line)
+def median(name, key):
+    values = [r[key] for r in rows if r["reflector"] == name and "error" not in r and r.get(key) is not None]
+    return (statistics.median(values), len(values)) if values else (None, 0)
+(a, na), (c, nc) = median("apus", "replies_per_s"), median("c", "replies_per_s")
+(ca, _), (cc, _) = median("apus", "reflector_cpu_ns_per_packet"), median("c", "reflector_cpu_ns_per_packet")
+(ua, _), (uc, _) = median("apus", "reflector_user_ns_per_packet"), median("c", "reflector_user_ns_per_packet")
+print("median replies/s: apus %s (%d runs), c %s (%d runs)" % (f(a, "%.0f"), na, f(c, "%.0f"), nc))
+if a is not None and c:
+    ratio = a / c
+    print("apus/c: replies/s %.2fx (higher is better; target >= 0.90x: %s)" % (ratio, "met" if ratio >= 0.9 else "NOT met"))
+    print("        CPU ns/pkt %s, user ns/pkt %s (medians; lower is better)"
+          % ("%.2fx" % (ca / cc) if ca and cc else "-", "%.2fx" % (ua / uc) if ua and uc else "-"))
+# On a shared machine: the same over the runs other load left alone, when each side has one.
+clean = [r for r in rows if "error" not in r and r.get("other_cpu_pct") is not None and r["other_cpu_pct"] <= 10]
+clean_line = False
+if len(clean) < len([r for r in rows if "error" not in r]):
+    qa = [r["replies_per_s"] for r in clean if r["reflector"] == "apus"]
+    qc = [r["replies_per_s"] for r in clean if r["reflector"] == "c"]
+    if qa and qc:
+        print("runs with other <= 10%%: median replies/s apus %.0f (%d runs), c %.0f (%d runs), apus/c %.2fx"
+              % (statistics.median(qa), len(qa), statistics.median(qc), len(qc), statistics.median(qa) / statistics.median(qc)))
+        clean_line = True
+print("replies/s: echoes the blaster counted over the run; lost: sent and never answered; unexp: late or unknown echoes.")
+print("CPU ns/pkt: reflector CPU time (user+sys) per echo; user ns/pkt: its user-space part, the work of")
+print("the implementation itself (rings, parsing, checksums). On veth the system part includes kernel work")
+print("done in the reflector's context: the copy-mode transmit and the client kernel's UDP receive; the XDP")
+print("program and the copy into the UMEM run on the blaster's CPU (veth receives on the sender's CPU).")
+print("refl/blst CPU: share of one core; a reflector near 100% is saturated (replies/s is its capacity);")
+print("a blaster near 100% while the reflector is not means the blaster set the pace.")
+print("other: CPU time on the benchmark's CPUs used by anything else during the run.")
+if noisy:
+    print("WARNING: other load above 10% of a core in some runs: those numbers are disturbed; rerun on an idle machine"
+          + (" (or go by the runs with other <= 10%)." if clean_line else "."))
+print("raw results: %s" % sys.argv[1])
+EOF
+}
+
+if [ "$mode" = xdp ]; then
+  xdp_main
+  exit "$failed"
+fi
+
+# ---- kernel: prerequisites -----------------------------------------------------
 missing=()
 command -v thrift >/dev/null || missing+=("thrift (thrift-compiler)")
 command -v g++ >/dev/null || missing+=("g++")
@@ -85,18 +498,7 @@ echo '#include <boost/numeric/conversion/cast.hpp>' | g++ -x c++ -E - -o /dev/nu
 ((${#missing[@]} == 0)) || die "missing: ${missing[*]}
   run (as root): bash scripts/setup.sh"
 
-# Server on CPU 0, client on CPU 1: neither steals the other's cycles, and the
-# server's CPU time is its own work.
-if taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
-  server_pin=(taskset -c 0); client_pin=(taskset -c 1); bench_cpus='^cpu[01] '
-else
-  note "warning: cannot pin to CPUs 0 and 1 (fewer than 2 CPUs?); running unpinned, numbers are not comparable"
-  server_pin=(); client_pin=(); bench_cpus='^cpu '
-fi
-clk_tck="$(getconf CLK_TCK)"
-
 skip_apus="${APUS_BENCH_SKIP_APUS:-0}"
-apus_bin=".build/release/apus"
 if [ -n "${APUS_BENCH_CLIENT:-}" ]; then
   [ -x "$APUS_BENCH_CLIENT" ] || die "APUS_BENCH_CLIENT=$APUS_BENCH_CLIENT is not an executable"
   client_bin="$APUS_BENCH_CLIENT"
@@ -104,7 +506,7 @@ else
   client_bin="$apus_bin"
 fi
 
-# ---- builds --------------------------------------------------------------------
+# ---- kernel: builds ------------------------------------------------------------
 build_cpp_server() {
   local idl="Examples/echo.thrift" src="Benchmarks/cpp/echo_server.cpp" out="build/bench-kernel"
   local cxx_flags=(-O2 -std=c++17 -Wall -Wextra)
@@ -141,16 +543,7 @@ build_cpp_server
 
 # apus is needed as the server unless skipped, and as the client unless overridden.
 if [ "$skip_apus" != 1 ] || [ "$client_bin" = "$apus_bin" ]; then
-  command -v swift >/dev/null || die "no swift on PATH (nor /opt/swift/usr/bin)"
-  note "Apus: swift build -c release --product apus"
-  # Progress lines dropped; pipefail keeps swift's exit status (grep's `|| true`).
-  timeout 3600 swift build -c release --product apus 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2 \
-    || die "swift build -c release --product apus failed"
-  [ -x "$apus_bin" ] || die "swift build succeeded but $apus_bin does not exist"
-  # Subcommands are checked up front so a missing one fails at once, not per run.
-  # (`apus nosuch --help` exits 0 with the top-level help: read the list instead.)
-  subcommands="$("$apus_bin" --help 2>&1 || true)"
-  has_subcommand() { grep -qE "^ +$1( |\$)" <<<"$subcommands"; }
+  build_apus
   if [ "$skip_apus" != 1 ] && ! has_subcommand serve; then
     die "$apus_bin has no 'serve' subcommand yet (APUS_BENCH_SKIP_APUS=1 runs the C++ server only)"
   fi
@@ -163,27 +556,10 @@ servers=()
 [ "$skip_apus" = 1 ] || servers+=(apus)
 servers+=(cpp)
 
-# ---- runs ----------------------------------------------------------------------
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-results_dir=".build/bench"
-results="$results_dir/kernel-$stamp.jsonl"
-logs="$results_dir/kernel-$stamp"
+# ---- kernel: runs --------------------------------------------------------------
 mkdir -p "$logs"
 : >"$results"
 
-server_pid=""
-stop_server() {
-  [ -n "$server_pid" ] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  local i
-  for i in $(seq 20); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
 client_pid=""
 cleanup() {
   # A client cut short by Ctrl-C/SIGTERM: TERM reaches `timeout`, which passes it on
@@ -198,13 +574,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# utime + stime of the whole process (all threads), in clock ticks. The comm field
-# can hold spaces, so count fields after its closing parenthesis (14, 15 -> 12, 13).
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-# Busy ticks (user nice system irq softirq steal) of the benchmark's CPUs: what the
-# server and client did not use of it is other load disturbing the run.
-busy_ticks() { grep -E "$bench_cpus" /proc/stat | awk '{ t += $2 + $3 + $4 + $7 + $8 + $9 } END { print t }'; }
 
 # Starts server $1 on CPU 0 and sets server_pid and port. stdbuf: the readiness line
 # must reach the log file at once even if the server block-buffers a redirected stdout.
@@ -229,16 +598,6 @@ start_server() {
     sleep 0.1
   done
   return 1
-}
-
-# user+sys seconds of this shell's reaped children, from a file `times` wrote (run
-# in this shell itself: in a pipe or $(...) it would be a fork, with no children).
-children_cpu() {
-  sed -n 2p "$1" | awk '{
-    t = 0
-    for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
-    printf "%.3f", t
-  }'
 }
 
 failed=0
@@ -338,7 +697,7 @@ EOF
   done
 done
 
-# ---- table ---------------------------------------------------------------------
+# ---- kernel: table -------------------------------------------------------------
 python3 - "$results" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

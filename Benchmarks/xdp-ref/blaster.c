@@ -4,12 +4,15 @@
  * numbered datagrams to DST_IP:PORT with at most W unanswered at a time,
  * counting the echoes that come back (from `reflect`, or an Apus server).
  *
- *   blaster DST_IP PORT [--seconds N] [--size BYTES] [--window W]
+ *   blaster DST_IP PORT [--seconds N] [--size BYTES] [--window W] [--json]
  *
  * Each datagram starts with a 64-bit sequence number and the send time;
  * a reply is counted when its sequence number was sent and not yet answered.
  * A window that sees no reply for STALL_MS is declared lost and reopened,
- * so a dead peer slows the blaster down but never hangs it.
+ * so a dead peer slows the blaster down but never hangs it; so is a datagram
+ * still unanswered when its window slot is needed again (W newer ones sent).
+ * Sending and receiving are batched, BATCH datagrams per sendmmsg/recvmmsg.
+ * --json: the summary as one JSON object on stdout (scripts/bench.sh xdp).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,8 +46,9 @@ static void on_signal(int signo) { (void)signo; stop_requested = 1; }
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s DST_IP PORT [--seconds N] [--size BYTES] [--window W]\n"
-		"  defaults: --seconds 3 --size 64 (UDP payload, %d..%d) --window 256 (1..%d)\n",
+	fprintf(stderr, "usage: %s DST_IP PORT [--seconds N] [--size BYTES] [--window W] [--json]\n"
+		"  defaults: --seconds 3 --size 64 (UDP payload, %d..%d) --window 256 (1..%d)\n"
+		"  --json: print the summary as one JSON object\n",
 		argv0, MIN_SIZE, MAX_SIZE, MAX_WINDOW);
 	exit(64);
 }
@@ -80,7 +84,7 @@ int main(int argc, char **argv)
 	uint64_t sent = 0, received = 0, unexpected = 0, declared_lost = 0;
 	uint64_t next_sequence = 0, oldest_outstanding = 0, rtt_sum_ns = 0, rtt_max_ns = 0;
 	uint64_t start, end, deadline, last_progress;
-	int positional = 0, fd;
+	int positional = 0, fd, json = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
@@ -89,6 +93,8 @@ int main(int argc, char **argv)
 			size = parse_number(argv[++i], MIN_SIZE, MAX_SIZE, argv[0]);
 		else if (!strcmp(argv[i], "--window") && i + 1 < argc)
 			window = parse_number(argv[++i], 1, MAX_WINDOW, argv[0]);
+		else if (!strcmp(argv[i], "--json"))
+			json = 1;
 		else if (argv[i][0] == '-')
 			usage(argv[0]);
 		else if (positional == 0 && inet_pton(AF_INET, argv[i], &destination.sin_addr) == 1)
@@ -152,11 +158,21 @@ int main(int argc, char **argv)
 				perror("blaster: sendmmsg");
 				return 1;
 			}
-			for (int i = 0; i < n; i++)
-				answered[(next_sequence + (uint64_t)i) % window] = 1;
+			for (int i = 0; i < n; i++) {
+				uint8_t *slot = &answered[(next_sequence + (uint64_t)i) % window];
+
+				/* Still set: the datagram sent `window` ago was never
+				 * answered (its late reply now counts as unexpected). */
+				if (*slot)
+					declared_lost++;
+				*slot = 1;
+			}
 			if (n > 0) {
 				next_sequence += (uint64_t)n;
 				sent += (uint64_t)n;
+				/* Before any reply is matched: a slot now names its newest sequence. */
+				if (oldest_outstanding + window < next_sequence)
+					oldest_outstanding = next_sequence - window;
 			}
 		}
 
@@ -210,13 +226,24 @@ int main(int argc, char **argv)
 		double elapsed = (double)(now_ns() - start) / 1e9;
 		double active = (double)seconds < elapsed ? (double)seconds : elapsed;
 
-		printf("blaster: %s:%u size %lu window %lu, %.2f s: sent %llu, received %llu "
-		       "(lost %llu, unexpected %llu), %.0f replies/s, %.1f Mbit/s, rtt avg %.1f us max %.1f us\n",
-		       inet_ntoa(destination.sin_addr), ntohs(destination.sin_port), size, window, elapsed,
-		       (unsigned long long)sent, (unsigned long long)received,
-		       (unsigned long long)(sent - received), (unsigned long long)unexpected,
-		       received / active, received * size * 8 / active / 1e6,
-		       received ? rtt_sum_ns / (double)received / 1e3 : 0.0, rtt_max_ns / 1e3);
+		if (json)
+			printf("{\"destination\": \"%s:%u\", \"size\": %lu, \"window\": %lu, \"seconds\": %lu, "
+			       "\"elapsed_s\": %.3f, \"sent\": %llu, \"received\": %llu, \"lost\": %llu, "
+			       "\"unexpected\": %llu, \"replies_per_s\": %.1f, \"mbit_s\": %.2f, "
+			       "\"rtt_avg_us\": %.1f, \"rtt_max_us\": %.1f}\n",
+			       inet_ntoa(destination.sin_addr), ntohs(destination.sin_port), size, window, seconds,
+			       elapsed, (unsigned long long)sent, (unsigned long long)received,
+			       (unsigned long long)(sent - received), (unsigned long long)unexpected,
+			       received / active, received * size * 8 / active / 1e6,
+			       received ? rtt_sum_ns / (double)received / 1e3 : 0.0, rtt_max_ns / 1e3);
+		else
+			printf("blaster: %s:%u size %lu window %lu, %.2f s: sent %llu, received %llu "
+			       "(lost %llu, unexpected %llu), %.0f replies/s, %.1f Mbit/s, rtt avg %.1f us max %.1f us\n",
+			       inet_ntoa(destination.sin_addr), ntohs(destination.sin_port), size, window, elapsed,
+			       (unsigned long long)sent, (unsigned long long)received,
+			       (unsigned long long)(sent - received), (unsigned long long)unexpected,
+			       received / active, received * size * 8 / active / 1e6,
+			       received ? rtt_sum_ns / (double)received / 1e3 : 0.0, rtt_max_ns / 1e3);
 	}
 	close(fd);
 	return received ? 0 : 2;
