@@ -148,9 +148,11 @@ stop_server "$log"; summary="$(grep "^apus net serve: accepted=" "$log" || true)
 case "$summary" in *"tcp_retransmissions=0 "*) fail "impaired: Apus never retransmitted (impairment not applied?)" ;;
   *) pass "impaired: Apus retransmitted what was lost" ;; esac
 case "$dropped" in "packets 0"|"") fail "impaired: nftables dropped nothing" ;; *) pass "impaired: the kernel peer lost packets to nftables ($dropped) and recovered" ;; esac
-# A FIN retransmitted because our ACK of it was lost can arrive after LAST-ACK ended:
-# it gets the RFC 9293 RST for a segment to no connection. A few are right; a storm is not.
-check_close "impaired" "$summary" 101 10
+# A duplicated or retransmitted segment that arrives after LAST-ACK ended (the passive closer
+# keeps no TIME-WAIT) gets the RFC 9293 §3.10.7.1 RST for a segment to no connection, as from
+# Linux. With 1% duplication and reordering a few per hundred connections are right; a storm
+# (several per connection) is not, and no connection may be closed by a reset.
+check_close "impaired" "$summary" 101 30
 
 rm -f "$log"
 echo "net-check: $failures failed"
