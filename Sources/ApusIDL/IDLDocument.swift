@@ -14,8 +14,19 @@ public struct IDLDocument: Hashable, Sendable {
         public var location: SourceLocation
     }
 
+    /// Annotations written on a type rather than on a definition or field
+    /// (`list<i32> (python.immutable = "")`, `i64 (js.type = "Long")`): the
+    /// type as spelled, where, and its annotations. Swift generation has no
+    /// use for them; they are kept for tools that do.
+    public struct TypeAnnotation: Hashable, Sendable {
+        public var type: TypeReference
+        public var annotations: [Annotation]
+        public var location: SourceLocation
+    }
+
     public var path: String
     public var includes: [Include] = []
+    public var typeAnnotations: [TypeAnnotation] = []
     public var cppIncludes: [String] = []
     public var namespaces: [Namespace] = []
     public var definitions: [Definition] = []

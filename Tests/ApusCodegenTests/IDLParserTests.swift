@@ -24,6 +24,17 @@ import Testing
         #expect(document.namespaces.map(\.scope) == ["swift", "*", "py.twisted"])
     }
 
+    @Test func annotationsOnTypesAreKept() {
+        let document = Self.parse(
+            """
+            typedef i64 (js.type = "Long") Millis
+            struct S { 1: list<string (py.encoding = "utf8")> (python.immutable = "") names }
+            """)
+        let kept = document.typeAnnotations.map { "\($0.type.idlName):" + $0.annotations.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
+        #expect(kept == ["i64:js.type=Long", "string:py.encoding=utf8", "list<string>:python.immutable="])
+        #expect(document.typeAnnotations.map(\.location.line) == [1, 2, 2])
+    }
+
     @Test func enumValuesExplicitImplicitNegative() throws {
         let document = Self.parse("enum E { A, B = 10; C D = -3, E = 0x10 F }")
         guard case .enum(let enumeration) = document.definitions.first else {

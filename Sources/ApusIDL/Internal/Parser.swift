@@ -431,8 +431,11 @@ struct Parser {
         default:
             type = Self.baseTypes[name] ?? .named(name, token.location)
         }
-        // Annotations on a type (`i32 (range = "0..9")`) are accepted; the generator has no use for them.
-        _ = try parseAnnotations()
+        // Annotations on a type (`i32 (range = "0..9")`): kept in the document for tools; Swift has no use for them.
+        let annotations = try parseAnnotations()
+        if !annotations.isEmpty {
+            document.typeAnnotations.append(IDLDocument.TypeAnnotation(type: type, annotations: annotations, location: token.location))
+        }
         return type
     }
 
