@@ -51,22 +51,25 @@ import Testing
     }
 
     @Test func pipelinedRepliesThatComeBackOutOfOrderAreMatchedBySequenceID() async throws {
-        try await withServer(router: exampleRouter(echo: ScriptedEcho())) { (port, _) async throws in
+        let handler = ScriptedEcho()
+        try await withServer(router: exampleRouter(echo: handler)) { (port, _) async throws in
             let transport = client(port: port) // one connection: both calls share it
             defer { Task { await transport.close() } }
             let echo = Echo.Client(transport)
             let order = Recorder()
-            async let slow: String = {
-                let value = try await echo.echo(message: "slow:1500")
-                order.append("slow")
+            // The first call's reply is held until the second one's has arrived.
+            async let held: String = {
+                let value = try await echo.echo(message: "gated")
+                order.append("held")
                 return value
             }()
-            try await Task.sleep(for: .milliseconds(50))
+            while handler.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
             let fast = try await echo.echo(message: "fast")
             order.append("fast")
+            handler.gateOpen.store(true, ordering: .releasing)
             #expect(fast == "fast")
-            #expect(try await slow == "slow:1500")
-            #expect(order.names == ["fast", "slow"])
+            #expect(try await held == "gated")
+            #expect(order.names == ["fast", "held"])
         }
     }
 

@@ -87,6 +87,8 @@ final class ScriptedEcho: Echo.ServiceProtocol {
     let started = Atomic<Int>(0)
     let finished = Atomic<Int>(0)
     let cancelled = Atomic<Int>(0)
+    /// "gated" calls wait for this, so tests order replies without relying on timing.
+    let gateOpen = Atomic<Bool>(false)
 
     struct Boom: Error {}
 
@@ -100,6 +102,10 @@ final class ScriptedEcho: Echo.ServiceProtocol {
                 cancelled.add(1, ordering: .relaxed)
                 throw error
             }
+        }
+        if message == "gated" {
+            // Bounded: a test that forgets to open the gate fails instead of hanging.
+            for _ in 0..<6_000 where !gateOpen.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
         }
         if message == "fail" { throw Boom() }
         if message == "rpc-error" { throw RPCError(.resourceExhausted, "scripted") }
