@@ -4,6 +4,7 @@
 #   bash scripts/bench.sh kernel [--duration S] [--connections "1 4 16"] [--depth N]
 #                                [--payload BYTES] [--protocol binary|compact] [--quick]
 #   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
+#   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
 #
 # kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
 #   apus  `.build/release/apus serve --host 127.0.0.1 --port 0 ...` (Apus kernel-socket server)
@@ -33,11 +34,35 @@
 # APUS_XDP_MODE, ...; see scripts/testbed.sh); it is brought up and torn down here, and
 # an existing one (another run's) is left alone: the benchmark refuses to start.
 #
+# tcp (root): TCP echo on the same testbed, each server pinned to CPU 0 in apus-srv:
+#   apus    `.build/release/apus net serve --tcp-echo 7` on the Apus address (ApusNet, Apus's
+#           userspace TCP/IP stack, over copy-mode AF_XDP on queue 0)
+#   kernel  the Linux kernel's TCP: a C epoll echo server, one thread, on the kernel address
+#           APUS_IP_SRV:7007 (Benchmarks/tcp-ref/echo_server.c; the XDP program passes it on)
+# Both are driven by the same C load client in apus-cli (Benchmarks/tcp-ref/tcp_load.c, pinned
+# to CPU 1; both tools built in build/tcp-ref/ when their inputs change), C connections on
+# kernel sockets, each test for S seconds after a 1 s warm-up run:
+#   stream  every connection writes 64 KiB chunks continuously and reads the echo: MB/s echoed
+#   rr      every connection sends a BYTES-long request and waits for its echo (one outstanding):
+#           transactions/s, p50/p99 latency
+# Every echoed byte is checked, and every connection must close normally with all of it back.
+# The matrix is {stream, rr} x connection counts x {apus, kernel}; rounds alternate the
+# servers. It prints each run, the medians per test and apus/kernel, and the server core's CPU
+# time per MB or per transaction (the server process plus the kernel's network threads on CPU 0).
+# The testbed is tuned after it comes up (APUS_BENCH_TCP_TESTBED=plain: not): threaded NAPI on
+# both veth ends, the server end's thread pinned to CPU 0 and the client end's to CPU 1, so
+# each side's receive processing runs on its own core as a NIC interrupt would (on a plain
+# testbed it runs on the sender's CPU: the kernel server's TCP receive on the client's core);
+# pfifo qdiscs so a full veth ring stops the sender instead of dropping (Linux >= 6.16).
+# Defaults: --duration 5 --rounds 3 --connections "1 64" --payload 64; --quick: --duration 2
+# --rounds 1. Raw results: .build/bench/tcp-<UTC timestamp>.jsonl.
+#
 # Environment:
 #   APUS_BENCH_APUS=/path     apus binary to benchmark instead of building .build/release/apus
 #   APUS_BENCH_CLIENT=/path   (kernel) client binary instead of apus; it is run as
 #                             `/path bench --host ... --json` (self-tests, other clients)
 #   APUS_BENCH_SKIP_APUS=1    (kernel) benchmark the C++ server only
+#   APUS_BENCH_TCP_TESTBED=plain  (tcp) run on the testbed as scripts/testbed.sh makes it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,25 +77,26 @@ usage() {
 mode="${1:-}"
 (($#)) && shift
 case "$mode" in
-  kernel|xdp) ;;
+  kernel|xdp|tcp) ;;
   -h|--help|help) usage 0 ;;
-  "") echo "bench: which benchmark? modes: kernel xdp" >&2; usage 2 >&2 ;;
-  *) echo "bench: unknown mode '$mode' (modes: kernel xdp)" >&2; usage 2 >&2 ;;
+  "") echo "bench: which benchmark? modes: kernel xdp tcp" >&2; usage 2 >&2 ;;
+  *) echo "bench: unknown mode '$mode' (modes: kernel xdp tcp)" >&2; usage 2 >&2 ;;
 esac
 
 # ---- options -------------------------------------------------------------------
 duration="" connections="-" depth=4 payload=64 protocol=binary quick=0 rounds="" window=256
 need() { (($# >= 2)) || die "$1 needs a value"; }
-only() { [ "$mode" = "$1" ] || die "$2 is an option of mode $1, not $mode"; }
+# only "MODE..." OPTION: OPTION belongs to these modes.
+only() { [[ " $1 " == *" $mode "* ]] || die "$2 is an option of mode(s) $1, not $mode"; }
 while (($#)); do
   case "$1" in
     --duration) need "$@"; duration="$2"; shift 2 ;;
-    --connections) only kernel "$1"; need "$@"; connections="$2"; shift 2
+    --connections) only "kernel tcp" "$1"; need "$@"; connections="$2"; shift 2
       [[ "$connections" =~ [0-9] ]] || die "--connections needs at least one count, got '$connections'" ;;
     --depth) only kernel "$1"; need "$@"; depth="$2"; shift 2 ;;
     --payload) need "$@"; payload="$2"; shift 2 ;;
     --protocol) only kernel "$1"; need "$@"; protocol="$2"; shift 2 ;;
-    --rounds) only xdp "$1"; need "$@"; rounds="$2"; shift 2 ;;
+    --rounds) only "xdp tcp" "$1"; need "$@"; rounds="$2"; shift 2 ;;
     --window) only xdp "$1"; need "$@"; window="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     -h|--help) usage 0 ;;
@@ -78,6 +104,7 @@ while (($#)); do
   esac
 done
 # "-": not given on the command line.
+if [ "$mode" = tcp ] && [ "$connections" = - ]; then connections="1 64"; fi
 if ((quick)); then
   duration="${duration:-2}"; [ "$connections" != - ] || connections="1 4"; rounds="${rounds:-1}"
 fi
@@ -91,6 +118,10 @@ if [ "$mode" = xdp ]; then
   [[ "$payload" =~ ^[0-9]+$ ]] && ((payload >= 16 && payload <= 1472)) \
     || die "--payload must be 16..1472 bytes in xdp mode (one UDP datagram in one frame), got '$payload'"
 fi
+if [ "$mode" = tcp ]; then
+  [[ "$payload" =~ ^[0-9]+$ ]] && ((payload >= 1 && payload <= 65536)) \
+    || die "--payload (the rr request size) must be 1..65536 bytes in tcp mode, got '$payload'"
+fi
 [[ "$depth" =~ ^[1-9][0-9]*$ ]] || die "--depth must be a positive integer, got '$depth'"
 [[ "$payload" =~ ^[0-9]+$ ]] || die "--payload must be a byte count, got '$payload'"
 [[ "$protocol" =~ ^(binary|compact)$ ]] || die "--protocol must be binary or compact, got '$protocol'"
@@ -98,6 +129,7 @@ read -r -a conn_list <<<"$connections"
 ((${#conn_list[@]})) || die "--connections is empty"
 for c in "${conn_list[@]}"; do
   [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "--connections takes positive integers, got '$c'"
+  [ "$mode" != tcp ] || ((c <= 4096)) || die "--connections: at most 4096 per run in tcp mode, got '$c'"
 done
 
 # ---- common to both modes ------------------------------------------------------
@@ -168,20 +200,21 @@ stop_server() {
   server_pid=""
 }
 
-# ---- xdp -----------------------------------------------------------------------
+# ---- the testbed (xdp, tcp) ----------------------------------------------------
 # The testbed's names, read as scripts/testbed.sh reads them (it sees the same environment).
 ns_srv="${APUS_NS_SRV:-apus-srv}" ns_cli="${APUS_NS_CLI:-apus-cli}" if_srv="${APUS_IF_SRV:-apus-s}"
-ip_owned="${APUS_IP_OWNED:-10.10.0.10}" xdp_mode="${APUS_XDP_MODE:-native}"
+ip_owned="${APUS_IP_OWNED:-10.10.0.10}" ip_srv="${APUS_IP_SRV:-10.10.0.1}" xdp_mode="${APUS_XDP_MODE:-native}"
 ref_dir="build/xdp-ref" udp_port=7 queue=0 warmup=1
 # A reflector is stopped with SIGTERM once the blaster is done (both then print their
 # summaries); it also stops on its own after this long, should nobody stop it.
 reflect_seconds=$((warmup + duration + 30))
-testbed_up=0 blaster_pid=""
+# load_pid: the blaster (xdp) or load client (tcp) running, for the cleanup.
+testbed_up=0 load_pid=""
 # utime and stime of a process, in clock ticks (fields 14 and 15; see cpu_ticks).
 user_sys_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
 
-xdp_prerequisites() {
-  [ "$(id -u)" = 0 ] || die "xdp mode needs root (network namespaces, XDP, AF_XDP): sudo bash scripts/bench.sh xdp"
+testbed_prerequisites() {
+  [ "$(id -u)" = 0 ] || die "$mode mode needs root (network namespaces, XDP, AF_XDP): sudo bash scripts/bench.sh $mode"
   local missing=() ns
   command -v "${CC:-cc}" >/dev/null || missing+=("${CC:-cc} (gcc)")
   command -v taskset >/dev/null || missing+=("taskset (util-linux)")
@@ -189,49 +222,64 @@ xdp_prerequisites() {
   command -v python3 >/dev/null || missing+=("python3")
   command -v ip >/dev/null || missing+=("ip (iproute2)")
   command -v xdp-loader >/dev/null || missing+=("xdp-loader (xdp-tools)")
-  pkg-config --exists libxdp 2>/dev/null || missing+=("pkg-config libxdp (libxdp-dev)")
+  [ "$mode" != xdp ] || pkg-config --exists libxdp 2>/dev/null || missing+=("pkg-config libxdp (libxdp-dev)")
+  if [ "$mode" = tcp ]; then
+    command -v tc >/dev/null || missing+=("tc (iproute2)")
+    command -v ethtool >/dev/null || missing+=("ethtool")
+  fi
   ((${#missing[@]} == 0)) || die "missing: ${missing[*]}
   run (as root): bash scripts/setup.sh"
-  [ "${APUS_QUEUES:-1}" = 1 ] || die "APUS_QUEUES=$APUS_QUEUES: both reflectors serve queue 0 alone; unset it"
+  [ "${APUS_QUEUES:-1}" = 1 ] || die "APUS_QUEUES=$APUS_QUEUES: the Apus servers serve queue 0 alone; unset it"
   # Someone else's testbed (scripts/xdp-check.sh, another bench) would be torn down by ours.
   for ns in "$ns_srv" "$ns_cli"; do
     [ ! -e "/run/netns/$ns" ] || die "network namespace $ns exists: another testbed user may be running
-  (scripts/xdp-check.sh, scripts/bench.sh xdp). If none is: bash scripts/testbed.sh down
+  (scripts/xdp-check.sh, scripts/net-check.sh, scripts/bench.sh xdp|tcp). If none is: bash scripts/testbed.sh down
   (or use other names: APUS_NS_SRV, APUS_NS_CLI, APUS_IF_SRV, APUS_IF_CLI; see scripts/testbed.sh)"
   done
   [ ! -e "/sys/fs/bpf/apus/$if_srv" ] || die "/sys/fs/bpf/apus/$if_srv exists: another testbed uses interface $if_srv.
   If none does: bash scripts/xdp-unload.sh $if_srv (or set APUS_IF_SRV and APUS_IF_CLI to other names)"
 }
 
-# reflect and blaster, rebuilt when their sources, flags or libraries change.
-build_xdp_reference() {
-  local src="Benchmarks/xdp-ref" build_id f
-  for f in reflect.c blaster.c build.sh; do [ -f "$src/$f" ] || die "$src/$f not found"; done
+# build_reference WHAT SRC OUT "TOOL..." EXTRA INPUT...: runs `bash SRC/build.sh` (which
+# writes OUT/TOOL...) unless OUT/build-id matches the build ID: the hashes of the INPUTs
+# (sources, build script, headers), EXTRA (library versions and flags) and the compiler.
+build_reference() {
+  local what="$1" src="$2" out="$3" tools="$4" extra="$5" build_id f t current=1
+  shift 5
+  for f in "$@"; do [ -f "$f" ] || die "$f not found"; done
   build_id="$(
     {
-      sha256sum "$src/reflect.c" "$src/blaster.c" "$src/build.sh" bpf/apus_xdp.h
-      pkg-config --modversion libxdp libbpf
-      pkg-config --cflags --libs libxdp
+      sha256sum "$@"
+      [ -z "$extra" ] || printf '%s\n' "$extra"
       "${CC:-cc}" --version | head -1
     } | sha256sum | cut -d' ' -f1
   )"
-  if [ -x "$ref_dir/reflect" ] && [ -x "$ref_dir/blaster" ] && [ "$(cat "$ref_dir/build-id" 2>/dev/null)" = "$build_id" ]; then
-    note "C reference: $ref_dir/reflect and $ref_dir/blaster are up to date"
+  for t in $tools; do [ -x "$out/$t" ] || current=0; done
+  if ((current)) && [ "$(cat "$out/build-id" 2>/dev/null)" = "$build_id" ]; then
+    note "$what: $(sed "s|[^ ]*|$out/&|g; s| | and |g" <<<"$tools") up to date"
     return
   fi
-  note "C reference: building $ref_dir/reflect and $ref_dir/blaster"
-  rm -f "$ref_dir/build-id"
-  timeout 600 bash "$src/build.sh" >&2 || die "building the C reference failed (bash $src/build.sh)"
-  echo "$build_id" >"$ref_dir/build-id"
+  note "$what: building $(sed "s|[^ ]*|$out/&|g; s| | and |g" <<<"$tools")"
+  rm -f "$out/build-id"
+  timeout 600 bash "$src/build.sh" >&2 || die "building the $what failed (bash $src/build.sh)"
+  echo "$build_id" >"$out/build-id"
 }
 
-xdp_cleanup() {
-  if [ -n "$blaster_pid" ]; then
-    # TERM reaches `timeout`, which passes it on (SIGKILL would orphan the blaster).
-    kill -TERM "$blaster_pid" 2>/dev/null || true
+# reflect and blaster, rebuilt when their sources, flags or libraries change.
+build_xdp_reference() {
+  local src="Benchmarks/xdp-ref"
+  build_reference "C reference" "$src" "$ref_dir" "reflect blaster" \
+    "$(pkg-config --modversion libxdp libbpf; pkg-config --cflags --libs libxdp)" \
+    "$src/reflect.c" "$src/blaster.c" "$src/build.sh" bpf/apus_xdp.h
+}
+
+testbed_cleanup() {
+  if [ -n "$load_pid" ]; then
+    # TERM reaches `timeout`, which passes it on (SIGKILL would orphan the load tool).
+    kill -TERM "$load_pid" 2>/dev/null || true
     local i
-    for i in $(seq 30); do kill -0 "$blaster_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$blaster_pid" 2>/dev/null || true
+    for i in $(seq 30); do kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$load_pid" 2>/dev/null || true
   fi
   stop_server
   if ((testbed_up)); then
@@ -271,14 +319,14 @@ start_reflector() {
 run_blaster() {
   "${client_pin[@]}" timeout -k 2 $(($1 + 10)) bash scripts/testbed.sh exec cli "$ref_dir/blaster" \
     "$ip_owned" "$udp_port" --seconds "$1" --size "$payload" --window "$window" --json >"$2.out" 2>"$2.err" &
-  blaster_pid=$!
+  load_pid=$!
   blaster_rc=0
-  wait "$blaster_pid" || blaster_rc=$?
-  blaster_pid=""
+  wait "$load_pid" || blaster_rc=$?
+  load_pid=""
 }
 
 xdp_main() {
-  xdp_prerequisites
+  testbed_prerequisites
   build_xdp_reference
   build_apus
   if ! has_subcommand xdp || ! "$apus_bin" xdp --help 2>&1 | grep -qE '^ +reflect( |$)'; then
@@ -290,7 +338,7 @@ xdp_main() {
   mkdir -p "$logs"
   : >"$results"
 
-  trap xdp_cleanup EXIT
+  trap testbed_cleanup EXIT
   trap 'exit 130' INT TERM
   testbed_up=1
   note "testbed: up ($ns_srv/$if_srv, XDP $xdp_mode)"
@@ -482,6 +530,426 @@ EOF
 
 if [ "$mode" = xdp ]; then
   xdp_main
+  exit "$failed"
+fi
+
+# ---- tcp -----------------------------------------------------------------------
+tcp_ref_dir="build/tcp-ref" apus_tcp_port=7 kernel_tcp_port=7007
+if_cli="${APUS_IF_CLI:-apus-c}" tcp_testbed="${APUS_BENCH_TCP_TESTBED:-tuned}"
+tcp_tests=(stream rr)
+stream_chunk=65536
+# A server is stopped with SIGTERM once the load client is done (it then prints its
+# counters); it also stops on its own after this long, should nobody stop it.
+serve_seconds=$((warmup + duration + 60))
+
+# echo_server and tcp_load, rebuilt when their sources or the compiler change.
+build_tcp_reference() {
+  local src="Benchmarks/tcp-ref"
+  build_reference "kernel TCP reference" "$src" "$tcp_ref_dir" "echo_server tcp_load" "" \
+    "$src/echo_server.c" "$src/tcp_load.c" "$src/build.sh"
+}
+
+# Starts server $1 (apus | kernel) on CPU 0 in the server namespace and sets server_pid
+# (the server itself: testbed.sh exec, nsenter, unshare, sh and stdbuf all exec).
+start_tcp_server() {
+  local name="$1" log="$2" pattern cmd i
+  case "$name" in
+    apus)
+      cmd=("$apus_bin" net serve --interface "$if_srv" --queue "$queue" --address "$ip_owned"
+           --tcp-echo "$apus_tcp_port" --time-wait 1 --duration "$serve_seconds" "${apus_serve_flags[@]}")
+      pattern='^apus net serve: serving' ;;
+    kernel)
+      cmd=("$tcp_ref_dir/echo_server" "$ip_srv" "$kernel_tcp_port" --seconds "$serve_seconds")
+      pattern='^READY ' ;;
+  esac
+  "${server_pin[@]}" bash scripts/testbed.sh exec srv stdbuf -oL "${cmd[@]}" >"$log.out" 2>"$log.err" &
+  server_pid=$!
+  for i in $(seq 150); do
+    grep -qE "$pattern" "$log.out" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || { server_pid=""; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# run_tcp_load SERVER TEST CONNS SECONDS OUT: tcp_load on CPU 1 in the client namespace;
+# sets load_rc. Background + wait, so a signal interrupts the wait at once.
+run_tcp_load() {
+  local host port size
+  if [ "$1" = apus ]; then host="$ip_owned" port="$apus_tcp_port"; else host="$ip_srv" port="$kernel_tcp_port"; fi
+  if [ "$2" = stream ]; then size="$stream_chunk"; else size="$payload"; fi
+  # tcp_load: connect (<= 5 s) + SECONDS + drain (<= 5 s).
+  "${client_pin[@]}" timeout -k 2 $(($4 + 20)) bash scripts/testbed.sh exec cli "$tcp_ref_dir/tcp_load" \
+    "$host" "$port" --mode "$2" --connections "$3" --seconds "$4" --size "$size" --json >"$5.out" 2>"$5.err" &
+  load_pid=$!
+  load_rc=0
+  wait "$load_pid" || load_rc=$?
+  load_pid=""
+}
+
+# The testbed as scripts/testbed.sh leaves it runs each veth end's receive processing
+# (XDP program, AF_XDP copy, the kernel's TCP receive) in softirq on the SENDING CPU, and
+# drops what overflows veth's 256-frame rings. For a server-on-one-core comparison:
+#   - threaded NAPI on both ends, napi/apus-s pinned to CPU 0 (the server's core: as a NIC
+#     interrupt on that core) and napi/apus-c to CPU 1; apus-c gets GRO so it has a NAPI;
+#   - a pfifo qdisc on both ends: veth (Linux >= 6.16) then stops the queue when the peer's
+#     ring is full instead of dropping, so the runs measure the stacks, not loss recovery
+#     (Apus's copy-mode AF_XDP transmit gets the same backpressure as -EAGAIN).
+# APUS_BENCH_TCP_TESTBED=plain leaves the testbed as it is.
+tcp_tune_testbed() {
+  case "$tcp_testbed" in tuned|plain) ;; *) die "APUS_BENCH_TCP_TESTBED must be tuned or plain, got '$tcp_testbed'" ;; esac
+  [ "$tcp_testbed" = tuned ] || { note "testbed: left as scripts/testbed.sh made it (APUS_BENCH_TCP_TESTBED=$tcp_testbed)"; return 0; }
+  ip netns exec "$ns_cli" tc qdisc replace dev "$if_cli" root pfifo limit 1000 || return 1
+  ip netns exec "$ns_srv" tc qdisc replace dev "$if_srv" root pfifo limit 1000 || return 1
+  ip netns exec "$ns_cli" ethtool -K "$if_cli" gro on >/dev/null || return 1
+  ip netns exec "$ns_srv" sh -c "echo 1 >/sys/class/net/$if_srv/threaded" || return 1
+  ip netns exec "$ns_cli" sh -c "echo 1 >/sys/class/net/$if_cli/threaded" || return 1
+  tcp_pin_napi || return 1
+  note "testbed: threaded NAPI (napi/$if_srv on CPU 0, napi/$if_cli on CPU 1), pfifo qdiscs for backpressure, GRO on $if_cli"
+}
+# PIDs of interface $1's NAPI threads (napi/IF-ID).
+napi_pids() { ps -eo pid=,comm= | awk -v prefix="napi/$1-" 'index($2, prefix) == 1 { print $1 }'; }
+# Pins the NAPI threads (again: a re-created NAPI would get a new thread).
+tcp_pin_napi() {
+  [ "$tcp_testbed" = tuned ] || return 0
+  ((${#server_pin[@]})) || return 0
+  local pid srv cli
+  srv="$(napi_pids "$if_srv")" cli="$(napi_pids "$if_cli")"
+  [ -n "$srv" ] && [ -n "$cli" ] || { note "no NAPI threads for $if_srv/$if_cli"; return 1; }
+  for pid in $srv; do taskset -pc 0 "$pid" >/dev/null || return 1; done
+  for pid in $cli; do taskset -pc 1 "$pid" >/dev/null || return 1; done
+}
+# Steal ticks of the benchmark's CPUs: time the hypervisor ran something else instead.
+steal_ticks() { grep -E "$bench_cpus" /proc/stat | awk '{ t += $9 } END { print t }'; }
+# utime+stime ticks of the kernel's network threads on side $1 (srv | cli): the NAPI thread
+# of its interface and, when pinned, ksoftirqd of its CPU (softirq work deferred there, such
+# as transmit completions and timers). Empty: none.
+net_ticks() {
+  local pid total="" t pids
+  if [ "$1" = srv ]; then pids="$(napi_pids "$if_srv")"; else pids="$(napi_pids "$if_cli")"; fi
+  if [ "$tcp_testbed" = tuned ] && ((${#server_pin[@]})); then
+    pids+=" $(ps -eo pid=,comm= | awk -v name="ksoftirqd/$([ "$1" = srv ] && echo 0 || echo 1)" '$2 == name { print $1 }')"
+  fi
+  for pid in $pids; do
+    t="$(cpu_ticks "$pid" 2>/dev/null)" || continue
+    total=$((${total:-0} + t))
+  done
+  echo "$total"
+}
+
+# RetransSegs of namespace $1's kernel TCP (/proc/net/snmp is per network namespace).
+tcp_retransmissions() {
+  nsenter "--net=/run/netns/$1" cat /proc/net/snmp 2>/dev/null | awk '
+    $1 == "Tcp:" && !header { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") column = i; header = 1; next }
+    $1 == "Tcp:" && header && column { print $column; exit }'
+}
+
+tcp_main() {
+  testbed_prerequisites
+  build_tcp_reference
+  build_apus
+  if ! has_subcommand net || ! "$apus_bin" net --help 2>&1 | grep -qE '^ +serve( |$)'; then
+    die "$apus_bin has no 'net serve' subcommand"
+  fi
+  # Copy mode asked for explicitly, as in xdp mode (veth has no zero copy anyway).
+  apus_serve_flags=()
+  if "$apus_bin" net serve --help 2>&1 | grep -q -- '--zero-copy'; then apus_serve_flags=(--zero-copy off); fi
+  mkdir -p "$logs"
+  : >"$results"
+
+  trap testbed_cleanup EXIT
+  trap 'exit 130' INT TERM
+  testbed_up=1
+  note "testbed: up ($ns_srv/$if_srv, XDP $xdp_mode)"
+  timeout 300 bash scripts/testbed.sh up >"$logs/testbed-up.log" 2>&1 \
+    || die "scripts/testbed.sh up failed (see $logs/testbed-up.log)"
+  tcp_tune_testbed >>"$logs/testbed-up.log" 2>&1 || die "tuning the testbed failed (see $logs/testbed-up.log;
+  APUS_BENCH_TCP_TESTBED=plain runs on the testbed as it is)"
+
+  failed=0
+  local napi_srv0 napi_srv1 napi_cli0 napi_cli1 steal0 steal1
+  local round test conns cell=0 name log error load_line cpu0 cpu1 busy0 busy1 t0 t1 load_cpu last
+  local retrans_cli0 retrans_cli1 retrans_srv0 retrans_srv1 order=(apus kernel)
+  local started=$SECONDS
+  for round in $(seq "$rounds"); do
+    for test in "${tcp_tests[@]}"; do
+      for conns in "${conn_list[@]}"; do
+        # Each cell alternates the order from round to round (and from cell to cell):
+        # drift on a shared machine hits both sides alike.
+        cell=$((cell + 1))
+        if (((round + cell) % 2)); then order=(kernel apus); else order=(apus kernel); fi
+        for name in "${order[@]}"; do
+          log="$logs/$name-$test-c$conns-r$round"
+          error="" load_line="" cpu0="" cpu1="" busy0="" busy1="" t0=0 t1=0 load_cpu=""
+          retrans_cli0="" retrans_cli1="" retrans_srv0="" retrans_srv1=""
+          napi_srv0="" napi_srv1="" napi_cli0="" napi_cli1="" steal0="" steal1=""
+          tcp_pin_napi || error="could not pin the NAPI threads"
+          if [ -n "$error" ]; then
+            :
+          elif ! start_tcp_server "$name" "$log"; then
+            error="server did not print its readiness line within 15 s (see $log.out, $log.err)"
+            stop_server
+          else
+            # Warm-up: ARP, the handshake path, caches, page faults; not measured.
+            run_tcp_load "$name" "$test" "$conns" "$warmup" "$log.warmup"
+            retrans_cli0="$(tcp_retransmissions "$ns_cli")"
+            retrans_srv0="$(tcp_retransmissions "$ns_srv")"
+            cpu0="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+            napi_srv0="$(net_ticks srv)" napi_cli0="$(net_ticks cli)"
+            steal0="$(steal_ticks)"
+            busy0="$(busy_ticks)"
+            t0="$(date +%s%N)"
+            # The client's CPU = growth of this shell's children times across its run.
+            times >"$log.load.times0"
+            run_tcp_load "$name" "$test" "$conns" "$duration" "$log.load"
+            times >"$log.load.times1"
+            t1="$(date +%s%N)"
+            busy1="$(busy_ticks)"
+            steal1="$(steal_ticks)"
+            napi_srv1="$(net_ticks srv)" napi_cli1="$(net_ticks cli)"
+            load_cpu="$(awk -v a="$(children_cpu "$log.load.times0")" -v b="$(children_cpu "$log.load.times1")" \
+              'BEGIN { printf "%.3f", b - a }')"
+            if [ -n "$cpu0" ] && kill -0 "$server_pid" 2>/dev/null; then
+              cpu1="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+            fi
+            retrans_cli1="$(tcp_retransmissions "$ns_cli")"
+            retrans_srv1="$(tcp_retransmissions "$ns_srv")"
+            [ -n "$cpu1" ] || error="server ended before the load client did (see $log.err)"
+            stop_server
+            load_line="$(grep '^{' "$log.load.out" | tail -1 || true)"
+            if [ "$load_rc" = 124 ] || [ "$load_rc" = 137 ]; then
+              error="${error:-load client exceeded $((duration + 20)) s and was killed (see $log.load.err)}"
+            elif [ "$load_rc" = 2 ]; then
+              error="${error:-nothing was echoed (see $log.out, $log.err, $log.load.err)}"
+            elif [ -z "$load_line" ]; then
+              error="${error:-load client printed no JSON line, exit status $load_rc (see $log.load.err)}"
+            elif [ "$load_rc" != 0 ]; then
+              error="${error:-load client exited with status $load_rc: errors, mismatches or unfinished connections (see $log.load.err)}"
+            fi
+          fi
+          # One JSON line per run; python3 validates the client's JSON and does the arithmetic.
+          if ! SERVER="$name" TEST="$test" CONNS="$conns" ROUND="$round" DURATION="$duration" \
+            PAYLOAD="$payload" CHUNK="$stream_chunk" XDP_MODE="$xdp_mode" INTERFACE="$if_srv" \
+            LOAD_JSON="$load_line" ERROR="$error" CPU0="$cpu0" CPU1="$cpu1" CLK_TCK="$clk_tck" T0="$t0" T1="$t1" \
+            LOAD_CPU="$load_cpu" STAMP="$stamp" BUSY0="$busy0" BUSY1="$busy1" LOG="$log" APUS="$apus_bin" \
+            RCLI0="$retrans_cli0" RCLI1="$retrans_cli1" RSRV0="$retrans_srv0" RSRV1="$retrans_srv1" \
+            NSRV0="$napi_srv0" NSRV1="$napi_srv1" NCLI0="$napi_cli0" NCLI1="$napi_cli1" TESTBED="$tcp_testbed" \
+            STEAL0="$steal0" STEAL1="$steal1" \
+            python3 - >>"$results" <<'EOF'
+import json, os, re
+e = os.environ
+test = e["TEST"]
+row = {"mode": "tcp", "stamp": e["STAMP"], "server": e["SERVER"], "test": test, "connections": int(e["CONNS"]),
+       "round": int(e["ROUND"]), "duration_s": int(e["DURATION"]),
+       "size": int(e["CHUNK"]) if test == "stream" else int(e["PAYLOAD"]),
+       "interface": e["INTERFACE"], "xdp_mode": e["XDP_MODE"], "testbed": e["TESTBED"], "apus": e["APUS"]}
+def read(path):
+    try:
+        return open(path, errors="replace").read()
+    except OSError:
+        return ""
+out = read(e["LOG"] + ".out")
+# The server's own account (warm-up included).
+if e["SERVER"] == "apus":
+    m = re.search(r"^apus net serve: (accepted=.*)$", out, re.M)
+    if m:
+        f = dict(re.findall(r"(\w+)=(\d+)", m.group(1)))
+        for key in ("accepted", "closed_normal", "closed_reset", "closed_timeout", "tcp_bytes_echoed",
+                    "tcp_segments_in", "tcp_segments_out", "tcp_retransmissions", "tcp_fast_retransmits",
+                    "tcp_timeouts", "tcp_resets_sent", "tx_blocked", "connections_left"):
+            if key in f:
+                row["server_" + key] = int(f[key])
+    else:
+        row["warning"] = "no counters line from apus net serve"
+else:
+    m = re.search(r"^echo_server: accepted=(\d+) closed=(\d+) reset=(\d+) open=(\d+) bytes_echoed=(\d+)", out, re.M)
+    if m:
+        a, c, r, o, b = map(int, m.groups())
+        row.update({"server_accepted": a, "server_closed": c, "server_closed_reset": r, "server_tcp_bytes_echoed": b})
+    else:
+        row["warning"] = "no summary line from echo_server"
+def delta(a, b):
+    return int(e[b]) - int(e[a]) if e[a] and e[b] else None
+# Kernel TCP retransmissions during the measured run: the client's (both servers) and,
+# for the kernel server, the server namespace's.
+row["client_retransmissions"] = delta("RCLI0", "RCLI1")
+if e["SERVER"] == "kernel":
+    row["server_kernel_retransmissions"] = delta("RSRV0", "RSRV1")
+error = e["ERROR"]
+got = None
+if e["LOAD_JSON"]:
+    try:
+        got = json.loads(e["LOAD_JSON"])
+    except ValueError as x:
+        error = error or "load client JSON does not parse: %s" % x
+if got is not None:
+    keys = ["connected", "elapsed_s", "bytes_echoed", "bytes_sent_total", "closed_normally", "incomplete", "errors", "mismatches"]
+    keys += ["mb_per_s"] if test == "stream" else ["transactions", "tps", "avg_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"]
+    missing = [k for k in keys if k not in got]
+    if missing:
+        error = error or "load client JSON lacks " + ", ".join(missing)
+    else:
+        row.update({k: got[k] for k in keys})
+if not error:
+    wall = (int(e["T1"]) - int(e["T0"])) / 1e9
+    (u0, s0), (u1, s1) = map(int, e["CPU0"].split()), map(int, e["CPU1"].split())
+    user, cpu = (u1 - u0) / int(e["CLK_TCK"]), (u1 + s1 - u0 - s0) / int(e["CLK_TCK"])
+    tck = int(e["CLK_TCK"])
+    napi_srv = (int(e["NSRV1"]) - int(e["NSRV0"])) / tck if e["NSRV0"] and e["NSRV1"] else None
+    napi_cli = (int(e["NCLI1"]) - int(e["NCLI0"])) / tck if e["NCLI0"] and e["NCLI1"] else None
+    row["wall_s"] = round(wall, 3)
+    row["server_cpu_s"] = round(cpu, 3)
+    row["server_user_s"] = round(user, 3)
+    row["server_cpu_pct"] = round(100 * cpu / wall, 1) if wall > 0 else None
+    row["server_net_cpu_pct"] = round(100 * napi_srv / wall, 1) if wall > 0 and napi_srv is not None else None
+    row["client_cpu_pct"] = round(100 * float(e["LOAD_CPU"]) / wall, 1) if wall > 0 and e["LOAD_CPU"] else None
+    row["client_net_cpu_pct"] = round(100 * napi_cli / wall, 1) if wall > 0 and napi_cli is not None else None
+    # The server's core: the process and the kernel's network threads there (NAPI, ksoftirqd).
+    core = cpu + (napi_srv or 0)
+    # The server's CPU covers the client's whole run (connect, run, drain): per everything
+    # it echoed in that time, which is everything the client sent.
+    total = row["bytes_sent_total"]
+    if test == "stream":
+        units = total / 1e6
+        row["server_cpu_us_per_mb"] = round(core * 1e6 / units, 1) if total else None
+        row["server_user_us_per_mb"] = round(user * 1e6 / units, 1) if total else None
+    else:
+        units = total // row["size"]
+        row["server_cpu_us_per_txn"] = round(core * 1e6 / units, 3) if units else None
+        row["server_user_us_per_txn"] = round(user * 1e6 / units, 3) if units else None
+    if wall > 0 and e["LOAD_CPU"] and e["BUSY0"] and e["BUSY1"]:
+        busy = (int(e["BUSY1"]) - int(e["BUSY0"])) / tck
+        known = cpu + float(e["LOAD_CPU"]) + (napi_srv or 0) + (napi_cli or 0)
+        # The hypervisor's share (steal) apart: in a virtual machine it also grows with the
+        # vCPUs' idling and waking, which the servers themselves cause.
+        steal = (int(e["STEAL1"]) - int(e["STEAL0"])) / tck if e["STEAL0"] and e["STEAL1"] else 0.0
+        row["other_cpu_pct"] = round(max(0.0, 100 * (busy - steal - known) / wall), 1)
+        row["steal_cpu_pct"] = round(100 * steal / wall, 1)
+if error:
+    row["error"] = error
+print(json.dumps(row))
+EOF
+          then
+            die "could not write the result line for $name $test c=$conns round $round"
+          fi
+          last="$(tail -1 "$results")"
+          if grep -q '"error"' <<<"$last"; then
+            failed=1
+            note "$name $test c=$conns round $round: FAILED: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["error"])' "$last")"
+          else
+            note "$name $test c=$conns round $round: $(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+if r["test"] == "stream":
+    print("%.1f MB/s, server %.0f us CPU/MB" % (r["mb_per_s"], r["server_cpu_us_per_mb"] or 0))
+else:
+    print("%.0f transactions/s, p50 %.1f us, p99 %.1f us, server %.2f us CPU/txn"
+          % (r["tps"], r["p50_us"], r["p99_us"], r["server_cpu_us_per_txn"] or 0))' "$last")"
+          fi
+        done
+      done
+    done
+  done
+  note "runs took $((SECONDS - started)) s"
+
+  # ---- tcp: table --------------------------------------------------------------
+  python3 - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+r0 = rows[0]
+print()
+print("== TCP echo on the testbed: %s, XDP %s; apus = ApusNet on copy-mode AF_XDP, kernel = Linux TCP (epoll echo_server);"
+      % (r0["interface"], r0["xdp_mode"]))
+print("   server pinned to CPU 0, tcp_load on CPU 1; stream: 64 KiB writes; rr: %d-byte requests, one outstanding per connection; %d s per run"
+      % (next((r["size"] for r in rows if r["test"] == "rr"), 64), r0["duration_s"]))
+print("   testbed: %s" % ("threaded NAPI pinned with each side (server's receive processing on CPU 0), qdisc backpressure"
+                         if r0.get("testbed") == "tuned" else "as scripts/testbed.sh made it (veth receive in softirq on the sender's CPU)"))
+hdr = "%-6s %-6s %5s %5s | %8s %8s %8s %8s | %8s %8s | %7s %7s %7s %7s %6s %6s | %9s"
+print(hdr % ("server", "test", "conns", "round", "MB/s", "txn/s", "p50 us", "p99 us", "CPU/unit", "user/u",
+             "srv CPU", "srv net", "cli CPU", "cli net", "other", "steal", "retrans"))
+line = "-" * 146
+noisy = stolen = False
+print(line)
+def f(v, fmt):
+    return "-" if v is None else fmt % v
+def per_unit(r, kind):
+    return r.get("server_%s_us_per_mb" % kind) if r["test"] == "stream" else r.get("server_%s_us_per_txn" % kind)
+def retrans(r):
+    parts = [r.get("client_retransmissions"), r.get("server_tcp_retransmissions", r.get("server_kernel_retransmissions"))]
+    return "/".join("-" if p is None else str(p) for p in parts)
+for r in rows:
+    if "error" in r:
+        print("%-6s %-6s %5d %5d | FAILED: %s" % (r["server"], r["test"], r["connections"], r["round"], r["error"]))
+        continue
+    stream = r["test"] == "stream"
+    print(hdr % (r["server"], r["test"], r["connections"], r["round"], f(r.get("mb_per_s"), "%.1f"), f(r.get("tps"), "%.0f"),
+                 f(r.get("p50_us"), "%.1f"), f(r.get("p99_us"), "%.1f"),
+                 f(per_unit(r, "cpu"), "%.0f" if stream else "%.2f"), f(per_unit(r, "user"), "%.0f" if stream else "%.2f"),
+                 f(r["server_cpu_pct"], "%.0f%%"), f(r.get("server_net_cpu_pct"), "%.0f%%"), f(r["client_cpu_pct"], "%.0f%%"),
+                 f(r.get("client_net_cpu_pct"), "%.0f%%"), f(r.get("other_cpu_pct"), "%.0f%%"),
+                 f(r.get("steal_cpu_pct"), "%.0f%%"), retrans(r)))
+    noisy = noisy or (r.get("other_cpu_pct") or 0) > 10
+    stolen = stolen or (r.get("steal_cpu_pct") or 0) > 10
+print(line)
+def median(rs, server, key):
+    values = [r[key] for r in rs if r["server"] == server and "error" not in r and r.get(key) is not None]
+    return (statistics.median(values), len(values)) if values else (None, 0)
+def ratio(a, k):
+    return "%.2fx" % (a / k) if a is not None and k else "-"
+cells = []
+for r in rows:
+    if (r["test"], r["connections"]) not in cells:
+        cells.append((r["test"], r["connections"]))
+print("medians (apus | kernel | apus/kernel):")
+clean_lines = []
+for test, conns in cells:
+    rs = [r for r in rows if r["test"] == test and r["connections"] == conns]
+    key, unit, cpu_key, fmt = (("mb_per_s", "MB/s", "server_cpu_us_per_mb", "%.1f") if test == "stream"
+                               else ("tps", "txn/s", "server_cpu_us_per_txn", "%.0f"))
+    (a, na), (k, nk) = median(rs, "apus", key), median(rs, "kernel", key)
+    (ca, _), (ck, _) = median(rs, "apus", cpu_key), median(rs, "kernel", cpu_key)
+    text = ("  %-6s c=%-4d %5s: %10s | %10s | %6s (%d+%d runs; higher is better)   CPU us/%s: %s | %s | %s (lower is better)"
+            % (test, conns, unit, f(a, fmt), f(k, fmt), ratio(a, k), na, nk, "MB" if test == "stream" else "txn",
+               f(ca, "%.1f" if test == "stream" else "%.2f"), f(ck, "%.1f" if test == "stream" else "%.2f"), ratio(ca, ck)))
+    print(text)
+    if test == "rr":
+        (pa, _), (pk, _) = median(rs, "apus", "p50_us"), median(rs, "kernel", "p50_us")
+        (qa, _), (qk, _) = median(rs, "apus", "p99_us"), median(rs, "kernel", "p99_us")
+        print("  %-6s c=%-4d   p50 us: %10s | %10s | %6s     p99 us: %s | %s | %s (lower is better)"
+              % ("", conns, f(pa, "%.1f"), f(pk, "%.1f"), ratio(pa, pk), f(qa, "%.1f"), f(qk, "%.1f"), ratio(qa, qk)))
+    # On a shared machine: the same over the runs other load left alone, when each side has one.
+    ok = [r for r in rs if "error" not in r]
+    clean = [r for r in ok if r.get("other_cpu_pct") is not None and r["other_cpu_pct"] <= 10]
+    if len(clean) < len(ok):
+        (qa, nqa), (qk, nqk) = median(clean, "apus", key), median(clean, "kernel", key)
+        if qa is not None and qk is not None:
+            clean_lines.append("  %-6s c=%-4d %5s: apus %s (%d runs), kernel %s (%d runs), apus/kernel %s"
+                               % (test, conns, unit, fmt % qa, nqa, fmt % qk, nqk, ratio(qa, qk)))
+if clean_lines:
+    print("runs with other <= 10%:")
+    print("\n".join(clean_lines))
+print("MB/s: echoed bytes (10^6) the client read back within the run; txn/s: request/response round trips.")
+print("CPU/unit: the server core's CPU time in us per MB (stream) or per transaction (rr): the server process")
+print("(user+sys) plus the kernel's network threads on CPU 0 (srv net: the NAPI thread of the server's veth")
+print("end, which runs the XDP program and the AF_XDP copy for apus, the XDP program and the kernel's TCP")
+print("receive for kernel; and ksoftirqd/0). user/u: the process's user-space part alone.")
+print("srv CPU, srv net (CPU 0), cli CPU, cli net (CPU 1): shares of one core; srv CPU + srv net near 100%")
+print("means the server's core is saturated (the rate is its capacity).")
+print("other: CPU time on the benchmark's CPUs used by anything else during the run, steal apart; steal: time the hypervisor took from the benchmark's vCPUs (the")
+print("host's other load, or its cost of idling and waking them, which the servers' wake-ups cause).")
+print("retrans: TCP retransmissions of the client's kernel / of the server (ApusNet's own counter for apus,")
+print("warm-up included; the server namespace's kernel counter for kernel).")
+if noisy:
+    print("WARNING: other load above 10% of a core in some runs: those numbers are disturbed; rerun on an idle machine"
+          + (" (or go by the runs with other <= 10%)." if clean_lines else "."))
+if stolen:
+    print("note: steal above 10% of a core in some runs: the hypervisor took that time from the vCPUs.")
+print("raw results: %s" % sys.argv[1])
+EOF
+}
+
+if [ "$mode" = tcp ]; then
+  tcp_main
   exit "$failed"
 fi
 
