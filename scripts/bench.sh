@@ -597,7 +597,6 @@ run_tcp_load() {
 #     (Apus's copy-mode AF_XDP transmit gets the same backpressure as -EAGAIN).
 # APUS_BENCH_TCP_TESTBED=plain leaves the testbed as it is.
 tcp_tune_testbed() {
-  case "$tcp_testbed" in tuned|plain) ;; *) die "APUS_BENCH_TCP_TESTBED must be tuned or plain, got '$tcp_testbed'" ;; esac
   [ "$tcp_testbed" = tuned ] || { note "testbed: left as scripts/testbed.sh made it (APUS_BENCH_TCP_TESTBED=$tcp_testbed)"; return 0; }
   ip netns exec "$ns_cli" tc qdisc replace dev "$if_cli" root pfifo limit 1000 || return 1
   ip netns exec "$ns_srv" tc qdisc replace dev "$if_srv" root pfifo limit 1000 || return 1
@@ -645,6 +644,7 @@ tcp_retransmissions() {
 }
 
 tcp_main() {
+  case "$tcp_testbed" in tuned|plain) ;; *) die "APUS_BENCH_TCP_TESTBED must be tuned or plain, got '$tcp_testbed'" ;; esac
   testbed_prerequisites
   build_tcp_reference
   build_apus
@@ -935,8 +935,9 @@ print("end, which runs the XDP program and the AF_XDP copy for apus, the XDP pro
 print("receive for kernel; and ksoftirqd/0). user/u: the process's user-space part alone.")
 print("srv CPU, srv net (CPU 0), cli CPU, cli net (CPU 1): shares of one core; srv CPU + srv net near 100%")
 print("means the server's core is saturated (the rate is its capacity).")
-print("other: CPU time on the benchmark's CPUs used by anything else during the run, steal apart; steal: time the hypervisor took from the benchmark's vCPUs (the")
-print("host's other load, or its cost of idling and waking them, which the servers' wake-ups cause).")
+print("other: CPU time on the benchmark's CPUs used by anything else during the run, steal apart;")
+print("steal: time the hypervisor took from the benchmark's vCPUs (the host's other load, or its cost")
+print("of idling and waking them, which the servers' wake-ups cause).")
 print("retrans: TCP retransmissions of the client's kernel / of the server (ApusNet's own counter for apus,")
 print("warm-up included; the server namespace's kernel counter for kernel).")
 if noisy:
