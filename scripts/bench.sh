@@ -325,25 +325,34 @@ run_blaster() {
   load_pid=""
 }
 
-xdp_main() {
-  testbed_prerequisites
-  build_xdp_reference
-  build_apus
-  if ! has_subcommand xdp || ! "$apus_bin" xdp --help 2>&1 | grep -qE '^ +reflect( |$)'; then
-    die "$apus_bin has no 'xdp reflect' subcommand"
+# Dies unless the apus binary has `apus GROUP COMMAND`.
+require_apus_command() {
+  if ! has_subcommand "$1" || ! "$apus_bin" "$1" --help 2>&1 | grep -qE "^ +$2( |\$)"; then
+    die "$apus_bin has no '$1 $2' subcommand"
   fi
-  # Copy mode asked for explicitly, as reflect.c's --copy does (veth has no zero copy anyway).
-  apus_reflect_flags=()
-  if "$apus_bin" xdp reflect --help 2>&1 | grep -q -- '--zero-copy'; then apus_reflect_flags=(--zero-copy off); fi
+}
+
+# Fresh results and logs, then the testbed, torn down on any exit.
+start_testbed() {
   mkdir -p "$logs"
   : >"$results"
-
   trap testbed_cleanup EXIT
   trap 'exit 130' INT TERM
   testbed_up=1
   note "testbed: up ($ns_srv/$if_srv, XDP $xdp_mode)"
   timeout 300 bash scripts/testbed.sh up >"$logs/testbed-up.log" 2>&1 \
     || die "scripts/testbed.sh up failed (see $logs/testbed-up.log)"
+}
+
+xdp_main() {
+  testbed_prerequisites
+  build_xdp_reference
+  build_apus
+  require_apus_command xdp reflect
+  # Copy mode asked for explicitly, as reflect.c's --copy does (veth has no zero copy anyway).
+  apus_reflect_flags=()
+  if "$apus_bin" xdp reflect --help 2>&1 | grep -q -- '--zero-copy'; then apus_reflect_flags=(--zero-copy off); fi
+  start_testbed
 
   failed=0
   local round i name log error blaster_line cpu0 cpu1 busy0 busy1 t0 t1 blaster_cpu last
@@ -648,21 +657,11 @@ tcp_main() {
   testbed_prerequisites
   build_tcp_reference
   build_apus
-  if ! has_subcommand net || ! "$apus_bin" net --help 2>&1 | grep -qE '^ +serve( |$)'; then
-    die "$apus_bin has no 'net serve' subcommand"
-  fi
+  require_apus_command net serve
   # Copy mode asked for explicitly, as in xdp mode (veth has no zero copy anyway).
   apus_serve_flags=()
   if "$apus_bin" net serve --help 2>&1 | grep -q -- '--zero-copy'; then apus_serve_flags=(--zero-copy off); fi
-  mkdir -p "$logs"
-  : >"$results"
-
-  trap testbed_cleanup EXIT
-  trap 'exit 130' INT TERM
-  testbed_up=1
-  note "testbed: up ($ns_srv/$if_srv, XDP $xdp_mode)"
-  timeout 300 bash scripts/testbed.sh up >"$logs/testbed-up.log" 2>&1 \
-    || die "scripts/testbed.sh up failed (see $logs/testbed-up.log)"
+  start_testbed
   tcp_tune_testbed >>"$logs/testbed-up.log" 2>&1 || die "tuning the testbed failed (see $logs/testbed-up.log;
   APUS_BENCH_TCP_TESTBED=plain runs on the testbed as it is)"
 
