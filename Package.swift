@@ -75,7 +75,10 @@ let package = Package(
         // Generates Swift from the .thrift files among a target's sources.
         .plugin(name: "ApusGenPlugin", capability: .buildTool(), dependencies: ["apus-gen"]),
         // The AF_XDP engine: a queue's socket as ApusNet's frame device, the per-queue loop.
-        .target(name: "ApusTransportXDP", dependencies: ["ApusNet", "ApusXSK", "ApusWire", "ApusRPC"]),
+        .target(name: "ApusTransportXDP", dependencies: [
+            "ApusNet", "ApusXSK", "ApusWire", "ApusRPC", "ApusThrift", "ApusTesting", "CXDP",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.
         .target(name: "ApusExamples", dependencies: ["ApusRPC", "ApusThrift"]),
         .executableTarget(

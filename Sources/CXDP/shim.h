@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <arpa/inet.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "../../bpf/apus_xdp.h"
@@ -49,6 +50,10 @@ static inline int cxdp_set_affinity(const void *mask, unsigned long size) {
 /* Returns the bytes of mask the kernel wrote, or -1. */
 static inline int cxdp_get_affinity(void *mask, unsigned long size) {
     return (int)syscall(__NR_sched_getaffinity, 0, size, mask);
+}
+/* The queue executor's wakeup: non-blocking, close-on-exec. */
+static inline int cxdp_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 static inline int cxdp_set_thread_name(const char *name) {
     return prctl(PR_SET_NAME, name, 0, 0, 0);

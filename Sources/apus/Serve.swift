@@ -1,7 +1,11 @@
 import ApusExamples
+import ApusNet
 import ApusRPC
+import ApusTesting
 import ApusThrift
 import ApusTransportPosix
+import ApusTransportXDP
+import ApusXSK
 import ArgumentParser
 import Logging
 import NIOCore
@@ -11,13 +15,19 @@ import ServiceLifecycle
 import Glibc
 #endif
 
-/// `apus serve`: the Echo and KV services of Examples/echo.thrift on one port.
+/// `apus serve`: the Echo and KV services of Examples/echo.thrift on one port,
+/// over kernel sockets or over Apus's own TCP on AF_XDP.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the Echo and KV services (Examples/echo.thrift) on one port.",
         discussion: """
             Methods answer to plain names (echo) and multiplexed names (Echo:echo). \
             SIGTERM or SIGINT: stop accepting, let in-flight calls finish (up to --grace-period), exit.
+
+            --transport xdp serves on AF_XDP queues of --interface with Apus's own TCP/IP, owning \
+            --address (needs root and the XDP program loaded: scripts/xdp-load.sh IF, or scripts/testbed.sh up). \
+            --transport auto (the default) does that when --interface is given and all of it is there, \
+            and otherwise serves on kernel sockets at --host; it prints which and why.
             """
     )
 
@@ -52,6 +62,31 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Log every call (method, peer, duration, outcome).")
     var logCalls = false
 
+    @Option(help: "AF_XDP: interface with Apus's XDP program.")
+    var interface: String?
+    @Option(help: "AF_XDP: RX queues to serve, one pinned thread each (e.g. 0,1).")
+    var queues = "0"
+    @Option(help: "AF_XDP: CPUs for the queue threads, in queue order (default: the CPUs this process may use).")
+    var cpus: String?
+    @Option(help: "AF_XDP: the IPv4 address Apus owns and answers ARP for (configured in no kernel).")
+    var address: String?
+    @Option(help: "AF_XDP: prefix length of the on-link subnet.")
+    var prefixLength = 24
+    @Option(help: "AF_XDP: how the XDP program must be attached: native or skb (checked, not changed).")
+    var mode: AttachMode?
+    @Option(name: .customLong("zero-copy"), help: "AF_XDP: auto, on or off.")
+    var zeroCopy: XDP.ZeroCopyChoice = .auto
+    @Flag(help: "AF_XDP: busy-poll the rings (and the driver) instead of sleeping when idle.")
+    var busyPoll = false
+    @Option(help: "AF_XDP: UMEM frames per queue.")
+    var frames: UInt32 = 16384
+    @Option(help: "AF_XDP: idle loop passes before sleeping in poll().")
+    var idleSpins = 0
+    @Option(help: "AF_XDP: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
+    var impair: String?
+
+    enum AttachMode: String, ExpressibleByArgument, CaseIterable { case native, skb }
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard maxFrame > 0 else { throw ValidationError("--max-frame must be positive") }
@@ -68,25 +103,100 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "apus.serve")
 
-        let chosen: String
-        switch transport {
-        case .kernel: chosen = "kernel"
-        case .auto: chosen = "kernel (auto: the AF_XDP transport is not available in this build)"
-        case .xdp:
-            throw ValidationError("--transport xdp: the AF_XDP transport is not available in this build yet; use --transport kernel")
-        }
-
         var limits = ThriftLimits.default
         limits.maxFrameSize = maxFrame
         limits.maxMessageSize = min(limits.maxMessageSize, maxFrame)
-        let configuration = PosixServerTransport.Configuration(
-            framing: framing == .auto ? nil : ThriftFraming(rawValue: framing.rawValue),
-            protocol: self.protocol == .auto ? nil : ThriftProtocolID(rawValue: self.protocol.rawValue),
-            limits: limits,
-            readTimeout: .nanoseconds(Int64(readTimeout * 1e9)))
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let serverTransport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
+        let framing = self.framing == .auto ? nil : ThriftFraming(rawValue: self.framing.rawValue)
+        let protocolID = self.protocol == .auto ? nil : ThriftProtocolID(rawValue: self.protocol.rawValue)
 
+        switch try chooseTransport() {
+        case .kernel(let why):
+            let configuration = PosixServerTransport.Configuration(
+                framing: framing, protocol: protocolID, limits: limits, readTimeout: .nanoseconds(Int64(readTimeout * 1e9)))
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
+            try await serve(transport, limits: limits, logger: logger, chosen: why)
+            try await group.shutdownGracefully()
+        case .xdp(let why):
+            let transport = XDPServerTransport(configuration: try xdpConfiguration(framing: framing, protocolID: protocolID, limits: limits),
+                                               logger: logger)
+            do {
+                try await serve(transport, limits: limits, logger: logger, chosen: why)
+            } catch let error as XSKError {
+                Console.error("apus serve: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    enum Choice {
+        case kernel(String)
+        case xdp(String)
+    }
+
+    /// `--transport`: what to serve on, and why (printed on the listening line).
+    func chooseTransport() throws -> Choice {
+        switch transport {
+        case .kernel:
+            return .kernel("kernel")
+        case .xdp:
+            guard let interface else { throw ValidationError("--transport xdp needs --interface IF (the interface with Apus's XDP program)") }
+            guard address != nil else { throw ValidationError("--transport xdp needs --address A (the IPv4 address Apus owns on \(interface))") }
+            return .xdp("xdp")
+        case .auto:
+            guard let interface else { return .kernel("kernel (auto: no --interface given)") }
+            if let reason = XDPPlacement.unavailableReason(interface: interface) { return .kernel("kernel (auto: \(reason))") }
+            guard address != nil else { return .kernel("kernel (auto: no --address for Apus to own on \(interface))") }
+            return .xdp("xdp (auto: \(interface) has the Apus XDP program and this process may use it)")
+        }
+    }
+
+    func xdpConfiguration(framing: ThriftFraming?, protocolID: ThriftProtocolID?, limits: ThriftLimits) throws -> XDPServerTransport.Configuration {
+        let interface = self.interface!
+        func fail(_ message: String) -> ExitCode {
+            Console.error("apus serve: \(message)")
+            return ExitCode(1)
+        }
+        guard (1...65535).contains(port) else { throw fail("--transport xdp needs a fixed --port (1...65535)") }
+        let attached = XDPPlacement.attachMode(of: interface)
+        if let mode {
+            guard let attached else {
+                throw fail("no XDP program is attached to \(interface): run scripts/xdp-load.sh \(interface) --mode \(mode.rawValue)")
+            }
+            guard attached == mode.rawValue else {
+                throw fail("the XDP program on \(interface) is attached in \(attached) mode, not \(mode.rawValue):"
+                           + " reload it with scripts/xdp-load.sh \(interface) --mode \(mode.rawValue)")
+            }
+        }
+        var socket = XSKSocket.Configuration()
+        socket.frameCount = frames
+        socket.mode = attached == "skb" && zeroCopy == .auto ? .copy : zeroCopy.mode
+        socket.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
+        var tcp = TCPConfiguration()
+        tcp.timeWaitDuration = .seconds(5)
+        let placement = XDPPlacement(interface: interface, queues: try XDP.parseList(queues),
+                                     cpus: try cpus.map { try XDP.parseList($0).map(Int.init) },
+                                     address: address!, prefixLength: prefixLength, socket: socket, tcp: tcp)
+        var options = QueueEngine.Options()
+        options.busyPoll = busyPoll
+        options.idleSpins = idleSpins
+        options.readTimeout = NetDuration(nanoseconds: Int64(readTimeout * 1e9))
+        if let impair {
+            do throws(ImpairmentSyntaxError) { options.impairment = try LinkImpairment.parse(impair) } catch { throw fail("--impair: \(error)") }
+        }
+        options.report = { statistics in
+            // `apus xdp stats` shows these while the server runs.
+            XSKStatusFile.write(interface: interface, queue: statistics.queue, fields: statistics.summary.split(separator: " ").map { field in
+                let parts = field.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            })
+        }
+        return XDPServerTransport.Configuration(placement: placement, port: UInt16(port), framing: framing, protocol: protocolID,
+                                                limits: limits, engine: options)
+    }
+
+    /// Runs the Echo and KV services on `serverTransport` until SIGTERM/SIGINT.
+    func serve<Transport: ServerTransport>(_ serverTransport: Transport, limits: ThriftLimits, logger: Logger, chosen: String) async throws {
         var router = Router()
         router.register(Echo.service(EchoHandler()))
         router.register(KV.service(InMemoryKV()))
@@ -95,7 +205,7 @@ struct Serve: AsyncParsableCommand {
         let timeout = callTimeout > 0 ? TimeoutMiddleware(.nanoseconds(Int64(callTimeout * 1e9))) : nil
         let callLog = logCalls ? LoggingMiddleware(logger: logger, level: .info) : nil
         let grace = Duration.nanoseconds(Int64(gracePeriod * 1e9))
-        let server: RPCServer<PosixServerTransport>
+        let server: RPCServer<Transport>
         if limit == nil && timeout == nil && callLog == nil {
             // No layers configured: the router alone, nothing to step through per call.
             server = RPCServer(transport: serverTransport, router: router, limits: limits, gracePeriod: grace, logger: logger)
@@ -116,11 +226,26 @@ struct Serve: AsyncParsableCommand {
             tasks.addTask { try await serviceGroup.run() }
             tasks.addTask {
                 let address = try await server.listeningAddress
-                Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName) services=\(services))")
+                var detail = ""
+                if let xdp = serverTransport as? XDPServerTransport {
+                    let placement = xdp.configuration.placement
+                    let modes = Set(xdp.engines.map { $0.isZeroCopy ? "zero-copy" : "copy" }).sorted().joined(separator: "+")
+                    detail = " interface=\(placement.interface) queues=\(placement.queues.map(String.init).joined(separator: ","))"
+                        + " xdp=\(XDPPlacement.attachMode(of: placement.interface) ?? "?") xsk=\(modes)"
+                        + " cpus=\(xdp.engines.map { $0.cpu.map(String.init) ?? "-" }.joined(separator: ","))"
+                        + (busyPoll ? " busy-poll" : "") + (impair.map { " impaired=\($0)" } ?? "")
+                }
+                Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName)"
+                            + " services=\(services)\(detail))")
             }
             try await tasks.waitForAll()
         }
-        try await group.shutdownGracefully()
+        if let xdp = serverTransport as? XDPServerTransport {
+            for engine in xdp.finishedEngines {
+                XSKStatusFile.remove(interface: xdp.configuration.placement.interface, queue: engine.queue)
+                Console.out("apus serve: queue \(engine.queue): \(engine.statistics.summary)")
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
     check_server.py APUS_BINARY [--only NAME[,NAME...]]
     check_server.py --python-server [--only NAME[,NAME...]]
+    check_server.py --remote HOST:PORT [--server-log FILE] [--only NAME[,NAME...]]
 
 Interop: for every protocol x framing a server is started with exactly that
 configuration and called through Apache's generated Python clients; one more
@@ -16,6 +17,12 @@ Abuse (against the binary/framed and the auto/auto servers): garbage,
 oversized and truncated frames, unknown methods, wrong message types and
 malformed arguments on raw sockets. After each, a connection opened before
 the abuse must still answer, i.e. one bad peer never harms another.
+
+--remote checks a server somebody else started, with `--protocol auto
+--framing auto --read-timeout 1` (e.g. `apus serve --transport xdp` on the
+netns testbed, with this script run in the client namespace): the RPC checks
+in all four combinations, then the abuse checks. --server-log names the
+server's output file, whose tail is shown with a failure.
 
 --python-server runs the interop checks against Apache's own server
 (py_server.py) instead, to validate the checks themselves; the auto/auto
@@ -208,6 +215,29 @@ def python_server(label, protocol, framing, *extra):
     argv = [sys.executable, os.path.join(HERE, "py_server.py"), "--port", "0",
             "--protocol", protocol, "--framing", framing, *extra]
     return Server(label, argv, r"^READY (?P<port>\d+)$")
+
+
+class RemoteServer:
+    """A server this script did not start (--remote)."""
+
+    def __init__(self, address, log=None):
+        host, _, port = address.rpartition(":")
+        self.label, self.host, self.port, self.log = address, host, int(port), log
+
+    def ensure(self):
+        return self.port
+
+    def tail(self, n=LOG_TAIL):
+        if not self.log:
+            return ["(no --server-log given)"]
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                return [line.rstrip("\n") for line in f.readlines()[-n:]] or ["(server printed nothing)"]
+        except OSError as error:
+            return [f"(cannot read {self.log}: {error})"]
+
+    def stop(self):
+        pass
 
 
 # -- check bookkeeping --------------------------------------------------------
@@ -596,6 +626,13 @@ def run_abuse_checks(runner, config, server):
 # -- main ---------------------------------------------------------------------
 
 def run(args, runner):
+    if args.remote:
+        remote = RemoteServer(args.remote, args.server_log)
+        for protocol, framing in COMBOS:
+            run_rpc_checks(runner, f"remote:{protocol}/{framing}", remote, protocol, framing, remote)
+        run_abuse_checks(runner, "remote", remote)
+        return
+
     for protocol, framing in COMBOS:
         config = f"{protocol}/{framing}"
         if args.python_server:
@@ -638,9 +675,11 @@ def main():
     ap.add_argument("--python-server", action="store_true",
                     help="check Apache's Python server (py_server.py) instead, to validate the checks")
     ap.add_argument("--only", help="comma-separated check names to run (e.g. kv,garbage)")
+    ap.add_argument("--remote", metavar="HOST:PORT", help="check a running auto/auto server instead of starting servers")
+    ap.add_argument("--server-log", metavar="FILE", help="with --remote: the server's output, shown with failures")
     args = ap.parse_args()
-    if not args.python_server and not args.apus:
-        ap.error("give the apus binary, or --python-server")
+    if not args.python_server and not args.apus and not args.remote:
+        ap.error("give the apus binary, --python-server or --remote HOST:PORT")
     if args.apus and not (os.path.isfile(args.apus) and os.access(args.apus, os.X_OK)):
         ap.error(f"{args.apus}: not an executable file")
 

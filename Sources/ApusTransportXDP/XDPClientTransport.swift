@@ -1,0 +1,141 @@
+import ApusNet
+import ApusRPC
+import ApusThrift
+import ApusWire
+import ApusXSK
+import Logging
+import Synchronization
+
+/// A client connection pool over Apus's own TCP on AF_XDP: an Apus instance
+/// owning its own address on one NIC queue, so a load generator is not
+/// limited by the kernel. Calls made from tasks that prefer `taskExecutor`
+/// (the queue's thread) run with no thread hop; others hop there once.
+public final class XDPClientTransport: ClientTransport {
+    public struct Configuration: Sendable {
+        /// Where this client lives (one queue: replies come back on the queue the calls left from).
+        public var placement: XDPPlacement
+        public var server: IPv4Address
+        public var port: UInt16
+        public var framing: ThriftFraming
+        public var protocolID: ThriftProtocolID
+        public var limits: ThriftLimits
+        public var connections: Int
+        /// Send `Service:method` names (TMultiplexedProtocol).
+        public var multiplexed: Bool
+        public var engine: QueueEngine.Options
+
+        public init(placement: XDPPlacement, server: IPv4Address, port: UInt16, framing: ThriftFraming = .framed,
+                    protocol protocolID: ThriftProtocolID = .binary, limits: ThriftLimits = .default, connections: Int = 1,
+                    multiplexed: Bool = false, engine: QueueEngine.Options = QueueEngine.Options()) {
+            precondition(connections >= 1, "a pool needs at least one connection")
+            self.placement = placement
+            self.server = server
+            self.port = port
+            self.framing = framing
+            self.protocolID = protocolID
+            self.limits = limits
+            self.connections = connections
+            self.multiplexed = multiplexed
+            self.engine = engine
+        }
+    }
+
+    public let configuration: Configuration
+    private let queues: XDPQueueSet
+    let engine: QueueEngine
+
+    private init(configuration: Configuration, queues: XDPQueueSet) {
+        self.configuration = configuration
+        self.queues = queues
+        self.engine = queues.engines[0]
+    }
+
+    /// Opens the socket, starts the engine and claims the client's address. Connections open on first use.
+    public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "apus.xdp.client")) async throws -> XDPClientTransport {
+        var placement = configuration.placement
+        placement.queues = Array(placement.queues.prefix(1))
+        let set = try XDPQueueSet(placement) { (queue, network) throws(XSKError) in
+            try QueueEngine(queue: queue,
+                            role: .client(server: configuration.server, port: configuration.port, framing: configuration.framing,
+                                          protocolID: configuration.protocolID, connections: configuration.connections,
+                                          multiplexed: configuration.multiplexed),
+                            network: network, limits: configuration.limits, logger: logger, options: configuration.engine)
+        }
+        do {
+            try await set.start()
+        } catch {
+            await set.close()
+            throw error
+        }
+        return XDPClientTransport(configuration: configuration, queues: set)
+    }
+
+    /// The queue thread's executor: tasks preferring it call without hops.
+    public var taskExecutor: any TaskExecutor { engine.executor }
+
+    public var statistics: EngineStatistics { engine.statistics }
+
+    public func call<Reply: Sendable>(
+        _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+    ) async throws -> Reply {
+        let engine = self.engine
+        if engine.executor.isCurrent {
+            return try await Self.call(on: engine, request, method: method, options: options, decode: decode)
+        }
+        return try await withTaskExecutorPreference(engine.executor) {
+            try await Self.call(on: engine, request, method: method, options: options, decode: decode)
+        }
+    }
+
+    private static func call<Reply: Sendable>(
+        on engine: QueueEngine, _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+    ) async throws -> Reply {
+        let ticket = CallTicket()
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
+                let start: @Sendable () -> Void = {
+                    ticket.call = engine.startCall(request, method: method, options: options) { result in
+                        switch result {
+                        case .success(let message):
+                            do throws(RPCError) {
+                                continuation.resume(returning: try decode(message))
+                            } catch {
+                                continuation.resume(throwing: error)
+                            }
+                        case .failure(let error):
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
+                if engine.executor.isCurrent { start() } else { engine.executor.execute(start) }
+            }
+        } onCancel: {
+            engine.executor.execute {
+                guard let (connection, sequenceID) = ticket.call else { return }
+                engine.cancelCall(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+            }
+        }
+    }
+
+    /// Queues a oneway call; it is written at the queue's next output step.
+    public func callOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions) async throws {
+        let engine = self.engine
+        if engine.executor.isCurrent {
+            engine.startOneway(request, method: method)
+        } else {
+            engine.executor.execute { engine.startOneway(request, method: method) }
+        }
+    }
+
+    /// Closes the connections (outstanding calls fail with `.unavailable`), stops the engine, releases the address.
+    public func close() async {
+        await queues.close()
+    }
+}
+
+/// Which connection and sequence id a call got, for cancelling it; touched on the queue's thread only.
+private final class CallTicket: @unchecked Sendable {
+    var call: (XDPConnection, Int32)?
+}

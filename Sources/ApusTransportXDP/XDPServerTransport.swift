@@ -1,0 +1,78 @@
+import ApusNet
+import ApusRPC
+import ApusThrift
+import ApusXSK
+import Logging
+import Synchronization
+
+/// Serves Thrift over Apus's own TCP on AF_XDP: one engine per NIC queue,
+/// each on its own pinned thread, handlers on that queue's executor. The
+/// same `RPCServer`, router and generated services as on kernel sockets.
+public final class XDPServerTransport: ServerTransport {
+    public struct Configuration: Sendable {
+        public var placement: XDPPlacement
+        public var port: UInt16
+        /// nil: sniffed per connection.
+        public var framing: ThriftFraming?
+        /// nil: sniffed per message.
+        public var protocolID: ThriftProtocolID?
+        public var limits: ThriftLimits
+        public var engine: QueueEngine.Options
+
+        public init(placement: XDPPlacement, port: UInt16, framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil,
+                    limits: ThriftLimits = .default, engine: QueueEngine.Options = QueueEngine.Options()) {
+            self.placement = placement
+            self.port = port
+            self.framing = framing
+            self.protocolID = protocolID
+            self.limits = limits
+            self.engine = engine
+        }
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let queues = Mutex<XDPQueueSet?>(nil)
+    private let lastEngines = Mutex<[QueueEngine]>([])
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "apus.xdp")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
+        let configuration = self.configuration
+        let logger = self.logger
+        let set = try XDPQueueSet(configuration.placement) { (queue, network) throws(XSKError) in
+            try QueueEngine(queue: queue,
+                            role: .server(dispatcher: dispatcher, port: configuration.port, framing: configuration.framing,
+                                          protocolID: configuration.protocolID),
+                            network: network, limits: dispatcher.limits, logger: logger, options: configuration.engine)
+        }
+        queues.withLock { $0 = set }
+        lastEngines.withLock { $0 = set.engines }
+        do {
+            try await set.start()
+        } catch {
+            await set.close()
+            queues.withLock { $0 = nil }
+            throw error
+        }
+        return PeerAddress("\(configuration.placement.address):\(configuration.port)")
+    }
+
+    /// The queues' engines (statistics, executors), once listening.
+    public var engines: [QueueEngine] { queues.withLock { $0?.engines ?? [] } }
+
+    /// The engines of the last `listen`, also after `close` (final statistics).
+    public var finishedEngines: [QueueEngine] { lastEngines.withLock { $0 } }
+
+    public func stopAccepting() async {
+        queues.withLock { $0 }?.stopAccepting()
+    }
+
+    public func close() async {
+        guard let set = queues.withLock({ state -> XDPQueueSet? in defer { state = nil }; return state }) else { return }
+        await set.close()
+    }
+}
