@@ -18,6 +18,10 @@
 #                           queue, so with >1 queue every queue needs a socket.
 #   APUS_STATIC_ARP [0]     1: permanent neighbour entry OWNED -> server MAC in the client,
 #                           for tests that run no ARP responder
+#   APUS_CLIENT_XDP [0]     1: load the XDP program on the client end too (maps in
+#                           /sys/fs/bpf/apus/IF_CLI), so an Apus client can own APUS_IP_OWNED_CLI
+#                           there (`apus bench --transport xdp`); the kernel keeps everything else
+#   APUS_IP_OWNED_CLI [10.10.0.20]  the address an Apus client owns in the client namespace
 #   APUS_CSUM_OFFLOAD [off] off: `ethtool -K tx off` on both ends (and GSO/TSO off on the
 #                           client) so frames carry complete checksums as on a real wire;
 #                           on: leave veth's defaults (partial checksums reach the XSK)
@@ -40,8 +44,11 @@ xdp_mode="${APUS_XDP_MODE:-native}"
 queues="${APUS_QUEUES:-1}"
 static_arp="${APUS_STATIC_ARP:-0}"
 csum_offload="${APUS_CSUM_OFFLOAD:-off}"
+client_xdp="${APUS_CLIENT_XDP:-0}"
+ip_owned_cli="${APUS_IP_OWNED_CLI:-10.10.0.20}"
 
 pin_dir="/sys/fs/bpf/apus/$if_srv"
+pin_dir_cli="/sys/fs/bpf/apus/$if_cli"
 
 usage() {
   echo "usage: $0 up | down | status | exec srv|cli [CMD...]" >&2
@@ -130,6 +137,9 @@ cmd_down() {
   if ns_exists "$ns_srv"; then
     "$root/scripts/xdp-unload.sh" "$if_srv" --netns "$ns_srv" >/dev/null || true
   fi
+  if ns_exists "$ns_cli" || [ -d "$pin_dir_cli" ]; then
+    "$root/scripts/xdp-unload.sh" "$if_cli" --netns "$ns_cli" >/dev/null 2>&1 || true
+  fi
   for ns in "$ns_srv" "$ns_cli"; do
     if ns_exists "$ns"; then
       ip netns del "$ns"
@@ -177,6 +187,9 @@ cmd_up() {
   fi
 
   "$root/scripts/xdp-load.sh" "$if_srv" --mode "$xdp_mode" --netns "$ns_srv"
+  if [ "$client_xdp" = 1 ]; then
+    "$root/scripts/xdp-load.sh" "$if_cli" --mode "$xdp_mode" --netns "$ns_cli"
+  fi
 
   if [ "$static_arp" = 1 ]; then
     local mac
@@ -186,7 +199,8 @@ cmd_up() {
   fi
   trap - ERR
   echo "testbed: up: $ns_srv/$if_srv $ip_srv/$prefix <-> $ns_cli/$if_cli $ip_cli/$prefix;" \
-    "Apus owns $ip_owned; XDP $xdp_mode; $queues queue(s); maps in $pin_dir/"
+    "Apus owns $ip_owned; XDP $xdp_mode; $queues queue(s); maps in $pin_dir/" \
+    "$( [ "$client_xdp" = 1 ] && echo "; client XDP on $if_cli for $ip_owned_cli (maps in $pin_dir_cli/)")"
 }
 
 cmd_status() {

@@ -2,6 +2,9 @@ import ApusExamples
 import ApusRPC
 import ApusThrift
 import ApusTransportPosix
+import ApusTransportXDP
+import ApusWire
+import ApusXSK
 import ArgumentParser
 import Histogram
 import NIOCore
@@ -15,13 +18,19 @@ import Glibc
 ///
 /// `--concurrency` calls are kept in flight, spread over `--connections`
 /// pipelined connections; each worker task runs on its connection's event
-/// loop, so a call and its reply never change threads in the client.
+/// loop (kernel) or on the AF_XDP queue's thread (xdp), so a call and its
+/// reply never change threads in the client.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load-test an Echo server: QPS and latency percentiles.",
         discussion: """
             Prints a progress line every second, then a summary (or, with --json, one JSON object \
-            with qps, calls, errors, p50_us, p90_us, p99_us, p999_us, max_us).
+            with qps, calls, errors, mismatches, p50_us, p90_us, p99_us, p999_us, max_us).
+
+            --transport xdp calls through Apus's own TCP on an AF_XDP queue of --interface, owning \
+            --address (root, and the XDP program loaded on that interface). --calls N makes exactly N \
+            calls instead of running for --duration; --verify gives every echo its own payload and \
+            counts replies that differ as mismatches (exit status 1 if any call failed or differed).
             """
     )
 
@@ -51,6 +60,26 @@ struct Bench: AsyncParsableCommand {
     var timeout = 5.0
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
+    @Option(help: "Make exactly this many calls (0: run for --duration).")
+    var calls = 0
+    @Flag(help: "Give each echo its own payload and check the reply.")
+    var verify = false
+    @Option(help: "kernel (TCP sockets) or xdp (Apus's TCP on AF_XDP).")
+    var transport: TransportChoice = .kernel
+    @Option(help: "xdp: interface with Apus's XDP program.")
+    var interface: String?
+    @Option(help: "xdp: the IPv4 address this client owns (configured in no kernel).")
+    var address: String?
+    @Option(help: "xdp: RX queue.")
+    var queue: UInt32 = 0
+    @Option(help: "xdp: CPU for the queue's thread.")
+    var cpu: Int?
+    @Flag(help: "xdp: busy-poll instead of sleeping when idle.")
+    var busyPoll = false
+    @Option(name: .customLong("zero-copy"), help: "xdp: auto, on or off.")
+    var zeroCopy: XDP.ZeroCopyChoice = .auto
+
+    enum TransportChoice: String, ExpressibleByArgument, CaseIterable { case kernel, xdp }
 
     func validate() throws {
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
@@ -58,57 +87,123 @@ struct Bench: AsyncParsableCommand {
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard payload >= 0 else { throw ValidationError("--payload must be at least 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard calls >= 0 else { throw ValidationError("--calls must be at least 0") }
+        if verify && method == .ping { throw ValidationError("--verify needs --method echo or echoItem") }
+        if transport == .xdp {
+            guard interface != nil else { throw ValidationError("--transport xdp needs --interface IF") }
+            guard address.flatMap(IPv4Address.init) != nil else {
+                throw ValidationError("--transport xdp needs --address A, the IPv4 address this client owns (e.g. 10.10.0.20)")
+            }
+            guard IPv4Address(host) != nil else { throw ValidationError("--transport xdp needs --host as an IPv4 address") }
+        }
     }
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let transport = PosixClientTransport(
-            host: host, port: port,
-            configuration: .init(framing: framing, protocol: self.protocol, connections: connections),
-            group: group)
-        let client = Echo.Client(transport)
+        switch transport {
+        case .kernel:
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            let transport = PosixClientTransport(
+                host: host, port: port,
+                configuration: .init(framing: framing, protocol: self.protocol, connections: connections),
+                group: group)
+            let executors = (0..<connections).map { transport.taskExecutor(forConnection: $0) }
+            let outcome = await measure(Echo.Client(transport), executors: executors)
+            await transport.close()
+            try await group.shutdownGracefully()
+            try report(outcome, path: "kernel TCP")
+        case .xdp:
+            var socket = XSKSocket.Configuration()
+            socket.mode = zeroCopy.mode
+            socket.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
+            let placement = XDPPlacement(interface: interface!, queues: [queue], cpus: cpu.map { [$0] }, address: address!,
+                                         socket: socket)
+            var options = QueueEngine.Options()
+            options.busyPoll = busyPoll
+            let transport: XDPClientTransport
+            do {
+                transport = try await XDPClientTransport.start(.init(
+                    placement: placement, server: IPv4Address(host)!, port: UInt16(port), framing: framing, protocol: self.protocol,
+                    connections: connections, engine: options))
+            } catch {
+                Console.error("apus bench: \(error)")
+                throw ExitCode(1)
+            }
+            let outcome = await measure(Echo.Client(transport), executors: [transport.taskExecutor])
+            await transport.close()
+            if !json { Console.out("apus bench: client queue: \(transport.statistics.summary)") }
+            try report(outcome, path: "Apus TCP on AF_XDP (\(interface!) queue \(queue), owning \(address!))")
+        }
+    }
+
+    struct Outcome {
+        var histogram: Histogram<UInt64>
+        var errors: Int
+        var mismatches: Int
+        var seconds: Double
+        var unreachable: Bool
+    }
+
+    /// Runs the workers: each on one of `executors` (round-robin), until `--calls` or `--duration`.
+    func measure<Transport: ClientTransport>(_ client: Echo.Client<Transport>, executors: [any TaskExecutor]) async -> Outcome {
         let counters = Counters()
         let text = String(repeating: "x", count: payload)
         let item = Item(id: 42, title: text)
         let options = CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9)))
-        let method = self.method
+        let (method, verify, totalCalls) = (self.method, self.verify, self.calls)
 
         // One call first, so a wrong address fails with one clear line rather than a flood.
         do {
             try await client.ping(options: options)
         } catch {
             Console.error("apus bench: cannot reach \(host):\(port): \(error)")
-            throw ExitCode(1)
+            return Outcome(histogram: Histogram(), errors: 1, mismatches: 0, seconds: 0, unreachable: true)
         }
 
         let start = ContinuousClock.now
-        let end = start.advanced(by: .nanoseconds(Int64(duration * 1e9)))
+        let end = totalCalls > 0 ? start.advanced(by: .seconds(3600)) : start.advanced(by: .nanoseconds(Int64(duration * 1e9)))
+        let quiet = json
         let progress = Task {
             var second = 1
             while !Task.isCancelled {
                 try? await Task.sleep(until: start.advanced(by: .seconds(second)), clock: .continuous)
                 if Task.isCancelled { break }
                 let calls = counters.calls.load(ordering: .relaxed)
-                Console.out("progress: \(second)s calls=\(calls) qps=\(calls / second) errors=\(counters.errors.load(ordering: .relaxed))")
+                if !quiet {
+                    Console.out("progress: \(second)s calls=\(calls) qps=\(calls / second) errors=\(counters.errors.load(ordering: .relaxed))")
+                }
                 second += 1
             }
         }
         let histogram = await withTaskGroup(of: Histogram<UInt64>.self) { workers in
             for worker in 0..<concurrency {
-                workers.addTask(executorPreference: transport.taskExecutor(forConnection: worker)) {
+                workers.addTask(executorPreference: executors[worker % executors.count]) {
                     var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+                    var serial = 0
                     while ContinuousClock.now < end {
+                        if totalCalls > 0 && counters.started.wrappingAdd(1, ordering: .relaxed).oldValue >= totalCalls { break }
+                        serial += 1
                         let began = ContinuousClock.now
                         do {
+                            var matched = true
                             switch method {
-                            case .echo: _ = try await client.echo(message: text, options: options)
-                            case .ping: try await client.ping(options: options)
-                            case .echoItem: _ = try await client.echoItem(item: item, options: options)
+                            case .echo:
+                                let message = verify ? Self.uniquePayload(worker: worker, serial: serial, size: text.utf8.count) : text
+                                let reply = try await client.echo(message: message, options: options)
+                                matched = !verify || reply == message
+                            case .ping:
+                                try await client.ping(options: options)
+                            case .echoItem:
+                                let sent = verify ? Item(id: Int64(worker) << 32 | Int64(serial), title: text) : item
+                                let reply = try await client.echoItem(item: sent, options: options)
+                                matched = !verify || reply == sent
                             }
                             let elapsed = began.duration(to: .now)
                             _ = latencies.record(UInt64(elapsed.components.seconds) * 1_000_000_000
                                                  + UInt64(elapsed.components.attoseconds / 1_000_000_000))
                             counters.calls.add(1, ordering: .relaxed)
+                            if !matched, counters.mismatches.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+                                Console.error("apus bench: first mismatch: worker \(worker) call \(serial) got a different reply")
+                            }
                         } catch {
                             if counters.errors.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
                                 Console.error("apus bench: first error: \(error)")
@@ -124,28 +219,40 @@ struct Bench: AsyncParsableCommand {
         }
         let elapsed = start.duration(to: .now)
         progress.cancel()
-        await transport.close()
-        try await group.shutdownGracefully()
+        return Outcome(histogram: histogram, errors: counters.errors.load(ordering: .relaxed),
+                       mismatches: counters.mismatches.load(ordering: .relaxed),
+                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                       unreachable: false)
+    }
 
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    /// A payload of `size` bytes (at least 16) that names its worker and call.
+    static func uniquePayload(worker: Int, serial: Int, size: Int) -> String {
+        let tag = "w\(worker)c\(serial)."
+        return tag + String(repeating: "y", count: max(0, size - tag.utf8.count))
+    }
+
+    func report(_ outcome: Outcome, path: String) throws {
+        if outcome.unreachable { throw ExitCode(1) }
+        let histogram = outcome.histogram
         let calls = Int(histogram.totalCount)
-        let errors = counters.errors.load(ordering: .relaxed)
-        let qps = Double(calls) / seconds
+        let qps = outcome.seconds > 0 ? Double(calls) / outcome.seconds : 0
         func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         let maxMicros = Double(histogram.max) / 1000
         if json {
-            Console.out("{\"qps\":\(rounded(qps)),\"calls\":\(calls),\"errors\":\(errors),\"p50_us\":\(rounded(micros(50))),"
-                  + "\"p90_us\":\(rounded(micros(90))),\"p99_us\":\(rounded(micros(99))),\"p999_us\":\(rounded(micros(99.9))),"
-                  + "\"max_us\":\(rounded(maxMicros))}")
+            Console.out("{\"qps\":\(rounded(qps)),\"calls\":\(calls),\"errors\":\(outcome.errors),\"mismatches\":\(outcome.mismatches),"
+                  + "\"p50_us\":\(rounded(micros(50))),\"p90_us\":\(rounded(micros(90))),\"p99_us\":\(rounded(micros(99))),"
+                  + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\"}")
         } else {
             Console.out("""
-                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight, \(self.protocol)/\(framing)
-                  calls   \(calls) in \(rounded(seconds)) s, errors \(errors)
+                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight, \(self.protocol)/\(framing), via \(path)
+                  calls   \(calls) in \(rounded(outcome.seconds)) s, errors \(outcome.errors)\(verify ? ", mismatches \(outcome.mismatches)" : "")
                   qps     \(rounded(qps))
                   latency p50 \(rounded(micros(50))) µs  p90 \(rounded(micros(90))) µs  p99 \(rounded(micros(99))) µs  p999 \(rounded(micros(99.9))) µs  max \(rounded(maxMicros)) µs
                 """)
         }
-        if calls == 0 { throw ExitCode(1) }
+        if calls == 0 || (self.calls > 0 && (outcome.errors > 0 || outcome.mismatches > 0)) || (verify && outcome.mismatches > 0) {
+            throw ExitCode(1)
+        }
     }
 
     private func rounded(_ value: Double) -> String {
@@ -155,6 +262,9 @@ struct Bench: AsyncParsableCommand {
     final class Counters: Sendable {
         let calls = Atomic<Int>(0)
         let errors = Atomic<Int>(0)
+        let mismatches = Atomic<Int>(0)
+        /// Calls begun, for --calls.
+        let started = Atomic<Int>(0)
     }
 }
 
