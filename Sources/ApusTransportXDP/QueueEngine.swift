@@ -72,6 +72,7 @@ public final class QueueEngine: @unchecked Sendable {
     private var counters = EngineStatistics()
     private var stoppedListening = false
     private var closingSince: NetInstant?
+    private var allClosingSince: NetInstant?
 
     // Any thread.
     private let control = Atomic<UInt8>(0)
@@ -233,15 +234,25 @@ public final class QueueEngine: @unchecked Sendable {
                 if let handle = connection.handle { try? stack.close(handle, at: now) }
             }
         }
-        // Done once every connection is gone or waits out TIME-WAIT (the peer has all our data and our FIN).
-        let open = connections.values.filter { connection in
-            guard let handle = connection.handle, let state = stack.state(of: handle) else { return false }
-            return state != .timeWait && state != .closed
+        // Done once every connection is gone or in TIME-WAIT (the peer has all our data and our FIN).
+        // TIME-WAIT connections linger a little: our last ACK may be lost, and only we can repeat
+        // it when the peer retransmits its FIN (a stack in a process has no kernel to do it later).
+        var open: [XDPConnection] = []
+        var waiting = false
+        for connection in connections.values {
+            guard let handle = connection.handle, let state = stack.state(of: handle) else { continue }
+            if state == .timeWait { waiting = true } else if state != .closed { open.append(connection) }
         }
-        if open.isEmpty { return true }
+        if open.isEmpty {
+            if !waiting { return true }
+            allClosingSince = allClosingSince ?? now
+            return now - allClosingSince! >= .milliseconds(1500)
+        }
+        allClosingSince = nil
         if now - closingSince! > .seconds(3) {
             logger.warning("closing: connections still open after 3 s; resetting them", metadata: ["open": "\(open.count)"])
             for connection in open { if let handle = connection.handle { try? stack.abort(handle, at: now) } }
+            while let event = stack.nextEvent() { handle(event, stack: &stack) }
             return true
         }
         return false

@@ -1,5 +1,6 @@
 import ApusExamples
 import ApusRPC
+import ApusTesting
 import ApusThrift
 import ApusTransportPosix
 import ApusTransportXDP
@@ -78,6 +79,8 @@ struct Bench: AsyncParsableCommand {
     var busyPoll = false
     @Option(name: .customLong("zero-copy"), help: "xdp: auto, on or off.")
     var zeroCopy: XDP.ZeroCopyChoice = .auto
+    @Option(help: "xdp: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
+    var impair: String?
 
     enum TransportChoice: String, ExpressibleByArgument, CaseIterable { case kernel, xdp }
 
@@ -119,6 +122,12 @@ struct Bench: AsyncParsableCommand {
                                          socket: socket)
             var options = QueueEngine.Options()
             options.busyPoll = busyPoll
+            if let impair {
+                do throws(ImpairmentSyntaxError) { options.impairment = try LinkImpairment.parse(impair) } catch {
+                    Console.error("apus bench: --impair: \(error)")
+                    throw ExitCode(1)
+                }
+            }
             let transport: XDPClientTransport
             do {
                 transport = try await XDPClientTransport.start(.init(
