@@ -96,6 +96,10 @@ let package = Package(
         .testTarget(name: "ApusWireTests", dependencies: ["ApusWire"]),
         .testTarget(name: "ApusNetTests", dependencies: ["ApusNet", "ApusTesting", "ApusWire"]),
         .testTarget(name: "ApusXSKTests", dependencies: ["ApusXSK"]),
+        .testTarget(name: "ApusTransportXDPTests", dependencies: [
+            "ApusTransportXDP", "ApusExamples", "ApusRPC", "ApusNet", "ApusTesting", "ApusThrift", "ApusWire", "ApusXSK",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ApusCodegenTests", dependencies: ["ApusIDL", "ApusCodegen"], exclude: ["Fixtures"]),
         // The snapshot files compiled as a module, so generated code is known to build and run.
         .target(

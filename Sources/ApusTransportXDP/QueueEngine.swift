@@ -124,6 +124,14 @@ public final class QueueEngine: @unchecked Sendable {
 
     /// The thread body: owns `socket` until it returns.
     func run(socket: consuming XSKSocket) {
+        isZeroCopy = socket.isZeroCopy
+        let fd = socket.fd
+        run(device: XSKFrameDevice(socket: socket), pollFD: fd)
+    }
+
+    /// The thread body over any device; `pollFD` is what to sleep on when idle (-1: none,
+    /// the device's deadlines alone).
+    func run<Device: EngineDevice & ~Copyable>(device: consuming Device, pollFD: Int32) {
         executor.adoptCurrentThread()
         var stack = NetStack(configuration: netConfiguration)
         if case .server(_, let port, _, _) = role {
@@ -131,14 +139,11 @@ public final class QueueEngine: @unchecked Sendable {
                 logger.error("cannot listen", metadata: ["port": "\(port)", "error": "\(error)"])
             }
         }
-        let fd = socket.fd
         let busy = options.busyPoll
-        isZeroCopy = socket.isZeroCopy
-        var device = XSKFrameDevice(socket: socket)
         started.signal()
         if let (impairment, seed) = options.impairment {
             var impaired = ImpairedDevice(device, receive: impairment, transmit: impairment, seed: seed)
-            loop(device: &impaired, stack: &stack, fd: fd, busyPoll: busy)
+            loop(device: &impaired, stack: &stack, fd: pollFD, busyPoll: busy)
             func summary(_ counters: ImpairedChannel.Counters) -> String {
                 "dropped=\(counters.dropped) reordered=\(counters.reordered) duplicated=\(counters.duplicated)"
             }
@@ -146,7 +151,8 @@ public final class QueueEngine: @unchecked Sendable {
             counters.impairedOutbound = summary(impaired.outbound.counters)
             finish(device: &impaired.base, stack: stack)
         } else {
-            loop(device: &device, stack: &stack, fd: fd, busyPoll: busy)
+            var device = device
+            loop(device: &device, stack: &stack, fd: pollFD, busyPoll: busy)
             finish(device: &device, stack: stack)
         }
         finished.signal()

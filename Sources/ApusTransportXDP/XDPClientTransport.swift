@@ -40,14 +40,18 @@ public final class XDPClientTransport: ClientTransport {
         }
     }
 
-    public let configuration: Configuration
-    private let queues: XDPQueueSet
+    private let queues: XDPQueueSet?
     let engine: QueueEngine
 
-    private init(configuration: Configuration, queues: XDPQueueSet) {
-        self.configuration = configuration
+    private init(queues: XDPQueueSet) {
         self.queues = queues
         self.engine = queues.engines[0]
+    }
+
+    /// A client over an engine someone else runs (tests drive one over an in-memory link).
+    init(engine: QueueEngine) {
+        self.queues = nil
+        self.engine = engine
     }
 
     /// Opens the socket, starts the engine and claims the client's address. Connections open on first use.
@@ -67,7 +71,7 @@ public final class XDPClientTransport: ClientTransport {
             await set.close()
             throw error
         }
-        return XDPClientTransport(configuration: configuration, queues: set)
+        return XDPClientTransport(queues: set)
     }
 
     /// The queue thread's executor: tasks preferring it call without hops.
@@ -131,7 +135,12 @@ public final class XDPClientTransport: ClientTransport {
 
     /// Closes the connections (outstanding calls fail with `.unavailable`), stops the engine, releases the address.
     public func close() async {
-        await queues.close()
+        if let queues {
+            await queues.close()
+        } else {
+            engine.closeAll()
+            await engine.waitUntilFinished()
+        }
     }
 }
 

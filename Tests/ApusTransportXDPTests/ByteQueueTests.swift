@@ -1,0 +1,40 @@
+import Testing
+@testable import ApusTransportXDP
+
+struct ByteQueueTests {
+    @Test func keepsBytesInOrderAcrossGrowthAndPartialRemoval() {
+        var queue = ByteQueue()
+        var expected: [UInt8] = []
+        for round in 0..<50 {
+            let chunk = (0..<(round * 37 + 1)).map { UInt8(truncatingIfNeeded: $0 + round) }
+            chunk.withUnsafeBytes { queue.append($0) }
+            expected += chunk
+            let drop = min(expected.count, round * 11)
+            queue.removeFirst(drop)
+            expected.removeFirst(drop)
+            let bytes = Array(queue.readable)
+            #expect(bytes == expected)
+        }
+    }
+
+    @Test func reserveAllocatesOnceForAnAnnouncedMessage() {
+        var queue = ByteQueue()
+        queue.reserve(total: 1 << 20)
+        let capacity = queue.capacity
+        let chunk = [UInt8](repeating: 7, count: 1448)
+        for _ in 0..<((1 << 20) / 1448) { chunk.withUnsafeBytes { queue.append($0) } }
+        let after = queue.capacity
+        #expect(after == capacity)
+    }
+
+    @Test func anEmptiedQueueGivesLargeMemoryBack() {
+        var queue = ByteQueue()
+        queue.append(length: 1 << 20) { $0.count }
+        let count = queue.count
+        #expect(count == 1 << 20)
+        queue.removeFirst(1 << 20)
+        let (empty, capacity) = (queue.isEmpty, queue.capacity)
+        #expect(empty)
+        #expect(capacity == 0)
+    }
+}
