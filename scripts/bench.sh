@@ -5,6 +5,8 @@
 #                                [--payload BYTES] [--protocol binary|compact] [--quick]
 #   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
 #   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
+#   bash scripts/bench.sh rpc    [--duration S] [--rounds N] [--connections "1 16 64"] [--depth "1 8"]
+#                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp] [--quick]
 #
 # kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
 #   apus  `.build/release/apus serve --host 127.0.0.1 --port 0 ...` (Apus kernel-socket server)
@@ -57,12 +59,38 @@
 # Defaults: --duration 5 --rounds 3 --connections "1 64" --payload 64; --quick: --duration 2
 # --rounds 1. Raw results: .build/bench/tcp-<UTC timestamp>.jsonl.
 #
+# rpc (root): Thrift RPC on the same testbed, echo(a BYTES-long string), binary protocol, framed;
+# each server pinned to CPU 0 in apus-srv:
+#   xdp     `apus serve --transport xdp` on AF_XDP queue 0 of apus-s, owning APUS_IP_OWNED:9090
+#           (Apus's own TCP/IP, copy mode on veth)
+#   kernel  `apus serve --transport kernel --threads 1` on the kernel address APUS_IP_SRV:9091
+#   cpp     the Apache Thrift C++ TNonblockingServer of kernel mode on APUS_IP_SRV:9092
+# All three are driven by the same client, `apus bench` pinned to CPU 1 in apus-cli: C connections,
+# C x depth calls in flight (pipelined), for S seconds. --client xdp (the default: on this testbed
+# it drives every server faster, for less CPU per call) calls over Apus's own TCP on AF_XDP queue 0
+# of apus-c, owning APUS_IP_OWNED_CLI (the testbed comes up with APUS_CLIENT_XDP=1); --client kernel
+# over the client kernel's TCP. The matrix is connection counts x depths x servers, a fresh server
+# per run; rounds alternate the servers' order. Per run: QPS, p50/p99/p999 and the server's CPU per
+# call two ways: the server process's CPU time (user+sys), and CPU 0's busy time (user+nice+system+
+# irq+softirq in /proc/stat: the process plus the kernel's work for it there), each over the client's
+# run, per call. Then xdp and cpp run again paced (`apus bench --rate`) at half of cpp's saturated
+# QPS, at 16 connections (else the first count) and the deepest depth, for their p99 at 50% load,
+# both with the --paced-client (default kernel: it paces on its event loop's own timer, while the
+# XDP client's queue thread has none and each paced call wakes it from another thread, which on
+# one client core costs context switches and latency of the client's own). The summary checks the
+# targets: QPS xdp/cpp >= 2x at each one's best saturation point and CPU per call xdp/cpp <= 1/3
+# (both ways) there; p99 xdp/cpp <= 1/2 at 50% load. The testbed is tuned as in tcp mode
+# (APUS_BENCH_TCP_TESTBED=plain: not).
+# Defaults: --duration 5 --rounds 1 --connections "1 16 64" --depth "1 8" --payload 64 --client xdp
+# --paced-client kernel; --quick: --duration 2 --connections "1 16".
+# Raw results: .build/bench/rpc-<UTC timestamp>.jsonl.
+#
 # Environment:
 #   APUS_BENCH_APUS=/path     apus binary to benchmark instead of building .build/release/apus
 #   APUS_BENCH_CLIENT=/path   (kernel) client binary instead of apus; it is run as
 #                             `/path bench --host ... --json` (self-tests, other clients)
 #   APUS_BENCH_SKIP_APUS=1    (kernel) benchmark the C++ server only
-#   APUS_BENCH_TCP_TESTBED=plain  (tcp) run on the testbed as scripts/testbed.sh makes it
+#   APUS_BENCH_TCP_TESTBED=plain  (tcp, rpc) run on the testbed as scripts/testbed.sh makes it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,27 +105,29 @@ usage() {
 mode="${1:-}"
 (($#)) && shift
 case "$mode" in
-  kernel|xdp|tcp) ;;
+  kernel|xdp|tcp|rpc) ;;
   -h|--help|help) usage 0 ;;
-  "") echo "bench: which benchmark? modes: kernel xdp tcp" >&2; usage 2 >&2 ;;
-  *) echo "bench: unknown mode '$mode' (modes: kernel xdp tcp)" >&2; usage 2 >&2 ;;
+  "") echo "bench: which benchmark? modes: kernel xdp tcp rpc" >&2; usage 2 >&2 ;;
+  *) echo "bench: unknown mode '$mode' (modes: kernel xdp tcp rpc)" >&2; usage 2 >&2 ;;
 esac
 
 # ---- options -------------------------------------------------------------------
-duration="" connections="-" depth=4 payload=64 protocol=binary quick=0 rounds="" window=256
+duration="" connections="-" depth="-" payload=64 protocol=binary quick=0 rounds="" window=256 rpc_client=xdp rpc_paced_client=kernel
 need() { (($# >= 2)) || die "$1 needs a value"; }
 # only "MODE..." OPTION: OPTION belongs to these modes.
 only() { [[ " $1 " == *" $mode "* ]] || die "$2 is an option of mode(s) $1, not $mode"; }
 while (($#)); do
   case "$1" in
     --duration) need "$@"; duration="$2"; shift 2 ;;
-    --connections) only "kernel tcp" "$1"; need "$@"; connections="$2"; shift 2
+    --connections) only "kernel tcp rpc" "$1"; need "$@"; connections="$2"; shift 2
       [[ "$connections" =~ [0-9] ]] || die "--connections needs at least one count, got '$connections'" ;;
-    --depth) only kernel "$1"; need "$@"; depth="$2"; shift 2 ;;
+    --depth) only "kernel rpc" "$1"; need "$@"; depth="$2"; shift 2 ;;
     --payload) need "$@"; payload="$2"; shift 2 ;;
     --protocol) only kernel "$1"; need "$@"; protocol="$2"; shift 2 ;;
-    --rounds) only "xdp tcp" "$1"; need "$@"; rounds="$2"; shift 2 ;;
+    --rounds) only "xdp tcp rpc" "$1"; need "$@"; rounds="$2"; shift 2 ;;
     --window) only xdp "$1"; need "$@"; window="$2"; shift 2 ;;
+    --client) only rpc "$1"; need "$@"; rpc_client="$2"; shift 2 ;;
+    --paced-client) only rpc "$1"; need "$@"; rpc_paced_client="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument '$1' (see: bash scripts/bench.sh --help)" ;;
@@ -105,6 +135,12 @@ while (($#)); do
 done
 # "-": not given on the command line.
 if [ "$mode" = tcp ] && [ "$connections" = - ]; then connections="1 64"; fi
+if [ "$mode" = rpc ]; then
+  if ((quick)) && [ "$connections" = - ]; then connections="1 16"; fi
+  [ "$connections" != - ] || connections="1 16 64"
+  [ "$depth" != - ] || depth="1 8"
+  rounds="${rounds:-1}"
+fi
 if ((quick)); then
   duration="${duration:-2}"; [ "$connections" != - ] || connections="1 4"; rounds="${rounds:-1}"
 fi
@@ -122,7 +158,17 @@ if [ "$mode" = tcp ]; then
   [[ "$payload" =~ ^[0-9]+$ ]] && ((payload >= 1 && payload <= 65536)) \
     || die "--payload (the rr request size) must be 1..65536 bytes in tcp mode, got '$payload'"
 fi
-[[ "$depth" =~ ^[1-9][0-9]*$ ]] || die "--depth must be a positive integer, got '$depth'"
+[ "$depth" != - ] || depth=4
+# rpc takes a list of depths (calls in flight per connection), kernel one.
+read -r -a depth_list <<<"$depth"
+((${#depth_list[@]})) || die "--depth is empty"
+[ "$mode" = rpc ] || ((${#depth_list[@]} == 1)) || die "--depth takes one count in $mode mode, got '$depth'"
+for d in "${depth_list[@]}"; do
+  [[ "$d" =~ ^[1-9][0-9]*$ ]] || die "--depth takes positive integers, got '$d'"
+done
+[ "$mode" = rpc ] || depth="${depth_list[0]}"
+[[ "$rpc_client" =~ ^(kernel|xdp)$ ]] || die "--client must be kernel or xdp, got '$rpc_client'"
+[[ "$rpc_paced_client" =~ ^(kernel|xdp)$ ]] || die "--paced-client must be kernel or xdp, got '$rpc_paced_client'"
 [[ "$payload" =~ ^[0-9]+$ ]] || die "--payload must be a byte count, got '$payload'"
 [[ "$protocol" =~ ^(binary|compact)$ ]] || die "--protocol must be binary or compact, got '$protocol'"
 read -r -a conn_list <<<"$connections"
@@ -187,11 +233,12 @@ children_cpu() {
 }
 
 server_pid=""
+# stop_server [TENTHS]: SIGTERM, then SIGKILL after TENTHS tenths of a second (default 20).
 stop_server() {
   [ -n "$server_pid" ] || return 0
   kill -TERM "$server_pid" 2>/dev/null || true
   local i
-  for i in $(seq 20); do
+  for i in $(seq "${1:-20}"); do
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -200,9 +247,10 @@ stop_server() {
   server_pid=""
 }
 
-# ---- the testbed (xdp, tcp) ----------------------------------------------------
+# ---- the testbed (xdp, tcp, rpc) -----------------------------------------------
 # The testbed's names, read as scripts/testbed.sh reads them (it sees the same environment).
 ns_srv="${APUS_NS_SRV:-apus-srv}" ns_cli="${APUS_NS_CLI:-apus-cli}" if_srv="${APUS_IF_SRV:-apus-s}"
+if_cli="${APUS_IF_CLI:-apus-c}" ip_owned_cli="${APUS_IP_OWNED_CLI:-10.10.0.20}"
 ip_owned="${APUS_IP_OWNED:-10.10.0.10}" ip_srv="${APUS_IP_SRV:-10.10.0.1}" xdp_mode="${APUS_XDP_MODE:-native}"
 ref_dir="build/xdp-ref" udp_port=7 queue=0 warmup=1
 # A reflector is stopped with SIGTERM once the blaster is done (both then print their
@@ -223,7 +271,7 @@ testbed_prerequisites() {
   command -v ip >/dev/null || missing+=("ip (iproute2)")
   command -v xdp-loader >/dev/null || missing+=("xdp-loader (xdp-tools)")
   [ "$mode" != xdp ] || pkg-config --exists libxdp 2>/dev/null || missing+=("pkg-config libxdp (libxdp-dev)")
-  if [ "$mode" = tcp ]; then
+  if [ "$mode" = tcp ] || [ "$mode" = rpc ]; then
     command -v tc >/dev/null || missing+=("tc (iproute2)")
     command -v ethtool >/dev/null || missing+=("ethtool")
   fi
@@ -238,6 +286,8 @@ testbed_prerequisites() {
   done
   [ ! -e "/sys/fs/bpf/apus/$if_srv" ] || die "/sys/fs/bpf/apus/$if_srv exists: another testbed uses interface $if_srv.
   If none does: bash scripts/xdp-unload.sh $if_srv (or set APUS_IF_SRV and APUS_IF_CLI to other names)"
+  [ ! -e "/sys/fs/bpf/apus/$if_cli" ] || die "/sys/fs/bpf/apus/$if_cli exists: another testbed uses interface $if_cli.
+  If none does: bash scripts/xdp-unload.sh $if_cli (or set APUS_IF_SRV and APUS_IF_CLI to other names)"
 }
 
 # build_reference WHAT SRC OUT "TOOL..." EXTRA INPUT...: runs `bash SRC/build.sh` (which
@@ -544,7 +594,7 @@ fi
 
 # ---- tcp -----------------------------------------------------------------------
 tcp_ref_dir="build/tcp-ref" apus_tcp_port=7 kernel_tcp_port=7007
-if_cli="${APUS_IF_CLI:-apus-c}" tcp_testbed="${APUS_BENCH_TCP_TESTBED:-tuned}"
+tcp_testbed="${APUS_BENCH_TCP_TESTBED:-tuned}"
 tcp_tests=(stream rr)
 stream_chunk=65536
 # A server is stopped with SIGTERM once the load client is done (it then prints its
@@ -953,28 +1003,22 @@ if [ "$mode" = tcp ]; then
   exit "$failed"
 fi
 
-# ---- kernel: prerequisites -----------------------------------------------------
-missing=()
-command -v thrift >/dev/null || missing+=("thrift (thrift-compiler)")
-command -v g++ >/dev/null || missing+=("g++")
-command -v taskset >/dev/null || missing+=("taskset (util-linux)")
-command -v python3 >/dev/null || missing+=("python3")
-pkg-config --exists thrift-nb 2>/dev/null || missing+=("pkg-config thrift-nb (libthrift-dev)")
-pkg-config --exists libevent 2>/dev/null || missing+=("pkg-config libevent (libevent-dev)")
-echo '#include <boost/numeric/conversion/cast.hpp>' | g++ -x c++ -E - -o /dev/null 2>/dev/null \
-  || missing+=("Boost headers (libboost-dev)")
-((${#missing[@]} == 0)) || die "missing: ${missing[*]}
+# ---- the Apache Thrift C++ server (kernel, rpc) --------------------------------
+cpp_prerequisites() {
+  local missing=()
+  command -v thrift >/dev/null || missing+=("thrift (thrift-compiler)")
+  command -v g++ >/dev/null || missing+=("g++")
+  command -v taskset >/dev/null || missing+=("taskset (util-linux)")
+  command -v python3 >/dev/null || missing+=("python3")
+  pkg-config --exists thrift-nb 2>/dev/null || missing+=("pkg-config thrift-nb (libthrift-dev)")
+  pkg-config --exists libevent 2>/dev/null || missing+=("pkg-config libevent (libevent-dev)")
+  echo '#include <boost/numeric/conversion/cast.hpp>' | g++ -x c++ -E - -o /dev/null 2>/dev/null \
+    || missing+=("Boost headers (libboost-dev)")
+  ((${#missing[@]} == 0)) || die "missing: ${missing[*]}
   run (as root): bash scripts/setup.sh"
+}
 
-skip_apus="${APUS_BENCH_SKIP_APUS:-0}"
-if [ -n "${APUS_BENCH_CLIENT:-}" ]; then
-  [ -x "$APUS_BENCH_CLIENT" ] || die "APUS_BENCH_CLIENT=$APUS_BENCH_CLIENT is not an executable"
-  client_bin="$APUS_BENCH_CLIENT"
-else
-  client_bin="$apus_bin"
-fi
-
-# ---- kernel: builds ------------------------------------------------------------
+# Benchmarks/cpp/echo_server.cpp over `thrift --gen cpp` code, rebuilt when its inputs change.
 build_cpp_server() {
   local idl="Examples/echo.thrift" src="Benchmarks/cpp/echo_server.cpp" out="build/bench-kernel"
   local cxx_flags=(-O2 -std=c++17 -Wall -Wextra)
@@ -1007,6 +1051,446 @@ build_cpp_server() {
   mv -f "$out/echo_server.tmp" "$cpp_server"
   echo "$build_id" >"$out/build-id"
 }
+
+# ---- rpc -----------------------------------------------------------------------
+rpc_port_xdp=9090 rpc_port_kernel=9091 rpc_port_cpp=9092
+# A client run: connect and warm (the XDP client: its queue and ARP) + the run + closing.
+rpc_client_budget=$((duration + 20))
+
+# Busy ticks of CPU $1: user nice system irq softirq (not idle, iowait or steal). On CPU 0, the
+# server's core, this counts beside the server process the kernel's work for it there: the NAPI
+# thread (XDP program, AF_XDP copy, or the kernel's TCP receive) and transmit in the process's
+# own system time; on CPU 1 the same for the client.
+core_ticks() { awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+# Starts RPC server $1 (xdp | kernel | cpp) on CPU 0 in the server namespace and sets
+# server_pid (the server itself: testbed.sh exec, nsenter, unshare, sh and stdbuf all exec,
+# which is checked, since its CPU time is read from /proc/PID/stat).
+start_rpc_server() {
+  local name="$1" log="$2" cmd i
+  case "$name" in
+    xdp)
+      cmd=("$apus_bin" serve --transport xdp --interface "$if_srv" --queues "$queue" --address "$ip_owned"
+           --port "$rpc_port_xdp" --protocol binary --framing framed --cpus 0) ;;
+    kernel)
+      cmd=("$apus_bin" serve --transport kernel --host "$ip_srv" --port "$rpc_port_kernel" --threads 1
+           --protocol binary --framing framed) ;;
+    cpp)
+      cmd=("$cpp_server" --host "$ip_srv" --port "$rpc_port_cpp" --protocol binary) ;;
+  esac
+  "${server_pin[@]}" bash scripts/testbed.sh exec srv stdbuf -oL "${cmd[@]}" >"$log.out" 2>"$log.err" &
+  server_pid=$!
+  for i in $(seq 150); do
+    if grep -qE '^(apus serve: listening on |READY )' "$log.out" 2>/dev/null; then
+      [ "$(readlink "/proc/$server_pid/exe" 2>/dev/null)" = "$(readlink -f "${cmd[0]}")" ] && return 0
+      note "$name: process $server_pid is not ${cmd[0]}: its CPU time would be the wrong one's"
+      return 1
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { server_pid=""; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# run_rpc_client CLIENT SERVER CONNS CONCURRENCY SECONDS RATE OUT: `apus bench` (CLIENT: kernel
+# or xdp) on CPU 1 in the client namespace against SERVER, closed loop (RATE 0) or paced at RATE
+# calls/s; sets load_rc. Background + wait, so a signal interrupts the wait at once.
+run_rpc_client() {
+  local client="$1" host port args
+  shift
+  case "$1" in
+    xdp) host="$ip_owned" port="$rpc_port_xdp" ;;
+    kernel) host="$ip_srv" port="$rpc_port_kernel" ;;
+    cpp) host="$ip_srv" port="$rpc_port_cpp" ;;
+  esac
+  args=(bench --host "$host" --port "$port" --connections "$2" --concurrency "$3" --duration "$4"
+        --payload "$payload" --method echo --protocol binary --framing framed --json)
+  [ "$5" = 0 ] || args+=(--rate "$5")
+  if [ "$client" = xdp ]; then
+    args+=(--transport xdp --interface "$if_cli" --address "$ip_owned_cli")
+    ((${#client_pin[@]} == 0)) || args+=(--cpu 1)
+  fi
+  "${client_pin[@]}" timeout -k 2 "$rpc_client_budget" bash scripts/testbed.sh exec cli "$apus_bin" "${args[@]}" \
+    >"$6.out" 2>"$6.err" &
+  load_pid=$!
+  load_rc=0
+  wait "$load_pid" || load_rc=$?
+  load_pid=""
+}
+
+# rpc_run SERVER CONNS DEPTH ROUND RATE: one measured run against a fresh server, CONNS
+# connections with CONNS x DEPTH calls in flight, closed loop (RATE 0) or paced; appends a
+# JSON line to the results.
+rpc_run() {
+  local name="$1" conns="$2" depth="$3" round="$4" rate="$5" client="$rpc_client" log error="" load_line="" last
+  local cpu0="" cpu1="" core0="" core1="" ccore0="" ccore1="" steal0="" steal1="" busy0="" busy1="" t0=0 t1=0 load_cpu=""
+  local napi_srv0="" napi_srv1="" napi_cli0="" napi_cli1=""
+  if [ "$rate" = 0 ]; then
+    log="$logs/$name-c$conns-d$depth-r$round"
+  else
+    log="$logs/$name-c$conns-d$depth-paced-r$round" client="$rpc_paced_client"
+  fi
+  tcp_pin_napi || error="could not pin the NAPI threads"
+  if [ -n "$error" ]; then
+    :
+  elif ! start_rpc_server "$name" "$log"; then
+    error="server did not come up within 15 s (see $log.out, $log.err)"
+    stop_server
+  else
+    cpu0="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+    napi_srv0="$(net_ticks srv)" napi_cli0="$(net_ticks cli)"
+    steal0="$(steal_ticks)"
+    busy0="$(busy_ticks)"
+    core0="$(core_ticks 0)" ccore0="$(core_ticks 1)"
+    t0="$(date +%s%N)"
+    # The client's CPU = growth of this shell's children times across its run.
+    times >"$log.client.times0"
+    run_rpc_client "$client" "$name" "$conns" $((conns * depth)) "$duration" "$rate" "$log.client"
+    times >"$log.client.times1"
+    t1="$(date +%s%N)"
+    core1="$(core_ticks 0)" ccore1="$(core_ticks 1)"
+    busy1="$(busy_ticks)"
+    steal1="$(steal_ticks)"
+    napi_srv1="$(net_ticks srv)" napi_cli1="$(net_ticks cli)"
+    load_cpu="$(awk -v a="$(children_cpu "$log.client.times0")" -v b="$(children_cpu "$log.client.times1")" \
+      'BEGIN { printf "%.3f", b - a }')"
+    if [ -n "$cpu0" ] && kill -0 "$server_pid" 2>/dev/null; then
+      cpu1="$(user_sys_ticks "$server_pid" 2>/dev/null || true)"
+    fi
+    [ -n "$cpu1" ] || error="server ended before the client did (see $log.err)"
+    # The Apus servers drain (and the xdp one prints its queue's counters) on SIGTERM.
+    stop_server 100
+    load_line="$(grep '^{' "$log.client.out" | tail -1 || true)"
+    if [ "$load_rc" = 124 ] || [ "$load_rc" = 137 ]; then
+      error="${error:-client exceeded $rpc_client_budget s and was killed (see $log.client.err)}"
+    elif [ "$load_rc" != 0 ]; then
+      error="${error:-client exited with status $load_rc (see $log.client.err)}"
+    elif [ -z "$load_line" ]; then
+      error="${error:-client printed no JSON line (see $log.client.out)}"
+    fi
+  fi
+  # One JSON line per run; python3 validates the client's JSON and does the arithmetic.
+  if ! SERVER="$name" CONNS="$conns" DEPTH="$depth" ROUND="$round" RATE="$rate" DURATION="$duration" \
+    PAYLOAD="$payload" CLIENT="$client" TESTBED="$tcp_testbed" INTERFACE="$if_srv" XDP_MODE="$xdp_mode" \
+    CLIENT_JSON="$load_line" ERROR="$error" CPU0="$cpu0" CPU1="$cpu1" CORE0="$core0" CORE1="$core1" \
+    CCORE0="$ccore0" CCORE1="$ccore1" \
+    STEAL0="$steal0" STEAL1="$steal1" CLK_TCK="$clk_tck" T0="$t0" T1="$t1" LOAD_CPU="$load_cpu" \
+    BUSY0="$busy0" BUSY1="$busy1" NSRV0="$napi_srv0" NSRV1="$napi_srv1" NCLI0="$napi_cli0" NCLI1="$napi_cli1" \
+    STAMP="$stamp" LOG="$log" APUS="$apus_bin" python3 - >>"$results" <<'EOF'
+import json, os, re
+e = os.environ
+rate = float(e["RATE"])
+row = {"mode": "rpc", "stamp": e["STAMP"], "kind": "paced" if rate else "saturation", "server": e["SERVER"],
+       "round": int(e["ROUND"]), "connections": int(e["CONNS"]), "depth": int(e["DEPTH"]),
+       "concurrency": int(e["CONNS"]) * int(e["DEPTH"]), "rate_target": rate or None,
+       "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]), "protocol": "binary", "framing": "framed",
+       "method": "echo", "client": e["CLIENT"], "testbed": e["TESTBED"], "interface": e["INTERFACE"],
+       "xdp_mode": e["XDP_MODE"], "apus": e["APUS"]}
+try:
+    out = open(e["LOG"] + ".out", errors="replace").read()
+except OSError:
+    out = ""
+# The xdp server's own account of its queue (printed when it stops).
+if e["SERVER"] == "xdp":
+    m = re.search(r"^apus serve: queue 0: (.*)$", out, re.M)
+    if m:
+        row["server_queue"] = {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", m.group(1))}
+        if row["server_queue"].get("frames_in_app", 0) != 0:
+            row["warning"] = "frames_in_app=%d after the server stopped" % row["server_queue"]["frames_in_app"]
+    elif not e["ERROR"]:
+        row["warning"] = "no 'queue 0:' line from the xdp server"
+error = e["ERROR"]
+keys = ("qps", "calls", "errors", "mismatches", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "transport")
+if not error:
+    try:
+        got = json.loads(e["CLIENT_JSON"])
+        missing = [k for k in keys if k not in got]
+        if missing:
+            error = "client JSON lacks " + ", ".join(missing)
+        else:
+            row.update({k: got[k] for k in keys})
+    except ValueError as x:
+        error = "client JSON does not parse: %s" % x
+if not error:
+    tck = int(e["CLK_TCK"])
+    wall = (int(e["T1"]) - int(e["T0"])) / 1e9
+    (u0, s0), (u1, s1) = map(int, e["CPU0"].split()), map(int, e["CPU1"].split())
+    user, cpu = (u1 - u0) / tck, (u1 + s1 - u0 - s0) / tck
+    core = (int(e["CORE1"]) - int(e["CORE0"])) / tck
+    client_core = (int(e["CCORE1"]) - int(e["CCORE0"])) / tck
+    steal = (int(e["STEAL1"]) - int(e["STEAL0"])) / tck
+    calls = row["calls"]
+    row["wall_s"] = round(wall, 3)
+    row["server_cpu_s"] = round(cpu, 3)
+    row["server_user_s"] = round(user, 3)
+    row["core_busy_s"] = round(core, 3)
+    if wall > 0:
+        row["server_cpu_pct"] = round(100 * cpu / wall, 1)
+        row["core_busy_pct"] = round(100 * core / wall, 1)
+        row["client_core_busy_pct"] = round(100 * client_core / wall, 1)
+        row["client_cpu_pct"] = round(100 * float(e["LOAD_CPU"]) / wall, 1) if e["LOAD_CPU"] else None
+        row["steal_cpu_pct"] = round(100 * steal / wall, 1)
+        # Anything else on CPUs 0 and 1 (steal apart): the core 0 measure counts it too.
+        napi = sum((int(e[b]) - int(e[a])) / tck for a, b in (("NSRV0", "NSRV1"), ("NCLI0", "NCLI1")) if e[a] and e[b])
+        if e["LOAD_CPU"] and e["BUSY0"] and e["BUSY1"]:
+            busy = (int(e["BUSY1"]) - int(e["BUSY0"])) / tck
+            row["other_cpu_pct"] = round(max(0.0, 100 * (busy - steal - cpu - float(e["LOAD_CPU"]) - napi) / wall), 1)
+    # Over the client's whole run (start, run, close), per call answered in it.
+    row["server_cpu_us_per_call"] = round(cpu * 1e6 / calls, 3) if calls else None
+    row["core_cpu_us_per_call"] = round(core * 1e6 / calls, 3) if calls else None
+if error:
+    row["error"] = error
+print(json.dumps(row))
+EOF
+  then
+    die "could not write the result line for $name c=$conns d=$depth round $round"
+  fi
+  last="$(tail -1 "$results")"
+  if grep -q '"error"' <<<"$last"; then
+    failed=1
+    note "$name c=$conns d=$depth round $round$([ "$rate" = 0 ] || echo " paced"): FAILED: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["error"])' "$last")"
+  else
+    note "$name c=$conns d=$depth round $round$([ "$rate" = 0 ] || echo " paced at $rate/s"): $(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+print("%.0f calls/s, p50 %.1f us, p99 %.1f us, server %.2f us/call (process), %.2f us/call (core 0)%s%s"
+      % (r["qps"], r["p50_us"], r["p99_us"], r["server_cpu_us_per_call"] or 0, r["core_cpu_us_per_call"] or 0,
+         ", %d errors" % r["errors"] if r["errors"] else "", "; warning: " + r["warning"] if "warning" in r else ""))' "$last")"
+  fi
+}
+
+# The rate for the paced runs: half of cpp's best median saturated QPS at CONNS connections;
+# prints nothing when cpp has no successful run there.
+rpc_half_cpp_rate() {
+  python3 - "$results" "$1" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+conns = int(sys.argv[2])
+by_depth = {}
+for r in rows:
+    if r["kind"] == "saturation" and r["server"] == "cpp" and r["connections"] == conns and "error" not in r:
+        by_depth.setdefault(r["depth"], []).append(r["qps"])
+if by_depth:
+    print(int(max(statistics.median(v) for v in by_depth.values()) / 2))
+EOF
+}
+
+rpc_client_name() {
+  if [ "$1" = xdp ]; then echo "Apus's TCP on AF_XDP ($if_cli, owning $ip_owned_cli)"; else echo "the kernel's TCP"; fi
+}
+
+rpc_main() {
+  case "$tcp_testbed" in tuned|plain) ;; *) die "APUS_BENCH_TCP_TESTBED must be tuned or plain, got '$tcp_testbed'" ;; esac
+  testbed_prerequisites
+  cpp_prerequisites
+  build_cpp_server
+  build_apus
+  has_subcommand serve || die "$apus_bin has no 'serve' subcommand"
+  has_subcommand bench || die "$apus_bin has no 'bench' subcommand"
+  "$apus_bin" serve --help 2>&1 | grep -q -- '--transport' || die "$apus_bin serve has no --transport option"
+  "$apus_bin" bench --help 2>&1 | grep -q -- '--rate' \
+    || die "$apus_bin bench has no --rate option (needed for the runs at 50% load)"
+  # The XDP program on the client end too, for --client xdp; harmless for the kernel client
+  # (the program passes everything but the Apus client's address to the kernel).
+  export APUS_CLIENT_XDP=1
+  start_testbed
+  tcp_tune_testbed >>"$logs/testbed-up.log" 2>&1 || die "tuning the testbed failed (see $logs/testbed-up.log;
+  APUS_BENCH_TCP_TESTBED=plain runs on the testbed as it is)"
+  note "client: apus bench over $(rpc_client_name "$rpc_client") on CPU 1 (--client $rpc_client);" \
+    "paced runs: over $(rpc_client_name "$rpc_paced_client") (--paced-client $rpc_paced_client)"
+
+  failed=0
+  local round conns depth name cell=0 order started=$SECONDS paced_conns paced_depth=0 rate
+  for round in $(seq "$rounds"); do
+    for conns in "${conn_list[@]}"; do
+      for depth in "${depth_list[@]}"; do
+        # Each cell alternates the order from round to round (and from cell to cell):
+        # drift on a shared machine hits all sides alike.
+        cell=$((cell + 1))
+        if (((round + cell) % 2)); then order=(cpp kernel xdp); else order=(xdp kernel cpp); fi
+        for name in "${order[@]}"; do
+          rpc_run "$name" "$conns" "$depth" "$round" 0
+        done
+      done
+    done
+  done
+
+  # p99 at 50% load: xdp and cpp paced at half of cpp's saturated QPS, at 16 connections
+  # (else the first count) and the deepest depth, so enough workers cover the rate.
+  paced_conns="${conn_list[0]}"
+  for conns in "${conn_list[@]}"; do [ "$conns" != 16 ] || paced_conns=16; done
+  for depth in "${depth_list[@]}"; do ((depth <= paced_depth)) || paced_depth="$depth"; done
+  rate="$(rpc_half_cpp_rate "$paced_conns")"
+  if [ -z "$rate" ] || [ "$rate" = 0 ]; then
+    failed=1
+    note "no successful cpp run at $paced_conns connections: no runs at 50% load"
+  else
+    note "at 50% load: $rate calls/s (half of cpp's saturated QPS at $paced_conns connections), $((paced_conns * paced_depth)) workers"
+    for round in $(seq "$rounds"); do
+      if ((round % 2)); then order=(xdp cpp); else order=(cpp xdp); fi
+      for name in "${order[@]}"; do
+        rpc_run "$name" "$paced_conns" "$paced_depth" "$round" "$rate"
+      done
+    done
+  fi
+  note "runs took $((SECONDS - started)) s"
+
+  # ---- rpc: table --------------------------------------------------------------
+  python3 - "$results" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+r0 = rows[0]
+names = {"xdp": "Apus on AF_XDP (its own TCP)", "kernel": "Apus on kernel sockets (SwiftNIO, 1 thread)",
+         "cpp": "Apache Thrift C++ TNonblockingServer (1 IO thread)"}
+def client_name(kind):
+    clients = {r["client"] for r in rows if r["kind"] == kind}
+    return " and ".join("apus bench over Apus's TCP on AF_XDP (XDP client)" if c == "xdp"
+                        else "apus bench over the kernel's TCP (kernel client)" for c in sorted(clients))
+print()
+print("== Thrift RPC on the testbed: echo(%d-byte string), binary/framed, %d s per run; servers pinned to CPU 0,"
+      % (r0["payload"], r0["duration_s"]))
+print("   the same client for all three on CPU 1: %s" % client_name("saturation"))
+if any(r["kind"] == "paced" for r in rows):
+    print("   paced runs (50%% load): %s" % client_name("paced"))
+for k in ("xdp", "kernel", "cpp"):
+    print("   %-6s %s" % (k, names[k]))
+print("   testbed: %s" % ("threaded NAPI pinned with each side (server's receive processing on CPU 0), qdisc backpressure"
+                         if r0["testbed"] == "tuned" else "as scripts/testbed.sh made it (veth receive in softirq on the sender's CPU)"))
+hdr = "%-6s %5s %5s %5s %5s | %9s %8s %8s %8s | %9s %9s | %7s %6s %7s %6s %6s %6s | %6s"
+print(hdr % ("server", "conns", "depth", "K", "round", "QPS", "p50 us", "p99 us", "p999 us",
+             "us/c proc", "us/c core", "srv CPU", "core 0", "cli CPU", "core 1", "other", "steal", "errors"))
+line = "-" * 146
+def f(v, fmt):
+    return "-" if v is None else fmt % v
+stolen = warned = noisy = False
+for kind in ("saturation", "paced"):
+    rs = [r for r in rows if r["kind"] == kind]
+    if not rs:
+        continue
+    print(line)
+    if kind == "paced":
+        print("paced at %.0f calls/s (50%% load: half of cpp's saturated QPS):" % rs[0]["rate_target"])
+    for r in rs:
+        if "error" in r:
+            print("%-6s %5d %5d %5d %5d | FAILED: %s" % (r["server"], r["connections"], r["depth"], r["concurrency"], r["round"], r["error"]))
+            continue
+        print(hdr % (r["server"], r["connections"], r["depth"], r["concurrency"], r["round"], f(r["qps"], "%.0f"),
+                     f(r["p50_us"], "%.1f"), f(r["p99_us"], "%.1f"), f(r["p999_us"], "%.1f"),
+                     f(r["server_cpu_us_per_call"], "%.2f"), f(r["core_cpu_us_per_call"], "%.2f"),
+                     f(r.get("server_cpu_pct"), "%.0f%%"), f(r.get("core_busy_pct"), "%.0f%%"),
+                     f(r.get("client_cpu_pct"), "%.0f%%"), f(r.get("client_core_busy_pct"), "%.0f%%"),
+                     f(r.get("other_cpu_pct"), "%.0f%%"),
+                     f(r.get("steal_cpu_pct"), "%.0f%%"), f(r["errors"], "%d"))
+              + ("  (%s)" % r["warning"] if "warning" in r else ""))
+        stolen = stolen or (r.get("steal_cpu_pct") or 0) > 10
+        noisy = noisy or (r.get("other_cpu_pct") or 0) > 10
+        warned = warned or "warning" in r or r["errors"] > 0
+print(line)
+
+def median(rs, key):
+    values = [r[key] for r in rs if "error" not in r and r.get(key) is not None]
+    return statistics.median(values) if values else None
+# Medians per server and cell over the rounds.
+cells = {}
+for r in rows:
+    if r["kind"] == "saturation":
+        cells.setdefault((r["server"], r["connections"], r["depth"]), []).append(r)
+med = {k: {key: median(v, key) for key in ("qps", "p99_us", "server_cpu_us_per_call", "core_cpu_us_per_call",
+                                           "core_busy_pct", "client_core_busy_pct")}
+       for k, v in cells.items()}
+if cells and max(len(v) for v in cells.values()) > 1:
+    print("medians over the rounds (QPS | us/call proc | us/call core):")
+    for (server, c, d), m in sorted(med.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+        print("  %-6s c=%-3d d=%-2d %10s | %6s | %6s" % (server, c, d, f(m["qps"], "%.0f"),
+              f(m["server_cpu_us_per_call"], "%.2f"), f(m["core_cpu_us_per_call"], "%.2f")))
+def best(server):
+    points = [(m["qps"], k) for k, m in med.items() if k[0] == server and m["qps"] is not None]
+    if not points:
+        return None, None
+    qps, key = max(points)
+    return key, med[key]
+def ratio(a, b):
+    return a / b if a is not None and b else None
+def verdict(value, target, higher):
+    if value is None:
+        return "-", "not measured"
+    ok = value >= target if higher else value <= target
+    return "%.2fx" % value, "met" if ok else "MISSED"
+print()
+print("targets (xdp = Apus on AF_XDP, cpp = Apache Thrift C++; each at its best saturation point, i.e. its highest QPS):")
+ka, a = best("xdp")
+kb, b = best("kernel")
+kc, c = best("cpp")
+def at(key):
+    return "c=%d d=%d" % (key[1], key[2]) if key else "-"
+for label, key, m in (("xdp", ka, a), ("kernel", kb, b), ("cpp", kc, c)):
+    if m:
+        bound = ""
+        if (m["core_busy_pct"] or 0) < 90 and (m["client_core_busy_pct"] or 0) >= 90:
+            bound = "  client-bound (core 0 %.0f%%, core 1 %.0f%%): its capacity is higher" % (m["core_busy_pct"], m["client_core_busy_pct"])
+        print("  %-6s best %10s QPS at %-10s  CPU us/call: %s (process), %s (core 0)%s"
+              % (label, f(m["qps"], "%.0f"), at(key), f(m["server_cpu_us_per_call"], "%.2f"), f(m["core_cpu_us_per_call"], "%.2f"), bound))
+a = a or {}
+c = c or {}
+v, ok = verdict(ratio(a.get("qps"), c.get("qps")), 2.0, True)
+print("  QPS xdp/cpp at saturation                    %7s  target >= 2x:    %s" % (v, ok))
+v, ok = verdict(ratio(a.get("server_cpu_us_per_call"), c.get("server_cpu_us_per_call")), 1 / 3, False)
+print("  server CPU/call xdp/cpp, process CPU time    %7s  target <= 0.33x: %s" % (v, ok))
+v, ok = verdict(ratio(a.get("core_cpu_us_per_call"), c.get("core_cpu_us_per_call")), 1 / 3, False)
+print("  server CPU/call xdp/cpp, core 0 busy time    %7s  target <= 0.33x: %s" % (v, ok))
+paced = [r for r in rows if r["kind"] == "paced"]
+pa, pc = median([r for r in paced if r["server"] == "xdp"], "p99_us"), median([r for r in paced if r["server"] == "cpp"], "p99_us")
+qa, qc = median([r for r in paced if r["server"] == "xdp"], "qps"), median([r for r in paced if r["server"] == "cpp"], "qps")
+v, ok = verdict(ratio(pa, pc), 0.5, False)
+print("  p99 xdp/cpp at 50%% load                      %7s  target <= 0.5x:  %s" % (v, ok))
+if paced:
+    target = paced[0]["rate_target"]
+    print("      paced at %.0f calls/s, c=%d K=%d: xdp p99 %s us (%s calls/s done), cpp p99 %s us (%s calls/s done)"
+          % (target, paced[0]["connections"], paced[0]["concurrency"], f(pa, "%.1f"), f(qa, "%.0f"), f(pc, "%.1f"), f(qc, "%.0f")))
+    short = [s for s, q in (("xdp", qa), ("cpp", qc)) if q is not None and q < 0.95 * target]
+    if short:
+        print("      WARNING: %s did not reach the rate (a worker falls behind when its call takes longer than its pace)"
+              % " and ".join(short))
+    busy = [r for r in paced if "error" not in r and (r.get("client_core_busy_pct") or 0) >= 90]
+    if busy:
+        print("      WARNING: the client's core was >= 90%% busy in %d of %d paced runs (a paced call costs the client"
+              % (len(busy), len(paced)))
+        print("      several times a pipelined one): its own queueing is in these p99s, which then say little about the servers")
+print("us/c proc: the server process's CPU time (user+sys, all threads) / calls; us/c core: CPU 0's busy time")
+print("(user+nice+system+irq+softirq in /proc/stat: the process plus the kernel's work for it on that core) / calls;")
+print("both over the client's whole run. srv CPU, core 0, cli CPU, core 1: shares of one core; core 0/1: the busy")
+print("time of the server's/client's core, the kernel's work there included. A server whose core 0 is near 100% is")
+print("saturated (its QPS is its capacity); with core 1 near 100% and core 0 not, the client set the pace.")
+print("other: CPU time on CPUs 0 and 1 used by anything but the server, the client and the veth ends' NAPI")
+print("threads (steal apart); core 0 counts whatever of it ran there. steal: time the hypervisor took from CPUs 0 and 1.")
+if noisy:
+    print("WARNING: other load above 10% of a core in some runs: those numbers (the core 0 ones above all) are")
+    print("disturbed; rerun on an idle machine.")
+if warned:
+    print("WARNING: some runs had call errors or server warnings (see the rows marked above and the logs).")
+if stolen:
+    print("note: steal above 10% of a core in some runs: the hypervisor took that time from the vCPUs.")
+print("raw results: %s" % sys.argv[1])
+EOF
+}
+
+if [ "$mode" = rpc ]; then
+  rpc_main
+  exit "$failed"
+fi
+
+# ---- kernel: prerequisites -----------------------------------------------------
+cpp_prerequisites
+
+skip_apus="${APUS_BENCH_SKIP_APUS:-0}"
+if [ -n "${APUS_BENCH_CLIENT:-}" ]; then
+  [ -x "$APUS_BENCH_CLIENT" ] || die "APUS_BENCH_CLIENT=$APUS_BENCH_CLIENT is not an executable"
+  client_bin="$APUS_BENCH_CLIENT"
+else
+  client_bin="$apus_bin"
+fi
+
+# ---- kernel: builds ------------------------------------------------------------
 build_cpp_server
 
 # apus is needed as the server unless skipped, and as the client unless overridden.

@@ -1,9 +1,10 @@
-// Apache Thrift C++ side of the kernel-socket RPC benchmark (scripts/bench.sh kernel).
+// Apache Thrift C++ side of the RPC benchmarks (scripts/bench.sh kernel and rpc).
 //
 // Serves the Echo service of Examples/echo.thrift (plain method names, no
 // TMultiplexedProcessor: the benchmark only calls Echo) with TNonblockingServer on
-// 127.0.0.1, framed transport (TNonblockingServer only speaks framed), binary or
-// compact protocol. Built by scripts/bench.sh over `thrift --gen cpp` code.
+// --host (127.0.0.1 unless given; bench.sh rpc: the testbed's kernel address), framed
+// transport (TNonblockingServer only speaks framed), binary or compact protocol.
+// Built by scripts/bench.sh over `thrift --gen cpp` code.
 //
 // Configuration: ONE libevent IO thread and NO worker ThreadManager, so handlers
 // run inline on the IO thread. For handlers this trivial that is Apache's fastest
@@ -18,7 +19,7 @@
 // server.stop(), which is thread-safe (it writes to the IO thread's notification
 // socket); nothing runs in signal-handler context.
 //
-// Usage: echo_server --port P [--protocol binary|compact]
+// Usage: echo_server --port P [--host ADDRESS] [--protocol binary|compact]
 
 #include "Echo.h"
 
@@ -81,7 +82,8 @@ private:
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: echo_server --port P [--protocol binary|compact]   (P in 0..65535; 0 = any free port)\n");
+               "usage: echo_server --port P [--host ADDRESS] [--protocol binary|compact]\n"
+               "  P in 0..65535 (0 = any free port); ADDRESS defaults to 127.0.0.1\n");
   std::exit(code);
 }
 
@@ -89,6 +91,7 @@ private:
 
 int main(int argc, char** argv) {
   long port = -1;
+  std::string host = "127.0.0.1";
   std::string protocol = "binary";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -98,6 +101,12 @@ int main(int argc, char** argv) {
       port = std::strtol(argv[++i], &end, 10);
       if (end == argv[i] || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
         std::fprintf(stderr, "echo_server: bad --port value '%s'\n", argv[i]);
+        usage(2);
+      }
+    } else if (a == "--host" && i + 1 < argc) {
+      host = argv[++i];
+      if (host.empty()) {
+        std::fprintf(stderr, "echo_server: empty --host value\n");
         usage(2);
       }
     } else if (a == "--protocol" && i + 1 < argc) {
@@ -137,7 +146,7 @@ int main(int argc, char** argv) {
     }
     auto handler = std::make_shared<EchoHandler>();
     auto processor = std::make_shared<apus_echo::EchoProcessor>(handler);
-    auto socket = std::make_shared<TNonblockingServerSocket>("127.0.0.1", static_cast<int>(port));
+    auto socket = std::make_shared<TNonblockingServerSocket>(host, static_cast<int>(port));
 
     // No ThreadManager argument: handlers run on the IO thread (see the header).
     TNonblockingServer server(processor, protocolFactory, socket);

@@ -44,10 +44,7 @@ public struct XDPPlacement: Sendable {
     public static func attachMode(of interface: String) -> String? {
         let index = if_nametoindex(interface)
         guard index != 0 else { return nil }
-        var options = bpf_xdp_query_opts()
-        options.sz = MemoryLayout<bpf_xdp_query_opts>.size
-        guard bpf_xdp_query(Int32(index), 0, &options) == 0 else { return nil }
-        switch Int32(options.attach_mode) {
+        switch cxdp_xdp_attach_mode(Int32(index)) {
         case Int32(XDP_ATTACHED_DRV): return "native"
         case Int32(XDP_ATTACHED_SKB): return "skb"
         case Int32(XDP_ATTACHED_HW): return "hw"
@@ -90,6 +87,10 @@ final class XDPQueueSet: @unchecked Sendable {
         guard !placement.queues.isEmpty else { throw XSKError("no queues given", errno: 0, hint: "e.g. --queues 0") }
         if geteuid() != 0 {
             throw XSKError("AF_XDP on \(placement.interface)", errno: EPERM)
+        }
+        guard access("/sys/class/net/\(placement.interface)", F_OK) == 0 else {
+            throw XSKError("interface \(placement.interface)", errno: ENODEV,
+                           hint: "no such interface in this network namespace (see `ip link`)")
         }
         let maps = try XDPProgramMaps(interface: placement.interface)
         self.maps = maps

@@ -51,6 +51,14 @@ static inline int cxdp_set_affinity(const void *mask, unsigned long size) {
 static inline int cxdp_get_affinity(void *mask, unsigned long size) {
     return (int)syscall(__NR_sched_getaffinity, 0, size, mask);
 }
+/* How an XDP program is attached to ifindex (XDP_ATTACHED_*), or -1. LIBBPF_OPTS
+ * zeroes the whole struct, padding included: libbpf rejects non-zero extra bytes. */
+static inline int cxdp_xdp_attach_mode(int ifindex) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+    if (bpf_xdp_query(ifindex, 0, &opts) != 0) return -1;
+    return opts.attach_mode;
+}
+
 /* The queue executor's wakeup: non-blocking, close-on-exec. */
 static inline int cxdp_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -20,7 +20,8 @@ import Glibc
 /// `--concurrency` calls are kept in flight, spread over `--connections`
 /// pipelined connections; each worker task runs on its connection's event
 /// loop (kernel) or on the AF_XDP queue's thread (xdp), so a call and its
-/// reply never change threads in the client.
+/// reply never change threads in the client. `--rate` paces the workers
+/// instead, for latency at a given load rather than at saturation.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load-test an Echo server: QPS and latency percentiles.",
@@ -32,6 +33,11 @@ struct Bench: AsyncParsableCommand {
             --address (root, and the XDP program loaded on that interface). --calls N makes exactly N \
             calls instead of running for --duration; --verify gives every echo its own payload and \
             counts replies that differ as mismatches (exit status 1 if any call failed or differed).
+
+            --rate R paces the calls: together the workers start R calls a second, each worker one call \
+            every --concurrency/R seconds (staggered); a worker that falls behind makes one call at once and \
+            skips the slots it missed instead of catching up in a burst. Latency counts from each call's actual \
+            start. A worker has one call in flight, so --concurrency must cover R times the latency.
             """
     )
 
@@ -65,6 +71,8 @@ struct Bench: AsyncParsableCommand {
     var calls = 0
     @Flag(help: "Give each echo its own payload and check the reply.")
     var verify = false
+    @Option(help: "Calls started per second over all workers (0: closed loop, each worker calls again at once).")
+    var rate = 0.0
     @Option(help: "kernel (TCP sockets) or xdp (Apus's TCP on AF_XDP).")
     var transport: TransportChoice = .kernel
     @Option(help: "xdp: interface with Apus's XDP program.")
@@ -91,6 +99,9 @@ struct Bench: AsyncParsableCommand {
         guard payload >= 0 else { throw ValidationError("--payload must be at least 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard calls >= 0 else { throw ValidationError("--calls must be at least 0") }
+        guard rate == 0 || (0.001...1e9).contains(rate) else {
+            throw ValidationError("--rate must be 0 (closed loop) or 0.001...1e9 calls per second")
+        }
         if verify && method == .ping { throw ValidationError("--verify needs --method echo or echoItem") }
         if transport == .xdp {
             guard interface != nil else { throw ValidationError("--transport xdp needs --interface IF") }
@@ -158,7 +169,9 @@ struct Bench: AsyncParsableCommand {
         let text = String(repeating: "x", count: payload)
         let item = Item(id: 42, title: text)
         let options = CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9)))
-        let (method, verify, totalCalls) = (self.method, self.verify, self.calls)
+        let (method, verify, totalCalls, concurrency) = (self.method, self.verify, self.calls, self.concurrency)
+        // --rate: each worker's calls are due one `pace` apart.
+        let pace: Duration? = rate > 0 ? .nanoseconds(max(1, Int64((Double(concurrency) / rate * 1e9).rounded()))) : nil
 
         // One call first, so a wrong address fails with one clear line rather than a flood.
         do {
@@ -188,8 +201,19 @@ struct Bench: AsyncParsableCommand {
                 workers.addTask(executorPreference: executors[worker % executors.count]) {
                     var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
                     var serial = 0
+                    // Staggered, so the workers' calls spread evenly over each pace.
+                    var due = pace.map { start.advanced(by: $0 * worker / concurrency) }
                     while ContinuousClock.now < end {
                         if totalCalls > 0 && counters.started.wrappingAdd(1, ordering: .relaxed).oldValue >= totalCalls { break }
+                        if let pace, let next = due {
+                            guard next < end else { break }
+                            let now = ContinuousClock.now
+                            if next > now { await Self.wait(until: next) }
+                            // Late: this call goes now and the slots it missed are skipped (no catch-up burst);
+                            // the worker stays on its own slots, so late workers never bunch up.
+                            let missed = next < now ? Int(next.duration(to: now) / pace) : 0
+                            due = next.advanced(by: pace * (missed + 1))
+                        }
                         serial += 1
                         let began = ContinuousClock.now
                         do {
@@ -234,6 +258,22 @@ struct Bench: AsyncParsableCommand {
                        unreachable: false)
     }
 
+    /// Waits until `instant` for a paced call. On an event loop (the kernel transport) on its own
+    /// timer, so the call costs no thread hop: `Task.sleep` resumes through the global executor's
+    /// threads, which on a client pinned to one core means context switches and added latency.
+    /// Elsewhere (the AF_XDP queue's thread) `Task.sleep`, without slack: coalesced wake-ups
+    /// would send the workers' calls in bursts.
+    static func wait(until instant: ContinuousClock.Instant) async {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            try? await Task.sleep(until: instant, tolerance: .zero, clock: .continuous)
+            return
+        }
+        let (seconds, attoseconds) = ContinuousClock.now.duration(to: instant).components
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { continuation.resume() }
+        }
+    }
+
     /// A payload of `size` bytes (at least 16) that names its worker and call.
     static func uniquePayload(worker: Int, serial: Int, size: Int) -> String {
         let tag = "w\(worker)c\(serial)."
@@ -253,7 +293,7 @@ struct Bench: AsyncParsableCommand {
                   + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\"}")
         } else {
             Console.out("""
-                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight, \(self.protocol)/\(framing), via \(path)
+                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(self.protocol)/\(framing), via \(path)
                   calls   \(calls) in \(rounded(outcome.seconds)) s, errors \(outcome.errors)\(verify ? ", mismatches \(outcome.mismatches)" : "")
                   qps     \(rounded(qps))
                   latency p50 \(rounded(micros(50))) µs  p90 \(rounded(micros(90))) µs  p99 \(rounded(micros(99))) µs  p999 \(rounded(micros(99.9))) µs  max \(rounded(maxMicros)) µs
