@@ -75,14 +75,14 @@
 # irq+softirq in /proc/stat: the process plus the kernel's work for it there), each over the client's
 # run, per call. Then xdp and cpp run again paced (`apus bench --rate`) at half of cpp's saturated
 # QPS, at 16 connections (else the first count) and the deepest depth, for their p99 at 50% load,
-# both with the --paced-client (default kernel: it paces on its event loop's own timer, while the
-# XDP client's queue thread has none and each paced call wakes it from another thread, which on
-# one client core costs context switches and latency of the client's own). The summary checks the
+# both with the --paced-client (default xdp: it paces on its queue thread's own timers, with no
+# thread hop; kernel paces on its event loop's timer, at several times the client CPU per call).
+# The summary checks the
 # targets: QPS xdp/cpp >= 2x at each one's best saturation point and CPU per call xdp/cpp <= 1/3
 # (both ways) there; p99 xdp/cpp <= 1/2 at 50% load. The testbed is tuned as in tcp mode
 # (APUS_BENCH_TCP_TESTBED=plain: not).
 # Defaults: --duration 5 --rounds 1 --connections "1 16 64" --depth "1 8" --payload 64 --client xdp
-# --paced-client kernel; --quick: --duration 2 --connections "1 16".
+# --paced-client xdp; --quick: --duration 2 --connections "1 16".
 # Raw results: .build/bench/rpc-<UTC timestamp>.jsonl.
 #
 # Environment:
@@ -112,7 +112,7 @@ case "$mode" in
 esac
 
 # ---- options -------------------------------------------------------------------
-duration="" connections="-" depth="-" payload=64 protocol=binary quick=0 rounds="" window=256 rpc_client=xdp rpc_paced_client=kernel
+duration="" connections="-" depth="-" payload=64 protocol=binary quick=0 rounds="" window=256 rpc_client=xdp rpc_paced_client=xdp
 need() { (($# >= 2)) || die "$1 needs a value"; }
 # only "MODE..." OPTION: OPTION belongs to these modes.
 only() { [[ " $1 " == *" $mode "* ]] || die "$2 is an option of mode(s) $1, not $mode"; }

@@ -4,6 +4,7 @@ import ApusTesting
 import ApusThrift
 import ApusWire
 import ApusXSK
+import CXDP
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -174,6 +175,7 @@ public final class QueueEngine: @unchecked Sendable {
             }
             if !failed.isEmpty { resetFailed(stack: &stack) }
             while let event = stack.nextEvent() { handle(event, stack: &stack) }
+            if let next = timers.last, next.deadline <= now { fireTimers() }
             let ran = executor.runPending()
             if !outbox.isEmpty { flushOutbox(stack: &stack) }
             if !failed.isEmpty { resetFailed(stack: &stack) }
@@ -205,6 +207,7 @@ public final class QueueEngine: @unchecked Sendable {
             }
             guard idle > options.idleSpins else { continue }
             var deadline = min(stack.nextDeadline, device.nextDeadline, nextReport)
+            if let next = timers.last { deadline = min(deadline, next.deadline) }
             if clientPool.contains(where: { !$0.pending.isEmpty }) { deadline = min(deadline, nextTimeoutScan) }
             // Sends still in flight complete without an RX event: come back soon to reap them.
             if device.transmitOutstanding { deadline = min(deadline, now + .milliseconds(1)) }
@@ -212,16 +215,51 @@ public final class QueueEngine: @unchecked Sendable {
         }
     }
 
-    /// poll(2) on the socket and the executor's eventfd until `deadline`.
+    /// ppoll(2) on the socket and the executor's eventfd until `deadline`.
     private func sleep(fd: Int32, until deadline: NetInstant) {
         guard deadline > now, executor.prepareToSleep() else { return }
         let nanoseconds = min(deadline.nanoseconds - now.nanoseconds, 1_000_000_000)
-        let milliseconds = Int32(max(1, (nanoseconds + 999_999) / 1_000_000))
         var fds = (pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: executor.wakeup, events: Int16(POLLIN), revents: 0))
         withUnsafeMutableBytes(of: &fds) { raw in
-            _ = poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, milliseconds)
+            _ = cxdp_poll_ns(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, Int64(nanoseconds))
         }
         executor.didWake()
+    }
+
+    // MARK: Timers
+
+    private struct Timer {
+        var deadline: NetInstant
+        var continuation: UnsafeContinuation<Void, Never>
+    }
+
+    /// Latest deadline first, so the next one is `last`.
+    private var timers: [Timer] = []
+
+    /// Suspends the calling task until `deadline` on the queue's own clock, without leaving the
+    /// queue's thread (`Task.sleep` resumes through another thread's timer). Call it from a task
+    /// that runs on this queue's executor.
+    func sleep(until deadline: NetInstant) async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let timer = Timer(deadline: deadline, continuation: continuation)
+            let insert: @Sendable () -> Void = { [self] in
+                var low = 0
+                var high = timers.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if timers[middle].deadline > deadline { low = middle + 1 } else { high = middle }
+                }
+                timers.insert(timer, at: low)
+            }
+            if executor.isCurrent { insert() } else { executor.execute(insert) }
+        }
+    }
+
+    private func fireTimers() {
+        while let next = timers.last, next.deadline <= now {
+            timers.removeLast()
+            next.continuation.resume()
+        }
     }
 
     /// True when the loop should end.

@@ -123,6 +123,19 @@ public final class XDPClientTransport: ClientTransport {
         }
     }
 
+    /// Sleeps until `instant` on the queue's own timers: for a task on `taskExecutor`, with no
+    /// thread hop and nanosecond resolution (a load generator's pacing). From elsewhere: `Task.sleep`.
+    public func sleep(until instant: ContinuousClock.Instant) async {
+        guard engine.executor.isCurrent else {
+            try? await Task.sleep(until: instant, tolerance: .zero, clock: .continuous)
+            return
+        }
+        let delay = ContinuousClock.now.duration(to: instant)
+        guard delay > .zero else { return }
+        let (seconds, attoseconds) = delay.components
+        await engine.sleep(until: MonotonicClock.now() + NetDuration(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+
     /// Queues a oneway call; it is written at the queue's next output step.
     public func callOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions) async throws {
         let engine = self.engine

@@ -59,6 +59,12 @@ static inline int cxdp_xdp_attach_mode(int ifindex) {
     return opts.attach_mode;
 }
 
+/* poll(2) with a nanosecond timeout (the queue loop's timers need better than 1 ms). */
+static inline int cxdp_poll_ns(struct pollfd *fds, unsigned long count, long long nanoseconds) {
+    struct timespec timeout = { nanoseconds / 1000000000LL, nanoseconds % 1000000000LL };
+    return (int)syscall(__NR_ppoll, fds, count, &timeout, NULL, 0);
+}
+
 /* The queue executor's wakeup: non-blocking, close-on-exec. */
 static inline int cxdp_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
