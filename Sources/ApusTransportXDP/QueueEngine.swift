@@ -209,8 +209,8 @@ public final class QueueEngine: @unchecked Sendable {
             var deadline = min(stack.nextDeadline, device.nextDeadline, nextReport)
             if let next = timers.last { deadline = min(deadline, next.deadline) }
             if clientPool.contains(where: { !$0.pending.isEmpty }) { deadline = min(deadline, nextTimeoutScan) }
-            // Sends still in flight complete without an RX event: come back soon to reap them.
-            if device.transmitOutstanding { deadline = min(deadline, now + .milliseconds(1)) }
+            // Frames the device could not take yet (flush kicked while it took them): retry soon.
+            if device.transmitOutstanding { deadline = min(deadline, now + .microseconds(50)) }
             sleep(fd: fd, until: deadline)
         }
     }

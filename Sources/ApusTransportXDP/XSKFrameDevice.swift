@@ -82,8 +82,22 @@ public struct XSKFrameDevice: FrameDevice, ~Copyable {
             socket.tx.submit()
             unsubmitted = 0
         }
-        // Copy mode sends at most 32 descriptors per kick: kick while anything is outstanding.
-        if socket.tx.outstanding > 0 && (!socket.isZeroCopy || socket.tx.needsWakeup) { socket.kickTransmit() }
+        // Copy mode sends at most 32 descriptors per kick: kick again while the kernel keeps
+        // taking them, rather than leave the rest in the ring until the next pass (which may be
+        // after a sleep). Zero copy needs one kick, and only when the driver asks.
+        if socket.isZeroCopy {
+            if socket.tx.outstanding > 0 && socket.tx.needsWakeup { socket.kickTransmit() }
+        } else {
+            var before = socket.tx.outstanding
+            var kicks = 0
+            while before > 0 && kicks < 64 {
+                socket.kickTransmit()
+                kicks += 1
+                let after = socket.tx.outstanding
+                if after == before { break }  // the device takes no more now: retry on a later pass
+                before = after
+            }
+        }
         if socket.fill.needsWakeup { socket.kickReceive() }
     }
 
@@ -95,10 +109,9 @@ public struct XSKFrameDevice: FrameDevice, ~Copyable {
             socket.kickReceive()
             return
         }
-        // Sends still in flight complete without an RX event: come back soon to reap them.
-        let cap: UInt64 = socket.tx.outstanding > 0 ? 1_000_000 : 100_000_000
-        let nanoseconds = min(deadline.nanoseconds - now.nanoseconds, cap)
-        socket.waitForPackets(milliseconds: Int32(max(1, (nanoseconds + 999_999) / 1_000_000)))
+        // Frames the device could not take yet: try again soon, not after a millisecond.
+        let cap: UInt64 = socket.tx.outstanding > 0 ? 50_000 : 100_000_000
+        socket.waitForPackets(nanoseconds: min(deadline.nanoseconds - now.nanoseconds, cap))
     }
 
     mutating func refill() {

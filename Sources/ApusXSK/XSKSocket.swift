@@ -224,6 +224,12 @@ public struct XSKSocket: ~Copyable {
         _ = recvfrom(fd, nil, 0, Int32(MSG_DONTWAIT), nil, nil)
     }
 
+    /// Waits up to `nanoseconds` for received packets.
+    public func waitForPackets(nanoseconds: UInt64) {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = cxdp_poll_ns(&descriptor, 1, Int64(min(nanoseconds, 10_000_000_000)))
+    }
+
     /// Waits up to `milliseconds` for received packets.
     public func waitForPackets(milliseconds: Int32) {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
