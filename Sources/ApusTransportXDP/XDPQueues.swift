@@ -103,13 +103,13 @@ final class XDPQueueSet: @unchecked Sendable {
         network.tcp = placement.tcp
 
         // Every socket is made and registered before anything runs: a bad queue fails it all.
-        var boxes: [SocketBox] = []
+        var boxes: [XSKSocketBox] = []
         func unregisterAll() { for box in boxes { maps.unregister(queue: box.queue) } }
         for queue in placement.queues {
             do throws(XSKError) {
                 let socket = try XSKSocket(interface: placement.interface, queue: queue, configuration: placement.socket)
                 try maps.register(socketFD: socket.fd, queue: queue)
-                boxes.append(SocketBox(socket))
+                boxes.append(XSKSocketBox(socket))
             } catch {
                 unregisterAll()
                 throw error
@@ -160,22 +160,5 @@ final class XDPQueueSet: @unchecked Sendable {
             claimed = false
         }
         for queue in placement.queues { maps.unregister(queue: queue) }
-    }
-}
-
-/// An AF_XDP socket handed from the thread that made it to the thread that runs it.
-final class SocketBox: @unchecked Sendable {
-    let queue: UInt32
-    private var socket: XSKSocket?
-
-    init(_ socket: consuming XSKSocket) {
-        self.queue = socket.queue
-        self.socket = consume socket
-    }
-
-    /// Moves the socket out; once only.
-    func take() -> XSKSocket {
-        guard let socket = socket.take() else { preconditionFailure("SocketBox for queue \(queue) taken twice") }
-        return socket
     }
 }

@@ -67,7 +67,7 @@ struct Net: ParsableCommand {
             }
             let maps: XDPProgramMaps
             do { maps = try XDPProgramMaps(interface: interface) } catch { throw fail("\(error)") }
-            guard let mac = XDP.Reflect.macAddress(of: interface) else {
+            guard let mac = XDPPlacement.macAddress(of: interface) else {
                 throw fail("cannot read the MAC address of \(interface) (/sys/class/net/\(interface)/address)")
             }
             var socketConfiguration = XSKSocket.Configuration()

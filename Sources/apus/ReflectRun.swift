@@ -4,25 +4,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// An AF_XDP socket handed from the thread that made it to the thread that runs it.
-final class SocketBox: @unchecked Sendable {
-    let queue: UInt32
-    let description: String
-    private var socket: XSKSocket?
-
-    init(_ socket: consuming XSKSocket, description: String) {
-        self.queue = socket.queue
-        self.description = description
-        self.socket = consume socket
-    }
-
-    /// Moves the socket out; once only.
-    func take() -> XSKSocket {
-        guard let socket = socket.take() else { preconditionFailure("SocketBox for queue \(queue) taken twice") }
-        return socket
-    }
-}
-
 /// One queue's outcome, in the `key=value` form scripts parse.
 struct QueueResult: Sendable {
     var queue: UInt32
@@ -74,7 +55,7 @@ final class ReflectRun: Sendable {
     var limitReached: Bool { limit > 0 && reflected.load(ordering: .relaxed) >= limit }
 
     /// One queue's run-to-completion loop, on its pinned thread.
-    func serve(_ box: SocketBox, reflector: UDPReflector, interface: String, cpu: Int) {
+    func serve(_ box: XSKSocketBox, reflector: UDPReflector, interface: String, cpu: Int) {
         var socket = box.take()
         var reflector = reflector
         let queue = socket.queue

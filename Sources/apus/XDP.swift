@@ -1,4 +1,5 @@
 import ApusWire
+import ApusTransportXDP
 import ApusXSK
 import ArgumentParser
 import Synchronization
@@ -61,7 +62,7 @@ struct XDP: ParsableCommand {
             }
             let maps: XDPProgramMaps
             do { maps = try XDPProgramMaps(interface: interface) } catch { throw fail(error) }
-            guard let owned = IPv4Address(address), let mac = Self.macAddress(of: interface) else {
+            guard let owned = IPv4Address(address), let mac = XDPPlacement.macAddress(of: interface) else {
                 Console.error(IPv4Address(address) == nil
                     ? "apus xdp reflect: '\(address)' is not an IPv4 address (write it as a dotted quad, e.g. 10.10.0.10)"
                     : "apus xdp reflect: cannot read the MAC address of \(interface) (/sys/class/net/\(interface)/address)")
@@ -73,7 +74,7 @@ struct XDP: ParsableCommand {
             configuration.hugePages = hugePages
             configuration.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
             // Sockets are made and registered here, so a failure on any queue stops everything before traffic moves.
-            var boxes: [SocketBox] = []
+            var boxes: [XSKSocketBox] = []
             defer { for queue in queues { maps.unregister(queue: queue) } }
             for queue in queues {
                 do {
@@ -82,7 +83,7 @@ struct XDP: ParsableCommand {
                     try maps.register(socketFD: socket.fd, queue: queue)
                     let mode = socket.isZeroCopy ? "zero-copy" : "copy"
                     let polling = socket.isBusyPolling ? ", busy polling" : socket.busyPollProblem.map { ", busy polling off (\($0))" } ?? ""
-                    boxes.append(SocketBox(socket, description: "queue \(queue) (\(mode) mode\(polling))"))
+                    boxes.append(XSKSocketBox(socket, description: "queue \(queue) (\(mode) mode\(polling))"))
                 } catch { throw fail(error) }
             }
             do { try maps.claim(ipv4: address) } catch { throw fail(error) }
@@ -172,18 +173,6 @@ struct XDP: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-    }
-}
-
-extension XDP.Reflect {
-    /// The interface's MAC, from the sysfs of the network namespace we run in.
-    static func macAddress(of interface: String) -> MACAddress? {
-        guard let file = fopen("/sys/class/net/\(interface)/address", "r") else { return nil }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 64)
-        guard fgets(&line, 64, file) != nil else { return nil }
-        let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return MACAddress(text)
     }
 }
 
