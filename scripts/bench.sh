@@ -193,18 +193,9 @@ clk_tck="$(getconf CLK_TCK)"
 
 # `swift build -c release --product apus` (incremental), or APUS_BENCH_APUS as it is.
 apus_bin="${APUS_BENCH_APUS:-.build/release/apus}"
+. scripts/lib/build.sh
 build_apus() {
-  if [ -n "${APUS_BENCH_APUS:-}" ]; then
-    [ -x "$apus_bin" ] || die "APUS_BENCH_APUS=$apus_bin is not an executable"
-    note "Apus: $apus_bin (APUS_BENCH_APUS, not rebuilt)"
-  else
-    command -v swift >/dev/null || die "no swift on PATH (nor /opt/swift/usr/bin)"
-    note "Apus: swift build -c release --product apus"
-    # Progress lines dropped; pipefail keeps swift's exit status (grep's `|| true`).
-    timeout 3600 swift build -c release --product apus 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2 \
-      || die "swift build -c release --product apus failed"
-    [ -x "$apus_bin" ] || die "swift build succeeded but $apus_bin does not exist"
-  fi
+  build_release_apus "$apus_bin" APUS_BENCH_APUS
   # Subcommands are checked up front so a missing one fails at once, not per run.
   # (`apus nosuch --help` exits 0 with the top-level help: read the list instead.)
   subcommands="$("$apus_bin" --help 2>&1 || true)"

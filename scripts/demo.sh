@@ -75,17 +75,8 @@ command -v thrift >/dev/null || missing+=("thrift (thrift-compiler)")
 ((${#missing[@]} == 0)) || die "missing: ${missing[*]}; run (as root): bash scripts/setup.sh"
 
 apus="${APUS_DEMO_APUS:-.build/release/apus}"
-if [ -n "${APUS_DEMO_APUS:-}" ]; then
-  [ -x "$apus" ] || die "APUS_DEMO_APUS=$apus is not an executable"
-  note "apus: $apus (APUS_DEMO_APUS, not rebuilt)"
-else
-  command -v swift >/dev/null || die "no swift on PATH (nor /opt/swift/usr/bin)"
-  note "building: swift build -c release --product apus (minutes the first time)"
-  # Progress lines dropped; pipefail keeps swift's exit status (grep's `|| true`).
-  timeout 3600 swift build -c release --product apus 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2 \
-    || die "swift build -c release --product apus failed"
-  [ -x "$apus" ] || die "swift build succeeded but $apus does not exist"
-fi
+. scripts/lib/build.sh
+build_release_apus "$apus" APUS_DEMO_APUS
 # Absolute: the namespaces' commands run it too.
 apus="$(readlink -f "$apus")"
 started=$SECONDS

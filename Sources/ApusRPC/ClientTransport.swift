@@ -47,3 +47,22 @@ extension ClientTransport {
         }
     }
 }
+
+extension UnsafeContinuation where E == any Error, T: Sendable {
+    /// Resumes a waiting call with its reply, decoded by `decode` while the reply's bytes are
+    /// valid, or with the transport's error: the one way every client transport completes a call.
+    @inlinable
+    public func resume(with result: Result<IncomingMessage, RPCError>,
+                       decode: (borrowing IncomingMessage) throws(RPCError) -> T) {
+        switch result {
+        case .success(let message):
+            do throws(RPCError) {
+                resume(returning: try decode(message))
+            } catch {
+                resume(throwing: error)
+            }
+        case .failure(let error):
+            resume(throwing: error)
+        }
+    }
+}

@@ -81,16 +81,7 @@ public final class PosixClientTransport: ClientTransport {
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let complete: ClientConnection.Completion = { result in
-                    switch result {
-                    case .success(let message):
-                        do throws(RPCError) {
-                            continuation.resume(returning: try decode(message))
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
-                    case .failure(let error):
-                        continuation.resume(throwing: error)
-                    }
+                    continuation.resume(with: result, decode: decode)
                 }
                 if connection.eventLoop.inEventLoop {
                     connection.start(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)

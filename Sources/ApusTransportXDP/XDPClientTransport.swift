@@ -101,16 +101,7 @@ public final class XDPClientTransport: ClientTransport {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let start: @Sendable () -> Void = {
                     ticket.call = engine.startCall(request, method: method, options: options) { result in
-                        switch result {
-                        case .success(let message):
-                            do throws(RPCError) {
-                                continuation.resume(returning: try decode(message))
-                            } catch {
-                                continuation.resume(throwing: error)
-                            }
-                        case .failure(let error):
-                            continuation.resume(throwing: error)
-                        }
+                        continuation.resume(with: result, decode: decode)
                     }
                 }
                 if engine.executor.isCurrent { start() } else { engine.executor.execute(start) }
