@@ -59,11 +59,11 @@ public struct XSKSocket: ~Copyable {
     public let isBusyPolling: Bool
     /// Why busy polling is off although it was asked for (an old kernel, say).
     public let busyPollProblem: String?
-    public var umem: UMEM
-    public var fill: XSKProducerRing<UInt64>
-    public var completion: XSKConsumerRing<UInt64>
-    public var rx: XSKConsumerRing<XDPDescriptor>
-    public var tx: XSKProducerRing<XDPDescriptor>
+    package var umem: UMEM
+    package var fill: XSKProducerRing<UInt64>
+    package var completion: XSKConsumerRing<UInt64>
+    package var rx: XSKConsumerRing<XDPDescriptor>
+    package var tx: XSKProducerRing<XDPDescriptor>
     private let mappings: [(UnsafeMutableRawPointer, Int)]
 
     public init(interface: String, queue: UInt32, configuration: Configuration = Configuration()) throws(XSKError) {
