@@ -13,7 +13,6 @@ let package = Package(
         .library(name: "ApusRPC", targets: ["ApusRPC"]),
         .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
         .library(name: "ApusTransportXDP", targets: ["ApusTransportXDP"]),
-        .library(name: "ApusExamples", targets: ["ApusExamples"]),
         .library(name: "ApusIDL", targets: ["ApusIDL"]),
         .library(name: "ApusCodegen", targets: ["ApusCodegen"]),
         .executable(name: "apus", targets: ["apus"]),
@@ -37,8 +36,9 @@ let package = Package(
         .target(name: "ApusWire"),
         // Sans-IO ARP, ICMP echo, UDP and TCP over ApusWire: frames and time in, frames and events out.
         .target(name: "ApusNet", dependencies: ["ApusWire"]),
-        // In-memory links with seeded loss/reorder/duplication/delay for stack tests.
-        .target(name: "ApusTesting", dependencies: ["ApusNet", "ApusWire"]),
+        // In-memory links with seeded loss/reorder/duplication/delay for stack tests, and the
+        // impairing device wrapper for the XDP engine (tests and `--impair`).
+        .target(name: "ApusTesting", dependencies: ["ApusNet", "ApusWire", "ApusXSK", "ApusTransportXDP"]),
         // linux/if_xdp.h, libbpf map calls and the XDP program's map layouts (bpf/apus_xdp.h).
         .systemLibrary(name: "CXDP", path: "Sources/CXDP", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         // UMEM, the four AF_XDP rings (swift-atomics over the mmap'd indexes), socket setup, pinned maps.
@@ -76,7 +76,7 @@ let package = Package(
         .plugin(name: "ApusGenPlugin", capability: .buildTool(), dependencies: ["apus-gen"]),
         // The AF_XDP engine: a queue's socket as ApusNet's frame device, the per-queue loop.
         .target(name: "ApusTransportXDP", dependencies: [
-            "ApusNet", "ApusXSK", "ApusWire", "ApusRPC", "ApusThrift", "ApusTesting", "CXDP",
+            "ApusNet", "ApusXSK", "ApusWire", "ApusRPC", "ApusThrift",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.

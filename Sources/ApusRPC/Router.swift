@@ -1,8 +1,9 @@
 import ApusThrift
 
 /// A registered method with the middleware registered for its service or for it alone.
-public final class Route: Sendable {
-    public let method: RPCMethod
+@usableFromInline
+package final class Route: Sendable {
+    @usableFromInline package let method: RPCMethod
     @usableFromInline let handler: any RPCHandler
     typealias Wrap = @Sendable (any RPCHandler) -> any RPCHandler
     let serviceLayer: Wrap
@@ -74,11 +75,11 @@ public struct Router: RPCHandler {
 
     /// The route for a message name, plain or `Service:method`.
     @inlinable
-    public func route(named name: BytesView) -> Route? {
+    package func route(named name: BytesView) -> Route? {
         route(named: name.string)
     }
 
-    public func route(named name: String) -> Route? {
+    @usableFromInline package func route(named name: String) -> Route? {
         routes[name] ?? multiplexed[name]
     }
 

@@ -11,11 +11,14 @@ public protocol ResponseSink: AnyObject, Sendable {
 
 /// The part of the server both transports share: message in, routed,
 /// middleware, handler, reply out. Transports find message boundaries and
-/// own the bytes; the dispatcher decides what each message means.
+/// own the bytes; the dispatcher decides what each message means. Its
+/// members are for Apus's own transports (`package`): to applications it is
+/// the handle `RPCServer` passes to a `ServerTransport`.
 public final class ServerDispatcher: Sendable {
-    public enum Outcome: Sendable {
-        /// The call was accepted (its reply, if any, goes to the sink).
-        case dispatched
+    public enum Outcome: Sendable, Equatable {
+        /// The message was taken; when `expectsReply`, exactly one reply goes to the sink
+        /// (already, or when the call's task finishes), unless the connection closed first.
+        case dispatched(expectsReply: Bool)
         /// The message is unusable and the stream can no longer be trusted:
         /// close the connection (the reason is for the log).
         case closeConnection(reason: String)
@@ -23,12 +26,12 @@ public final class ServerDispatcher: Sendable {
 
     let router: Router
     let handler: any RPCHandler
-    public let logger: Logger
-    public let limits: ThriftLimits
+    package let logger: Logger
+    package let limits: ThriftLimits
     private let inFlight = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
 
-    public init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, logger: Logger) {
+    package init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, logger: Logger) {
         self.router = router
         self.handler = handler
         self.limits = limits
@@ -36,15 +39,15 @@ public final class ServerDispatcher: Sendable {
     }
 
     /// Calls accepted and not yet answered.
-    public var inFlightCalls: Int { inFlight.load(ordering: .relaxed) }
+    package var inFlightCalls: Int { inFlight.load(ordering: .relaxed) }
 
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    package var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Refuse new calls from now on (graceful shutdown); calls already running finish.
-    public func beginDraining() { draining.store(true, ordering: .relaxed) }
+    package func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     /// Waits until no call is in flight or `gracePeriod` passed; true when drained.
-    public func waitForInFlightCalls(gracePeriod: Duration) async -> Bool {
+    package func waitForInFlightCalls(gracePeriod: Duration) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
         while inFlightCalls > 0 {
             if ContinuousClock.now >= deadline { return false }
@@ -62,7 +65,7 @@ public final class ServerDispatcher: Sendable {
     /// - Otherwise the call runs in a task that starts immediately on this
     ///   thread (`Task.immediate`), preferring `executor` when it suspends,
     ///   so a handler that never suspends completes inline, before this returns.
-    public func dispatch(
+    package func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
         connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil
     ) -> Outcome {
@@ -77,16 +80,15 @@ public final class ServerDispatcher: Sendable {
         guard let route = router.route(named: header.name) else {
             let name = header.name.string
             logger.debug("unknown method", metadata: ["method": "\(name)", "peer": "\(connection.remotePeer)"])
-            if header.type != .oneway {
-                sink.send(.exception(RPCError(.unknownMethod, "unknown method '\(name)'"), name: name, sequenceID: header.sequenceID), protocol: proto)
-            }
-            return .dispatched
+            guard header.type != .oneway else { return .dispatched(expectsReply: false) }
+            sink.send(.exception(RPCError(.unknownMethod, "unknown method '\(name)'"), name: name, sequenceID: header.sequenceID), protocol: proto)
+            return .dispatched(expectsReply: true)
         }
         let descriptor = route.method.descriptor
         guard header.type == .call || header.type == .oneway else {
             sink.send(.exception(RPCError(.invalidMessageType, "a server accepts call and oneway messages, not \(header.type)"),
                                  name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
-            return .dispatched
+            return .dispatched(expectsReply: true)
         }
         let expectsReply = header.type == .call && descriptor.kind == .call
         if isDraining {
@@ -94,7 +96,7 @@ public final class ServerDispatcher: Sendable {
                 sink.send(.exception(RPCError(.unavailable, "server is shutting down"), name: descriptor.method,
                                      sequenceID: header.sequenceID), protocol: proto)
             }
-            return .dispatched
+            return .dispatched(expectsReply: expectsReply)
         }
         let invocation: RPCMethod.Invocation
         do throws(RPCError) {
@@ -104,7 +106,7 @@ public final class ServerDispatcher: Sendable {
             if expectsReply {
                 sink.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
             }
-            return .dispatched
+            return .dispatched(expectsReply: expectsReply)
         }
         let context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
@@ -140,6 +142,6 @@ public final class ServerDispatcher: Sendable {
             if let reply, !connection.isClosed { sink.send(reply, protocol: proto) }
             self.inFlight.subtract(1, ordering: .relaxed)
         }
-        return .dispatched
+        return .dispatched(expectsReply: expectsReply)
     }
 }

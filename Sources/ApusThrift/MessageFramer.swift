@@ -1,5 +1,3 @@
-import ApusThrift
-
 /// Cuts a connection's byte stream into messages, for any transport.
 ///
 /// Framing and protocol are configured or, when nil, sniffed from the first
@@ -33,7 +31,10 @@ public struct MessageFramer: Sendable {
 
     /// The first complete message in `bytes`, or nil when more bytes are needed.
     /// `expectedTotal` is set to the full size of the first message when known
-    /// (a frame header was read), so the caller can reserve memory once.
+    /// (a frame header was read), so the caller can size its buffer.
+    ///
+    /// After a nil, the next call must pass bytes starting where this call's did
+    /// (the same message, with more after it).
     public mutating func next(in bytes: UnsafeRawBufferPointer, expectedTotal: inout Int?) throws(ThriftError) -> Message? {
         expectedTotal = nil
         guard let first = bytes.first else { return nil }
@@ -64,3 +65,4 @@ public struct MessageFramer: Sendable {
         return sniffed
     }
 }
+

@@ -3,41 +3,32 @@ import ApusThrift
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
-/// One connection of a client pool, with any number of calls outstanding
-/// (pipelining): each call gets a sequence id, its reply is matched by it,
-/// in whatever order replies come.
+/// One connection of a client pool on kernel sockets: a thin adapter around
+/// the `ClientConnection` stream core (sequence ids, calls waiting for
+/// replies, reply matching, deadlines, requests held while connecting).
 ///
 /// All mutable state is confined to `eventLoop`; calls from other threads
 /// hop there once. Connecting is lazy: the first call connects, calls made
-/// meanwhile queue; when the connection is lost every outstanding call fails
-/// with `.unavailable` and the next call reconnects.
-final class ClientConnection: @unchecked Sendable {
-    typealias Completion = @Sendable (Result<IncomingMessage, RPCError>) -> Void
-
-    struct Pending {
-        let method: MethodDescriptor
-        let complete: Completion
-        var timeout: Scheduled<Void>?
-    }
-
-    private enum State {
-        case idle
-        case connecting(queued: [(ByteBuffer, EventLoopPromise<Void>?)])
-        case ready(any Channel)
-    }
+/// meanwhile wait; when the connection is lost every outstanding call fails
+/// with `.unavailable` and the next call reconnects. After `close()` every
+/// call fails at once.
+final class ClientChannel: @unchecked Sendable {
+    /// A request not yet written, and who waits to hear that it was (oneway calls).
+    typealias Request = (buffer: ByteBuffer, written: EventLoopPromise<Void>?)
+    typealias Completion = ClientConnection<Request>.Completion
 
     let eventLoop: any EventLoop
     let host: String
     let port: Int
     let configuration: PosixClientTransport.Configuration
     let logger: Logger
-    private let sequenceIDs = Atomic<Int32>(0)
     // Event-loop confined:
-    private var state = State.idle
-    private var pending: [Int32: Pending] = [:]
+    private var core: ClientConnection<Request>
+    private var channel: (any Channel)?
     private var flushScheduled = false
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: Duration?
 
     init(eventLoop: any EventLoop, host: String, port: Int, configuration: PosixClientTransport.Configuration, logger: Logger) {
         self.eventLoop = eventLoop
@@ -45,61 +36,81 @@ final class ClientConnection: @unchecked Sendable {
         self.port = port
         self.configuration = configuration
         self.logger = logger
+        self.core = ClientConnection(configuration: .init(
+            framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
     }
 
     var endpoint: String { "\(host):\(port)" }
 
-    func nextSequenceID() -> Int32 {
-        sequenceIDs.wrappingAdd(1, ordering: .relaxed).newValue
+    // MARK: On the event loop
+
+    /// Encodes a call, registers it and writes it (or connects first).
+    func startCall(_ request: some ThriftMessageBody, method: MethodDescriptor, timeout: Duration?,
+                   complete: @escaping Completion) -> Int32 {
+        eventLoop.preconditionInEventLoop()
+        let sequenceID = core.nextSequenceID()
+        let buffer: ByteBuffer
+        do {
+            buffer = try encode(request, method: method, type: .call, sequenceID: sequenceID)
+        } catch {
+            complete(.failure(error))
+            return sequenceID
+        }
+        let send = core.startCall((buffer, nil), sequenceID: sequenceID, method: method, deadline: timeout.map { .now + $0 },
+                                  complete: complete)
+        apply(send)
+        armTimer()
+        return sequenceID
     }
 
-    /// Encodes a call into a new buffer (on the caller's thread).
-    func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws -> ByteBuffer {
+    /// Encodes and writes a oneway request; `written` completes once it is written.
+    func startOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, written: EventLoopPromise<Void>) {
+        eventLoop.preconditionInEventLoop()
+        do {
+            let buffer = try encode(request, method: method, type: .oneway, sequenceID: core.nextSequenceID())
+            let send = core.startOneway((buffer, written))
+            if case .fail = send {
+                written.fail(RPCError(.unavailable, "oneway \(method): the client is closed", requestWasNotSent: true))
+                return
+            }
+            apply(send)
+        } catch {
+            written.fail(error)
+        }
+    }
+
+    private func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws(RPCError) -> ByteBuffer {
         let name = configuration.multiplexed ? method.multiplexedName : method.method
         let message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
         do throws(ThriftError) {
-            return try ByteBufferAllocator().thriftMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
+            let wire = try WireMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
+            var buffer = ByteBufferAllocator().buffer(capacity: wire.size)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wire.size) { wire.write(into: $0) }
+            return buffer
         } catch {
             throw RPCError(.protocolError, "cannot encode the call to \(method): \(error)", cause: error, requestWasNotSent: true)
         }
     }
 
-    // MARK: On the event loop
-
-    /// Registers a call awaiting its reply and writes it.
-    func start(_ buffer: ByteBuffer, sequenceID: Int32, method: MethodDescriptor, timeout: Duration?, complete: @escaping Completion) {
-        eventLoop.preconditionInEventLoop()
-        var entry = Pending(method: method, complete: complete)
-        if let timeout {
-            entry.timeout = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                   + timeout.components.attoseconds / 1_000_000_000)) {
-                self.fail(sequenceID, RPCError(.deadlineExceeded, "\(method) got no reply from \(self.endpoint) within \(timeout)"))
-            }
+    private func apply(_ send: ClientConnection<Request>.Send) {
+        switch send {
+        case .write(let request):
+            guard let channel else { return }
+            channel.write(request.buffer, promise: request.written)
+            scheduleFlush(channel)
+        case .connect:
+            connect()
+        case .wait:
+            break
+        case .fail(let failure):
+            failure?.run()
         }
-        pending[sequenceID] = entry
-        write(buffer, promise: nil)
     }
 
     /// Fails one outstanding call (timeout, cancellation); a late reply is then dropped.
-    func fail(_ sequenceID: Int32, _ error: RPCError) {
+    func cancel(_ sequenceID: Int32, _ error: RPCError) {
         eventLoop.preconditionInEventLoop()
-        guard let entry = pending.removeValue(forKey: sequenceID) else { return }
-        entry.timeout?.cancel()
-        entry.complete(.failure(error))
-    }
-
-    func write(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-        switch state {
-        case .ready(let channel):
-            channel.write(buffer, promise: promise)
-            scheduleFlush(channel)
-        case .connecting(var queued):
-            queued.append((buffer, promise))
-            state = .connecting(queued: queued)
-        case .idle:
-            state = .connecting(queued: [(buffer, promise)])
-            connect()
-        }
+        core.cancel(sequenceID, error)?.run()
     }
 
     /// Calls made in the same event-loop tick share one flush (one syscall).
@@ -118,90 +129,98 @@ final class ClientConnection: @unchecked Sendable {
             .connectTimeout(configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(connection: self))
+                    try channel.pipeline.syncOperations.addHandler(ClientChannelHandler(connection: self))
                 }
             }
         bootstrap.connect(host: host, port: port).hop(to: eventLoop).whenComplete { result in
-            guard case .connecting(let queued) = self.state else { return }
             switch result {
             case .success(let channel):
-                self.state = .ready(channel)
-                for (buffer, promise) in queued { channel.write(buffer, promise: promise) }
+                guard !self.core.isClosed else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.channel = channel
+                for request in self.core.connected() { channel.write(request.buffer, promise: request.written) }
                 channel.flush()
             case .failure(let error):
-                self.state = .idle
+                let (failures, dropped) = self.core.connectFailed("\(error)")
                 let failure = RPCError(.unavailable, "cannot connect to \(self.endpoint): \(error)", cause: error, requestWasNotSent: true)
-                for (_, promise) in queued { promise?.fail(failure) }
-                self.failAll(failure)
+                for request in dropped { request.written?.fail(failure) }
+                for failure in failures { failure.run() }
             }
         }
     }
 
-    /// A reply arrived (bytes valid during this call only).
-    func receive(_ message: IncomingMessage) {
-        let sequenceID = message.header.sequenceID
-        guard let entry = pending.removeValue(forKey: sequenceID) else {
-            logger.debug("reply for no outstanding call (late, after a timeout?)", metadata: [
-                "seqid": "\(sequenceID)", "endpoint": "\(endpoint)",
-            ])
-            return
+    /// Replies arrived (bytes valid during this call only).
+    fileprivate func read(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var input = MessageReader.Input(bytes)
+        while true {
+            switch core.receive(&input) {
+            case .needMore:
+                return nil
+            case .reply(let complete, let result):
+                complete(result)  // decodes now; the caller resumes on its own executor later
+            case .late(let sequenceID):
+                logger.debug("reply for no outstanding call (late, after a timeout?)", metadata: [
+                    "seqid": "\(sequenceID)", "endpoint": "\(endpoint)",
+                ])
+            case .reset(let reason):
+                return reason
+            }
         }
-        entry.timeout?.cancel()
-        let name = message.header.name
-        guard name == entry.method.method || name == entry.method.multiplexedName else {
-            entry.complete(.failure(RPCError(.wrongMethodName, "reply to \(entry.method) is named '\(name.string)'")))
-            return
-        }
-        entry.complete(.success(message))
     }
 
     /// The connection is gone: every outstanding call fails; the next call reconnects.
-    func connectionLost(_ channel: any Channel, reason: String) {
-        if case .ready(let current) = state, current === channel { state = .idle }
-        failAll(RPCError(.unavailable, "connection to \(endpoint) lost: \(reason)"))
+    fileprivate func connectionLost(_ channel: any Channel, reason: String) {
+        guard self.channel === channel else { return }
+        self.channel = nil
+        for failure in core.lost(reason) { failure.run() }
     }
 
-    private func failAll(_ error: RPCError) {
-        let entries = pending
-        pending = [:]
-        for (_, entry) in entries {
-            entry.timeout?.cancel()
-            entry.complete(.failure(error))
+    /// Keeps one scheduled task at the earliest call deadline (moved only when that gets earlier).
+    private func armTimer() {
+        guard let deadline = core.nextDeadline else { return }
+        if let armed = timerDeadline, armed <= deadline, timer != nil { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = eventLoop.scheduleTask(in: .nanoseconds(max((deadline - .now).inNanoseconds, 0))) {
+            self.timer = nil
+            self.timerDeadline = nil
+            for failure in self.core.expire(at: .now) { failure.run() }
+            self.armTimer()
         }
     }
 
+    /// Fails every outstanding and later call and closes the connection.
     func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
-            guard case .ready(let channel) = self.state else { return self.eventLoop.makeSucceededVoidFuture() }
-            self.state = .idle
+            let (failures, dropped) = self.core.close()
+            for request in dropped {
+                request.written?.fail(RPCError(.unavailable, "the client to \(self.endpoint) is closed", requestWasNotSent: true))
+            }
+            for failure in failures { failure.run() }
+            self.timer?.cancel()
+            guard let channel = self.channel else { return self.eventLoop.makeSucceededVoidFuture() }
+            self.channel = nil
             return channel.close()
         }
     }
 }
 
-/// Reads replies for a `ClientConnection`.
-final class ClientConnectionHandler: ChannelInboundHandler {
+/// Reads replies for a `ClientChannel`.
+final class ClientChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private let connection: ClientConnection
-    private var inbound: InboundMessages
+    private let connection: ClientChannel
     private var failure: String?
 
-    init(connection: ClientConnection) {
-        self.connection = connection
-        self.inbound = InboundMessages(MessageFramer(framing: connection.configuration.framing,
-                                                     protocol: connection.configuration.protocolID,
-                                                     limits: connection.configuration.limits))
-    }
+    init(connection: ClientChannel) { self.connection = connection }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        let (connection, limits) = (self.connection, inbound.limits)
-        let error = inbound.receive(&incoming) { (bytes, protocolID, _) throws(ThriftError) in
-            connection.receive(try IncomingMessage(parsing: bytes, protocol: protocolID, limits: limits))
-        }
-        if let error {
-            failure = "malformed reply: \(error)"
+        let incoming = unwrapInboundIn(data)
+        guard failure == nil else { return }
+        if let reason = incoming.withUnsafeReadableBytes({ connection.read($0) }) {
+            failure = reason
             context.close(promise: nil)
         }
     }

@@ -39,7 +39,7 @@ public final class PosixClientTransport: ClientTransport {
     public let host: String
     public let port: Int
     public let configuration: Configuration
-    private let pool: [ClientConnection]
+    private let pool: [ClientChannel]
     private let executors: [EventLoopTaskExecutor]
     private let nextIndex = Atomic<Int>(0)
 
@@ -50,7 +50,7 @@ public final class PosixClientTransport: ClientTransport {
         self.port = port
         self.configuration = configuration
         self.pool = (0..<configuration.connections).map { _ in
-            ClientConnection(eventLoop: group.next(), host: host, port: port, configuration: configuration, logger: logger)
+            ClientChannel(eventLoop: group.next(), host: host, port: port, configuration: configuration, logger: logger)
         }
         self.executors = pool.map { EventLoopTaskExecutor($0.eventLoop) }
     }
@@ -62,7 +62,7 @@ public final class PosixClientTransport: ClientTransport {
     }
 
     /// Picks a connection: one on the current event loop if there is one, else round-robin.
-    private func pick() -> ClientConnection {
+    private func pick() -> ClientChannel {
         let start = nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue
         for offset in 0..<pool.count {
             let connection = pool[(start &+ offset) % pool.count]
@@ -76,33 +76,37 @@ public final class PosixClientTransport: ClientTransport {
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
         let connection = pick()
-        let sequenceID = connection.nextSequenceID()
-        let buffer = try connection.encode(request, method: method, type: .call, sequenceID: sequenceID)
+        let ticket = SequenceTicket()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                let complete: ClientConnection.Completion = { result in
-                    continuation.resume(with: result, decode: decode)
+                let start = {
+                    ticket.sequenceID = connection.startCall(request, method: method, timeout: options.timeout) { result in
+                        continuation.resume(with: result, decode: decode)
+                    }
                 }
                 if connection.eventLoop.inEventLoop {
-                    connection.start(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
+                    start()
                 } else {
-                    connection.eventLoop.execute {
-                        connection.start(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
-                    }
+                    nonisolated(unsafe) let start = start
+                    connection.eventLoop.execute { start() }
                 }
             }
         } onCancel: {
             connection.eventLoop.execute {
-                connection.fail(sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+                guard let sequenceID = ticket.sequenceID else { return }
+                connection.cancel(sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
             }
         }
     }
 
     public func callOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions) async throws {
         let connection = pick()
-        let buffer = try connection.encode(request, method: method, type: .oneway, sequenceID: connection.nextSequenceID())
         let promise = connection.eventLoop.makePromise(of: Void.self)
-        connection.eventLoop.execute { connection.write(buffer, promise: promise) }
+        if connection.eventLoop.inEventLoop {
+            connection.startOneway(request, method: method, written: promise)
+        } else {
+            connection.eventLoop.execute { connection.startOneway(request, method: method, written: promise) }
+        }
         do {
             try await promise.futureResult.get()
         } catch let error as RPCError {
@@ -112,8 +116,13 @@ public final class PosixClientTransport: ClientTransport {
         }
     }
 
-    /// Closes every connection; calls outstanding on them fail with `.unavailable`.
+    /// Closes every connection; calls outstanding on them, and every later call, fail with `.unavailable`.
     public func close() async {
         for connection in pool { try? await connection.close().get() }
     }
+}
+
+/// The sequence id a call got, for cancelling it; touched on the connection's event loop only.
+private final class SequenceTicket: @unchecked Sendable {
+    var sequenceID: Int32?
 }

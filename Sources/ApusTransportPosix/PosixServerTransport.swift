@@ -15,19 +15,27 @@ public final class PosixServerTransport: ServerTransport {
         public var protocolID: ThriftProtocolID?
         /// `maxFrameSize` caps frames and (for unframed streams) messages, before buffering.
         public var limits: ThriftLimits
-        /// A connection holding part of a message closes after this long without data.
-        public var readTimeout: TimeAmount
+        /// A connection holding part of a message and silent this long is reset.
+        public var readTimeout: Duration
+        /// A connection with nothing in progress for this long is closed; nil: never.
+        public var idleTimeout: Duration?
         public var backlog: Int32
 
         public init(
             framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil, limits: ThriftLimits = .default,
-            readTimeout: TimeAmount = .seconds(30), backlog: Int32 = 256
+            readTimeout: Duration = .seconds(30), idleTimeout: Duration? = .seconds(600), backlog: Int32 = 256
         ) {
             self.framing = framing
             self.protocolID = protocolID
             self.limits = limits
             self.readTimeout = readTimeout
+            self.idleTimeout = idleTimeout
             self.backlog = backlog
+        }
+
+        var connection: ServerConnection.Configuration {
+            ServerConnection.Configuration(framing: framing, protocol: protocolID, limits: limits,
+                                           readTimeout: readTimeout, idleTimeout: idleTimeout)
         }
     }
 
@@ -53,17 +61,20 @@ public final class PosixServerTransport: ServerTransport {
     }
 
     public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
-        let configuration = self.configuration
+        let connection = self.configuration.connection
+        let backlog = self.configuration.backlog
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A client that half-closes still gets the replies it is owed (`ServerConnection.peerFinished`).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [weak self] channel in
                 self?.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ServerConnectionHandler(dispatcher: dispatcher, configuration: configuration))
+                        ServerConnectionHandler(dispatcher: dispatcher, configuration: connection))
                 }
             }
         let server: any Channel

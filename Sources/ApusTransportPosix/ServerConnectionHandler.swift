@@ -2,10 +2,18 @@ import ApusRPC
 import ApusThrift
 import Logging
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One server connection: cuts the byte stream into messages, hands each to
-/// the dispatcher while its bytes are still in the read buffer (zero copy
-/// for messages that arrived whole), and writes replies.
+/// One server connection on kernel sockets: a thin adapter that feeds NIO's
+/// reads into the `ServerConnection` stream core, dispatches the messages it
+/// returns while their bytes are still in the read buffer (zero copy for
+/// messages that arrived whole), and writes the replies it sizes.
+///
+/// The core never calls out, and this handler never calls into it while a
+/// call on it is running: a write that fails and closes the channel inside
+/// `dispatch` (a client reset) only marks the core closed afterwards.
 ///
 /// The first reply produced while a read is processed goes out at once; later
 /// ones (pipelined calls answered inline) are flushed together at
@@ -19,63 +27,91 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let dispatcher: ServerDispatcher
-    private let configuration: PosixServerTransport.Configuration
-    private var inbound: InboundMessages
+    private var connection: ServerConnection
+    private var context: ChannelHandlerContext?
     private var sink: ConnectionSink?
     private var state: ConnectionState?
-    private var readTimeout: Scheduled<Void>?
-    private var lastReadAt = NIODeadline.now()
+    private var executor: EventLoopTaskExecutor?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: Duration?
+    // Reply coalescing within one read.
+    private var isReading = false
+    private var repliesInRead = 0
+    private var needsFlush = false
 
-    init(dispatcher: ServerDispatcher, configuration: PosixServerTransport.Configuration) {
+    init(dispatcher: ServerDispatcher, configuration: ServerConnection.Configuration) {
         self.dispatcher = dispatcher
-        self.configuration = configuration
-        self.inbound = InboundMessages(MessageFramer(framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits))
+        self.connection = ServerConnection(configuration: configuration, at: .now)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let state = ConnectionState(
+        self.context = context
+        state = ConnectionState(
             remotePeer: context.channel.remoteAddress?.peerAddress ?? .unknown,
             localPeer: context.channel.localAddress?.peerAddress ?? .unknown)
-        self.state = state
-        self.sink = ConnectionSink(channel: context.channel, executor: EventLoopTaskExecutor(context.eventLoop), logger: dispatcher.logger)
+        let executor = EventLoopTaskExecutor(context.eventLoop)
+        self.executor = executor
+        sink = ConnectionSink(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        armTimer()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state?.markClosed()
-        readTimeout?.cancel()
-        inbound.reset()
+        connection.closed()
+        timer?.cancel()
+        timer = nil
+        sink = nil
+        self.context = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        lastReadAt = .now()
+        let incoming = unwrapInboundIn(data)
         guard let sink, let state else { return }
-        sink.isInRead = true
-        let dispatcher = self.dispatcher
-        let channel = context.channel
-        let failure = inbound.receive(&incoming, isOpen: { channel.isActive }) { (bytes, protocolID, framing) throws(ThriftError) in
-            sink.framing = framing
-            let outcome = dispatcher.dispatch(bytes, protocol: protocolID, connection: state, sink: sink, executor: sink.executor)
-            if case .closeConnection(let reason) = outcome { throw ThriftError(.invalidFrame, offset: 0, detail: reason) }
+        isReading = true
+        repliesInRead = 0
+        let now = Duration.now
+        incoming.withUnsafeReadableBytes { bytes in
+            var input = MessageReader.Input(bytes)
+            while true {
+                switch connection.receive(&input, at: now) {
+                case .needMore:
+                    return
+                case .action(let action):
+                    apply(action)
+                    return
+                case .message(let message):
+                    // The core is not borrowed here: replies may re-enter this handler freely.
+                    let outcome = dispatcher.dispatch(message.bytes, protocol: message.protocolID, connection: state,
+                                                      sink: sink, executor: executor)
+                    if let action = connection.dispatched(outcome) {
+                        apply(action)
+                        return
+                    }
+                }
+            }
         }
-        if let failure {
-            dispatcher.logger.warning("closing connection: malformed or oversized input", metadata: [
-                "peer": "\(state.remotePeer)", "reason": "\(failure)",
-            ])
-            context.close(promise: nil)
-        }
-        armReadTimeout(context: context)
+        isReading = false
+        armTimer()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        sink?.isInRead = false
-        if sink?.needsFlush == true {
-            sink?.needsFlush = false
+        isReading = false
+        if needsFlush {
+            needsFlush = false
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // Half-closed by the peer: answer what is owed, then close.
+            if let action = connection.peerFinished(at: .now) { apply(action) }
+            armTimer()
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -83,81 +119,90 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// A connection holding part of a message must keep sending: one silent
-    /// for `readTimeout` is closed, so a stalled or malicious peer cannot pin
-    /// a buffer forever. Idle connections with nothing pending stay open.
-    private func armReadTimeout(context: ChannelHandlerContext) {
-        guard inbound.pendingBytes > 0 else {
-            readTimeout?.cancel()
-            readTimeout = nil
-            return
+    // MARK: Replies
+
+    /// A reply from the dispatcher, on the event loop.
+    fileprivate func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        guard let context else { return }
+        let (reply, then) = connection.prepareReply(message, protocol: protocolID, at: .now)
+        if let reply {
+            var buffer = context.channel.allocator.buffer(capacity: reply.size)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reply.size) { reply.write(into: $0) }
+            if isReading && repliesInRead > 0 {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                needsFlush = true
+            } else {
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            }
+            if isReading { repliesInRead += 1 }
         }
-        guard readTimeout == nil else { return }
-        scheduleReadTimeout(context: context, in: configuration.readTimeout)
+        if let then { apply(then) }
+        if !isReading { armTimer() }
     }
 
-    private func scheduleReadTimeout(context: ChannelHandlerContext, in delay: TimeAmount) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        readTimeout = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context) = loopBound.value
-            handler.readTimeout = nil
-            guard handler.inbound.pendingBytes > 0 else { return }
-            let silentFor = NIODeadline.now() - handler.lastReadAt
-            if silentFor >= handler.configuration.readTimeout {
-                handler.dispatcher.logger.warning("closing connection: incomplete message and no data", metadata: [
-                    "peer": "\(handler.state?.remotePeer ?? .unknown)", "silentFor": "\(silentFor)",
-                    "buffered": "\(handler.inbound.pendingBytes)",
-                ])
-                context.close(promise: nil)
-            } else {
-                handler.scheduleReadTimeout(context: context, in: handler.configuration.readTimeout - silentFor)
+    // MARK: Actions and time
+
+    private func apply(_ action: ServerConnection.Action) {
+        guard let context else { return }
+        switch action {
+        case .reset(let reason):
+            dispatcher.logger.warning("resetting connection", metadata: ["peer": "\(state?.remotePeer ?? .unknown)", "reason": "\(reason)"])
+            // SO_LINGER 0: the close sends RST, as the XDP transport's abort does.
+            _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            context.close(promise: nil)
+        case .close(let reason):
+            dispatcher.logger.debug("closing connection", metadata: ["peer": "\(state?.remotePeer ?? .unknown)", "reason": "\(reason)"])
+            if needsFlush {
+                needsFlush = false
+                context.flush()
             }
+            context.close(promise: nil)
+        }
+    }
+
+    /// Keeps one scheduled task at the core's next deadline (moved only when that gets earlier).
+    private func armTimer() {
+        guard let context, let deadline = connection.nextDeadline else { return }
+        if let armed = timerDeadline, armed <= deadline, timer != nil { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        let delay = deadline - .now
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: .nanoseconds(max(delay.inNanoseconds, 0))) {
+            let handler = loopBound.value
+            handler.timer = nil
+            handler.timerDeadline = nil
+            if let action = handler.connection.expire(at: .now) { handler.apply(action) }
+            handler.armTimer()
         }
     }
 }
 
-/// Where the dispatcher sends one connection's replies. Replies arrive on
-/// the connection's event loop (tasks prefer its executor) or, rarely,
-/// elsewhere; either way they are encoded straight into a NIO buffer.
+/// Where the dispatcher sends one connection's replies: they are handled on
+/// the connection's event loop (where tasks prefer to run), hopping there
+/// when a handler finished elsewhere.
 final class ConnectionSink: ResponseSink, @unchecked Sendable {
-    let channel: any Channel
-    let executor: EventLoopTaskExecutor
-    let logger: Logger
-    // Event-loop confined:
-    var framing: ThriftFraming = .framed
-    var isInRead = false {
-        didSet { repliesInRead = 0 }
-    }
-    var repliesInRead = 0
-    var needsFlush = false
+    private let handler: NIOLoopBound<ServerConnectionHandler>
 
-    init(channel: any Channel, executor: EventLoopTaskExecutor, logger: Logger) {
-        self.channel = channel
-        self.executor = executor
-        self.logger = logger
-    }
+    init(handler: NIOLoopBound<ServerConnectionHandler>) { self.handler = handler }
 
     func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
-        guard channel.eventLoop.inEventLoop else {
-            channel.eventLoop.execute { self.send(message, protocol: protocolID) }
-            return
-        }
-        let buffer: ByteBuffer
-        do throws(ThriftError) {
-            buffer = try channel.allocator.thriftMessage(message, protocol: protocolID, framing: framing)
-        } catch {
-            logger.error("reply could not be encoded", metadata: ["method": "\(message.name)", "error": "\(error)"])
-            let failure = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
-                                                    name: message.name, sequenceID: message.sequenceID)
-            guard let fallback = try? channel.allocator.thriftMessage(failure, protocol: protocolID, framing: framing) else { return }
-            buffer = fallback
-        }
-        if isInRead && repliesInRead > 0 {
-            channel.write(buffer, promise: nil)
-            needsFlush = true
+        let eventLoop = handler.eventLoop
+        if eventLoop.inEventLoop {
+            handler.value.send(message, protocol: protocolID)
         } else {
-            channel.writeAndFlush(buffer, promise: nil)
+            let handler = self.handler
+            eventLoop.execute { handler.value.send(message, protocol: protocolID) }
         }
-        if isInRead { repliesInRead += 1 }
+    }
+}
+
+extension Duration {
+    /// Now on the monotonic clock the kernel transport gives the stream core.
+    static var now: Duration { .nanoseconds(Int64(clamping: NIODeadline.now().uptimeNanoseconds)) }
+
+    var inNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
 }

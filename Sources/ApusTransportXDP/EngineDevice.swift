@@ -1,11 +1,10 @@
 import ApusNet
-import ApusTesting
 import ApusXSK
 
 /// What the queue engine needs of its device beyond `FrameDevice`: whether
 /// sends are still in flight (to come back and reap them), frame counts, and
 /// a way to push out what is queued at the end.
-protocol EngineDevice: FrameDevice, ~Copyable {
+public protocol EngineDevice: FrameDevice, ~Copyable {
     var transmitOutstanding: Bool { get }
     var frameAccounting: FrameAccounting { get }
     var transmitBlocked: Int { get }
@@ -14,21 +13,18 @@ protocol EngineDevice: FrameDevice, ~Copyable {
 }
 
 extension XSKFrameDevice: EngineDevice {
-    var transmitOutstanding: Bool { socket.tx.outstanding > 0 }
-    var transmitBlocked: Int { statistics.transmitBlocked }
+    public var transmitOutstanding: Bool { socket.tx.outstanding > 0 }
+    public var transmitBlocked: Int { statistics.transmitBlocked }
 
-    mutating func drainTransmit() {
+    public mutating func drainTransmit() {
         flush(at: MonotonicClock.now())
         socket.reapCompletions(maximum: .max)
     }
 }
 
-extension ImpairedDevice: EngineDevice where Base: EngineDevice & ~Copyable {
-    var transmitOutstanding: Bool { base.transmitOutstanding }
-    var frameAccounting: FrameAccounting { base.frameAccounting }
-    var transmitBlocked: Int { base.transmitBlocked }
-    mutating func drainTransmit() {
-        flush(at: MonotonicClock.now())
-        base.drainTransmit()
-    }
+/// Runs a queue's engine on a device wrapped around the queue's socket: how
+/// tests and `--impair` put an impairing device on the data path without the
+/// engine knowing about it. Call `engine.run(device:pollFD:)` with the wrapper.
+public protocol EngineDeviceWrapper: Sendable {
+    func run<Base: EngineDevice & ~Copyable>(_ engine: QueueEngine, on base: consuming Base, pollFD: Int32)
 }

@@ -1,5 +1,4 @@
 import ApusXSK
-import CXDP
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +24,7 @@ public final class QueueExecutor: TaskExecutor, @unchecked Sendable {
     private let inboxNonEmpty = Atomic<Bool>(false)
     private let sleeping = Atomic<Bool>(false)
     /// Signalled when the loop sleeps and work arrives from another thread.
-    let wakeup: Int32
+    private let wakeup: WakeupEvent
 
     private struct Inbox {
         var jobs: [UnownedJob] = []
@@ -33,12 +32,8 @@ public final class QueueExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     init() throws(XSKError) {
-        let fd = cxdp_eventfd()
-        guard fd >= 0 else { throw XSKError("eventfd for the queue executor", errno: errno) }
-        wakeup = fd
+        wakeup = try WakeupEvent()
     }
-
-    deinit { close(wakeup) }
 
     /// True on the queue's thread.
     @inline(__always)
@@ -72,13 +67,10 @@ public final class QueueExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     private func announce() {
-        // Pairs with `prepareToSleep`: either the loop sees the flag before it
+        // Pairs with `sleep(orReadable:nanoseconds:)`: either the loop sees the flag before it
         // sleeps, or we see it sleeping and wake it (both sequentially consistent).
         inboxNonEmpty.store(true, ordering: .sequentiallyConsistent)
-        if sleeping.load(ordering: .sequentiallyConsistent) {
-            var one: UInt64 = 1
-            _ = write(wakeup, &one, 8)
-        }
+        if sleeping.load(ordering: .sequentiallyConsistent) { wakeup.signal() }
     }
 
     /// Whether anything is waiting to run.
@@ -118,20 +110,16 @@ public final class QueueExecutor: TaskExecutor, @unchecked Sendable {
         return ran
     }
 
-    /// Marks the loop as about to sleep; false when work arrived meanwhile (do not sleep).
-    func prepareToSleep() -> Bool {
+    /// Sleeps until `fd` (the queue's socket; -1: none) is readable, work arrives from another
+    /// thread, or `nanoseconds` pass; returns at once when work arrived meanwhile.
+    func sleep(orReadable fd: Int32, nanoseconds: UInt64) {
         sleeping.store(true, ordering: .sequentiallyConsistent)
         if inboxNonEmpty.load(ordering: .sequentiallyConsistent) || !jobs.isEmpty || !work.isEmpty {
             sleeping.store(false, ordering: .relaxed)
-            return false
+            return
         }
-        return true
-    }
-
-    /// The loop woke up: clears the eventfd.
-    func didWake() {
+        wakeup.wait(orReadable: fd, nanoseconds: nanoseconds)
         sleeping.store(false, ordering: .relaxed)
-        var count: UInt64 = 0
-        _ = read(wakeup, &count, 8)
+        wakeup.clear()
     }
 }

@@ -42,16 +42,33 @@ public final class XDPClientTransport: ClientTransport {
 
     private let queues: XDPQueueSet?
     let engine: QueueEngine
+    let pool: XDPClientPool
+    /// Set by `close()`: later calls fail at once (the queue's loop may be gone).
+    private let closed = Atomic<Bool>(false)
 
     private init(queues: XDPQueueSet) {
         self.queues = queues
         self.engine = queues.engines[0]
+        self.pool = engine.application as! XDPClientPool
     }
 
     /// A client over an engine someone else runs (tests drive one over an in-memory link).
     init(engine: QueueEngine) {
         self.queues = nil
         self.engine = engine
+        self.pool = engine.application as! XDPClientPool
+    }
+
+    /// An engine running a client pool for `configuration` (its placement is not used here).
+    static func makeEngine(queue: UInt32, network: NetStackConfiguration, configuration: Configuration,
+                           logger: Logger) throws(XSKError) -> QueueEngine {
+        let pool = XDPClientPool.Configuration(
+            server: configuration.server, port: configuration.port, framing: configuration.framing,
+            protocolID: configuration.protocolID, limits: configuration.limits, connections: configuration.connections,
+            multiplexed: configuration.multiplexed)
+        return try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
+            XDPClientPool(engine: engine, configuration: pool)
+        }
     }
 
     /// Opens the socket, starts the engine and claims the client's address. Connections open on first use.
@@ -59,11 +76,7 @@ public final class XDPClientTransport: ClientTransport {
         var placement = configuration.placement
         placement.queues = Array(placement.queues.prefix(1))
         let set = try XDPQueueSet(placement) { (queue, network) throws(XSKError) in
-            try QueueEngine(queue: queue,
-                            role: .client(server: configuration.server, port: configuration.port, framing: configuration.framing,
-                                          protocolID: configuration.protocolID, connections: configuration.connections,
-                                          multiplexed: configuration.multiplexed),
-                            network: network, limits: configuration.limits, logger: logger, options: configuration.engine)
+            try makeEngine(queue: queue, network: network, configuration: configuration, logger: logger)
         }
         do {
             try await set.start()
@@ -83,24 +96,29 @@ public final class XDPClientTransport: ClientTransport {
         _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        let engine = self.engine
+        guard !closed.load(ordering: .relaxed) else { throw Self.closedError(method) }
+        let (engine, pool) = (self.engine, self.pool)
         if engine.executor.isCurrent {
-            return try await Self.call(on: engine, request, method: method, options: options, decode: decode)
+            return try await Self.call(on: engine, pool, request, method: method, options: options, decode: decode)
         }
         return try await withTaskExecutorPreference(engine.executor) {
-            try await Self.call(on: engine, request, method: method, options: options, decode: decode)
+            try await Self.call(on: engine, pool, request, method: method, options: options, decode: decode)
         }
     }
 
+    private static func closedError(_ method: MethodDescriptor) -> RPCError {
+        RPCError(.unavailable, "\(method): the client is closed", requestWasNotSent: true)
+    }
+
     private static func call<Reply: Sendable>(
-        on engine: QueueEngine, _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
-        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+        on engine: QueueEngine, _ pool: XDPClientPool, _ request: some ThriftMessageBody, method: MethodDescriptor,
+        options: CallOptions, decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
         let ticket = CallTicket()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let start: @Sendable () -> Void = {
-                    ticket.call = engine.startCall(request, method: method, options: options) { result in
+                    ticket.call = pool.startCall(request, method: method, timeout: options.timeout) { result in
                         continuation.resume(with: result, decode: decode)
                     }
                 }
@@ -109,7 +127,7 @@ public final class XDPClientTransport: ClientTransport {
         } onCancel: {
             engine.executor.execute {
                 guard let (connection, sequenceID) = ticket.call else { return }
-                engine.cancelCall(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+                pool.cancel(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
             }
         }
     }
@@ -129,16 +147,18 @@ public final class XDPClientTransport: ClientTransport {
 
     /// Queues a oneway call; it is written at the queue's next output step.
     public func callOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions) async throws {
-        let engine = self.engine
+        guard !closed.load(ordering: .relaxed) else { throw Self.closedError(method) }
+        let (engine, pool) = (self.engine, self.pool)
         if engine.executor.isCurrent {
-            engine.startOneway(request, method: method)
+            guard pool.startOneway(request, method: method) else { throw Self.closedError(method) }
         } else {
-            engine.executor.execute { engine.startOneway(request, method: method) }
+            engine.executor.execute { _ = pool.startOneway(request, method: method) }
         }
     }
 
     /// Closes the connections (outstanding calls fail with `.unavailable`), stops the engine, releases the address.
     public func close() async {
+        closed.store(true, ordering: .relaxed)
         if let queues {
             await queues.close()
         } else {
@@ -150,5 +170,5 @@ public final class XDPClientTransport: ClientTransport {
 
 /// Which connection and sequence id a call got, for cancelling it; touched on the queue's thread only.
 private final class CallTicket: @unchecked Sendable {
-    var call: (XDPConnection, Int32)?
+    var call: (XDPClientConnection, Int32)?
 }

@@ -1,7 +1,6 @@
 import ApusNet
 import ApusWire
 import ApusXSK
-import CXDP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,17 +40,7 @@ public struct XDPPlacement: Sendable {
     }
 
     /// How an XDP program is attached to `interface`: "native", "skb", "hw", "multi", or nil when none is.
-    public static func attachMode(of interface: String) -> String? {
-        let index = if_nametoindex(interface)
-        guard index != 0 else { return nil }
-        switch cxdp_xdp_attach_mode(Int32(index)) {
-        case Int32(XDP_ATTACHED_DRV): return "native"
-        case Int32(XDP_ATTACHED_SKB): return "skb"
-        case Int32(XDP_ATTACHED_HW): return "hw"
-        case Int32(XDP_ATTACHED_MULTI): return "multi"
-        default: return nil
-        }
-    }
+    public static func attachMode(of interface: String) -> String? { XDPProgramMaps.attachMode(of: interface) }
 
     /// Why XDP cannot be used here, or nil when it can (root, the interface, the pinned program).
     public static func unavailableReason(interface: String) -> String? {

@@ -17,15 +17,22 @@ public final class XDPServerTransport: ServerTransport {
         /// nil: sniffed per message.
         public var protocolID: ThriftProtocolID?
         public var limits: ThriftLimits
+        /// A connection holding part of a message and silent this long is reset.
+        public var readTimeout: Duration
+        /// A connection with nothing in progress for this long is closed; nil: never.
+        public var idleTimeout: Duration?
         public var engine: QueueEngine.Options
 
         public init(placement: XDPPlacement, port: UInt16, framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil,
-                    limits: ThriftLimits = .default, engine: QueueEngine.Options = QueueEngine.Options()) {
+                    limits: ThriftLimits = .default, readTimeout: Duration = .seconds(30), idleTimeout: Duration? = .seconds(600),
+                    engine: QueueEngine.Options = QueueEngine.Options()) {
             self.placement = placement
             self.port = port
             self.framing = framing
             self.protocolID = protocolID
             self.limits = limits
+            self.readTimeout = readTimeout
+            self.idleTimeout = idleTimeout
             self.engine = engine
         }
     }
@@ -43,11 +50,13 @@ public final class XDPServerTransport: ServerTransport {
     public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
         let configuration = self.configuration
         let logger = self.logger
+        let connection = ServerConnection.Configuration(
+            framing: configuration.framing, protocol: configuration.protocolID, limits: dispatcher.limits,
+            readTimeout: configuration.readTimeout, idleTimeout: configuration.idleTimeout)
         let set = try XDPQueueSet(configuration.placement) { (queue, network) throws(XSKError) in
-            try QueueEngine(queue: queue,
-                            role: .server(dispatcher: dispatcher, port: configuration.port, framing: configuration.framing,
-                                          protocolID: configuration.protocolID),
-                            network: network, limits: dispatcher.limits, logger: logger, options: configuration.engine)
+            try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
+                XDPServerConnections(engine: engine, dispatcher: dispatcher, port: configuration.port, configuration: connection)
+            }
         }
         queues.withLock { $0 = set }
         lastEngines.withLock { $0 = set.engines }

@@ -11,7 +11,7 @@ import Glibc
 /// Frame budget: the fill ring never takes the last `transmitReserve`
 /// frames, so replies always find a TX frame even while the link is busy.
 public struct XSKFrameDevice: FrameDevice, ~Copyable {
-    public var socket: XSKSocket
+    package var socket: XSKSocket
     /// Free frames kept back from the fill ring for sending.
     public let transmitReserve: Int
     /// TX descriptors written since the last flush.

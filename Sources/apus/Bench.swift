@@ -134,7 +134,10 @@ struct Bench: AsyncParsableCommand {
             var options = QueueEngine.Options()
             options.busyPoll = busyPoll
             if let impair {
-                do throws(ImpairmentSyntaxError) { options.impairment = try LinkImpairment.parse(impair) } catch {
+                do throws(ImpairmentSyntaxError) {
+                    let (impairment, seed) = try LinkImpairment.parse(impair)
+                    options.deviceWrapper = ImpairingWrapper(impairment, seed: seed)
+                } catch {
                     Console.error("apus bench: --impair: \(error)")
                     throw ExitCode(1)
                 }

@@ -47,8 +47,10 @@ struct Serve: AsyncParsableCommand {
     var framing: FramingChoice = .auto
     @Option(help: "Largest frame (and unframed message) accepted, in bytes; larger ones close the connection.")
     var maxFrame = ThriftLimits.default.maxFrameSize
-    @Option(help: "Seconds a connection may hold an incomplete message without sending more before it is closed.")
+    @Option(help: "Seconds a connection may hold an incomplete message without sending more before it is reset.")
     var readTimeout = 30.0
+    @Option(help: "Seconds a connection with no call in progress may stay silent before it is closed (0: never).")
+    var idleTimeout = 600.0
     @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
     var threads = Serve.usableCPUs()
     @Option(help: "Seconds in-flight calls get to finish at shutdown.")
@@ -91,6 +93,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard maxFrame > 0 else { throw ValidationError("--max-frame must be positive") }
         guard readTimeout > 0 else { throw ValidationError("--read-timeout must be positive") }
+        guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -112,7 +115,8 @@ struct Serve: AsyncParsableCommand {
         switch try chooseTransport() {
         case .kernel(let why):
             let configuration = PosixServerTransport.Configuration(
-                framing: framing, protocol: protocolID, limits: limits, readTimeout: .nanoseconds(Int64(readTimeout * 1e9)))
+                framing: framing, protocol: protocolID, limits: limits, readTimeout: .seconds(readTimeout),
+                idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
             try await serve(transport, limits: limits, logger: logger, chosen: why)
@@ -180,9 +184,11 @@ struct Serve: AsyncParsableCommand {
         var options = QueueEngine.Options()
         options.busyPoll = busyPoll
         options.idleSpins = idleSpins
-        options.readTimeout = NetDuration(nanoseconds: Int64(readTimeout * 1e9))
         if let impair {
-            do throws(ImpairmentSyntaxError) { options.impairment = try LinkImpairment.parse(impair) } catch { throw fail("--impair: \(error)") }
+            do throws(ImpairmentSyntaxError) {
+                let (impairment, seed) = try LinkImpairment.parse(impair)
+                options.deviceWrapper = ImpairingWrapper(impairment, seed: seed)
+            } catch { throw fail("--impair: \(error)") }
         }
         options.report = { statistics in
             // `apus xdp stats` shows these while the server runs.
@@ -192,7 +198,8 @@ struct Serve: AsyncParsableCommand {
             })
         }
         return XDPServerTransport.Configuration(placement: placement, port: UInt16(port), framing: framing, protocol: protocolID,
-                                                limits: limits, engine: options)
+                                                limits: limits, readTimeout: .seconds(readTimeout),
+                                                idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil, engine: options)
     }
 
     /// Runs the Echo and KV services on `serverTransport` until SIGTERM/SIGINT.

@@ -94,11 +94,9 @@ struct EngineTests {
 
     @Test func aCallWithATimeoutFailsWhenTheServerIsUnreachable() async throws {
         let link = Link()
-        let client = try makeEngine(.client(server: Self.serverAddress, port: 9090, framing: .framed, protocolID: .binary,
-                                            connections: 1, multiplexed: false),
-                                    address: Self.clientAddress, mac: Self.clientMAC)
+        let client = try makeEngine(.client(connections: 1, protocolID: .binary), address: Self.clientAddress, mac: Self.clientMAC)
         let thread = try PinnedThread(name: "test-client", cpu: nil) {
-            client.run(device: PipeDevice(inbound: link.toClient, outbound: link.toServer), pollFD: -1)
+            run(client, on: PipeDevice(inbound: link.toClient, outbound: link.toServer))
         }
         await client.started.wait()
         let transport = XDPClientTransport(engine: client)
@@ -117,7 +115,14 @@ struct EngineTests {
     static let serverMAC = MACAddress(0x02, 0, 0, 0, 0, 0x01)
     static let clientMAC = MACAddress(0x02, 0, 0, 0, 0, 0x02)
 
-    func makeEngine(_ role: QueueEngine.Role, address: IPv4Address, mac: MACAddress,
+    enum Role {
+        case server(ServerDispatcher)
+        case client(connections: Int, protocolID: ThriftProtocolID)
+    }
+
+    static let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func makeEngine(_ role: Role, address: IPv4Address, mac: MACAddress,
                     impairment: (LinkImpairment, seed: UInt64)? = nil) throws -> QueueEngine {
         var network = NetStackConfiguration(interface: InterfaceConfiguration(
             macAddress: mac, addresses: [address], subnet: IPv4Subnet(address: address, prefixLength: 24)))
@@ -125,9 +130,31 @@ struct EngineTests {
         network.tcp.minimumRTO = .milliseconds(20)
         network.tcp.initialRTO = .milliseconds(50)
         var options = QueueEngine.Options()
-        options.impairment = impairment
-        return try QueueEngine(queue: 0, role: role, network: network, limits: .default,
-                               logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), options: options)
+        if let (impairment, seed) = impairment { options.deviceWrapper = ImpairingWrapper(impairment, seed: seed) }
+        switch role {
+        case .server(let dispatcher):
+            let connection = ServerConnection.Configuration(framing: nil, protocol: nil, limits: .default,
+                                                            readTimeout: .seconds(30), idleTimeout: .seconds(600))
+            return try QueueEngine(queue: 0, network: network, logger: Self.silent, options: options) { engine in
+                XDPServerConnections(engine: engine, dispatcher: dispatcher, port: 9090, configuration: connection)
+            }
+        case .client(let connections, let protocolID):
+            let placement = XDPPlacement(interface: "test", address: "\(address)")
+            let configuration = XDPClientTransport.Configuration(
+                placement: placement, server: Self.serverAddress, port: 9090, protocol: protocolID, connections: connections,
+                engine: options)
+            return try XDPClientTransport.makeEngine(queue: 0, network: network, configuration: configuration, logger: Self.silent)
+        }
+    }
+
+    /// The engine's thread body over `device`, wrapped when the engine's options say so.
+    func run(_ engine: QueueEngine, on device: PipeDevice) {
+        if let wrapper = engine.options.deviceWrapper {
+            wrapper.run(engine, on: device, pollFD: -1)
+        } else {
+            var device = device
+            engine.run(device: &device, pollFD: -1)
+        }
     }
 
     /// A server engine (Echo, KV) and a client engine on their own threads; `body` gets the client.
@@ -137,17 +164,15 @@ struct EngineTests {
         router.register(Echo.service(EchoHandler()))
         router.register(KV.service(InMemoryKV()))
         let dispatcher = ServerDispatcher(router: router, handler: router, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let server = try makeEngine(.server(dispatcher: dispatcher, port: 9090, framing: nil, protocolID: nil),
-                                    address: Self.serverAddress, mac: Self.serverMAC, impairment: impairment)
-        let client = try makeEngine(.client(server: Self.serverAddress, port: 9090, framing: .framed, protocolID: .compact,
-                                            connections: connections, multiplexed: false),
+        let server = try makeEngine(.server(dispatcher), address: Self.serverAddress, mac: Self.serverMAC, impairment: impairment)
+        let client = try makeEngine(.client(connections: connections, protocolID: .compact),
                                     address: Self.clientAddress, mac: Self.clientMAC, impairment: impairment.map { ($0.0, $0.seed + 1) })
         let link = Link()
         let serverThread = try PinnedThread(name: "test-server", cpu: nil) {
-            server.run(device: PipeDevice(inbound: link.toServer, outbound: link.toClient), pollFD: -1)
+            run(server, on: PipeDevice(inbound: link.toServer, outbound: link.toClient))
         }
         let clientThread = try PinnedThread(name: "test-client", cpu: nil) {
-            client.run(device: PipeDevice(inbound: link.toClient, outbound: link.toServer), pollFD: -1)
+            run(client, on: PipeDevice(inbound: link.toClient, outbound: link.toServer))
         }
         await server.started.wait()
         await client.started.wait()

@@ -1,5 +1,5 @@
 import Testing
-@testable import ApusTransportXDP
+@testable import ApusRPC
 
 struct ByteQueueTests {
     @Test func keepsBytesInOrderAcrossGrowthAndPartialRemoval() {
@@ -17,14 +17,17 @@ struct ByteQueueTests {
         }
     }
 
-    @Test func reserveAllocatesOnceForAnAnnouncedMessage() {
+    @Test func growthFollowsTheBytesStoredAndStopsAtTheLimit() {
         var queue = ByteQueue()
-        queue.reserve(total: 1 << 20)
-        let capacity = queue.capacity
         let chunk = [UInt8](repeating: 7, count: 1448)
-        for _ in 0..<((1 << 20) / 1448) { chunk.withUnsafeBytes { queue.append($0) } }
-        let after = queue.capacity
-        #expect(after == capacity)
+        let announced = 1 << 20
+        chunk.withUnsafeBytes { queue.append($0, limit: announced) }
+        // One segment in: memory for about one segment, not for the megabyte announced.
+        let early = queue.capacity
+        #expect(early < 4096)
+        while queue.count + chunk.count <= announced { chunk.withUnsafeBytes { queue.append($0, limit: announced) } }
+        let late = queue.capacity
+        #expect(late == announced)
     }
 
     @Test func anEmptiedQueueGivesLargeMemoryBack() {

@@ -1,0 +1,240 @@
+import ApusThrift
+
+/// The client end of Thrift over one byte stream, sans-IO (DESIGN decision 11):
+/// sequence ids, calls waiting for replies (with deadlines), reply matching by
+/// sequence id and name, requests held while the connection opens, and which
+/// calls fail, and how, when it does not. Like `ServerConnection` it owns no
+/// socket, thread or clock and never calls out: completions are handed back to
+/// the transport, which runs them after the connection returns.
+///
+/// `Request` is what the transport holds for a request not yet written (an
+/// encoded NIO buffer, an outgoing message to encode into a send buffer later).
+/// Time is the transport's monotonic clock, as a `Duration` since any origin.
+package struct ClientConnection<Request>: ~Copyable {
+    /// Resumes the caller: runs on the transport's thread while a reply's bytes are valid.
+    package typealias Completion = (Result<IncomingMessage, RPCError>) -> Void
+
+    package struct Configuration: Sendable {
+        package var framing: ThriftFraming
+        package var protocolID: ThriftProtocolID
+        package var limits: ThriftLimits
+        /// Where the calls go, for error messages ("host:port").
+        package var endpoint: String
+
+        package init(framing: ThriftFraming, protocol protocolID: ThriftProtocolID, limits: ThriftLimits, endpoint: String) {
+            self.framing = framing
+            self.protocolID = protocolID
+            self.limits = limits
+            self.endpoint = endpoint
+        }
+    }
+
+    /// A failed call and why, for the transport to complete.
+    package struct Failure {
+        package var complete: Completion
+        package var error: RPCError
+        package func run() { complete(.failure(error)) }
+    }
+
+    /// What to do with a request just started.
+    package enum Send {
+        /// The connection is open: write it now.
+        case write(Request)
+        /// No connection: open one; the request waits for `connected()`.
+        case connect
+        /// The connection is opening; the request waits for `connected()`.
+        case wait
+        /// The client is closed: the call has failed.
+        case fail(Failure?)
+    }
+
+    /// One step of reading replies.
+    package enum Input {
+        /// A reply for a waiting call, or its failure (a reply naming another method): complete it.
+        case reply(Completion, Result<IncomingMessage, RPCError>)
+        /// A reply no call waits for (it timed out or was cancelled): dropped.
+        case late(sequenceID: Int32)
+        /// Everything given was read.
+        case needMore
+        /// The stream can no longer be trusted: reset the connection, then report `lost(_:)`.
+        case reset(reason: String)
+    }
+
+    private struct Pending {
+        var method: MethodDescriptor
+        var deadline: Duration?
+        var complete: Completion
+    }
+
+    private enum Phase {
+        case idle
+        case connecting
+        case open
+        case closed
+    }
+
+    package let configuration: Configuration
+    private var phase = Phase.idle
+    private var reader: MessageReader
+    private var pending: [Int32: Pending] = [:]
+    private var waiting: [Request] = []
+    private var lastSequenceID: Int32 = 0
+    /// No deadline of a pending call is earlier (it may be later: removals do not update it).
+    private var earliestDeadline: Duration?
+
+    package init(configuration: Configuration) {
+        self.configuration = configuration
+        self.reader = MessageReader(framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits)
+    }
+
+    /// Calls waiting for replies.
+    package var pendingCalls: Int { pending.count }
+
+    package var isOpen: Bool { if case .open = phase { true } else { false } }
+    package var isClosed: Bool { if case .closed = phase { true } else { false } }
+
+    // MARK: Calls
+
+    /// A fresh sequence id for a call or oneway request.
+    package mutating func nextSequenceID() -> Int32 {
+        lastSequenceID &+= 1
+        return lastSequenceID
+    }
+
+    /// Registers a call waiting for its reply until `deadline` (nil: until the connection fails),
+    /// and says what to do with its request.
+    package mutating func startCall(_ request: Request, sequenceID: Int32, method: MethodDescriptor, deadline: Duration?,
+                                    complete: @escaping Completion) -> Send {
+        if case .closed = phase {
+            return .fail(Failure(complete: complete, error: Self.closedError(method)))
+        }
+        pending[sequenceID] = Pending(method: method, deadline: deadline, complete: complete)
+        if let deadline { earliestDeadline = min(earliestDeadline ?? deadline, deadline) }
+        return send(request)
+    }
+
+    /// A request that expects no reply (oneway).
+    package mutating func startOneway(_ request: Request) -> Send {
+        if case .closed = phase { return .fail(nil) }
+        return send(request)
+    }
+
+    private mutating func send(_ request: Request) -> Send {
+        switch phase {
+        case .open: return .write(request)
+        case .connecting:
+            waiting.append(request)
+            return .wait
+        case .idle:
+            waiting.append(request)
+            phase = .connecting
+            return .connect
+        case .closed: return .fail(nil)
+        }
+    }
+
+    /// Fails one waiting call (cancellation); a late reply is then dropped.
+    package mutating func cancel(_ sequenceID: Int32, _ error: RPCError) -> Failure? {
+        pending.removeValue(forKey: sequenceID).map { Failure(complete: $0.complete, error: error) }
+    }
+
+    // MARK: Connection events
+
+    /// The connection opened: the requests that waited, to write in order.
+    package mutating func connected() -> [Request] {
+        guard case .connecting = phase else { return [] }
+        phase = .open
+        defer { waiting = [] }
+        return waiting
+    }
+
+    /// Opening the connection failed: every call fails, none of their requests was sent.
+    /// Returns the requests dropped too (a transport may owe their senders an answer).
+    package mutating func connectFailed(_ reason: String) -> (failures: [Failure], dropped: [Request]) {
+        guard case .connecting = phase else { return ([], []) }
+        phase = .idle
+        let dropped = waiting
+        waiting = []
+        let error = RPCError(.unavailable, "cannot connect to \(configuration.endpoint): \(reason)", requestWasNotSent: true)
+        return (failAll(error), dropped)
+    }
+
+    /// The open connection is gone: every waiting call fails (its request may have been
+    /// processed); the next call opens a new connection.
+    package mutating func lost(_ reason: String) -> [Failure] {
+        guard case .open = phase else { return [] }
+        phase = .idle
+        reader.reset()
+        return failAll(RPCError(.unavailable, "connection to \(configuration.endpoint) lost: \(reason)"))
+    }
+
+    /// The client is closing for good: calls fail now, and every later one at once.
+    package mutating func close() -> (failures: [Failure], dropped: [Request]) {
+        let sent = isOpen  // otherwise every pending call's request is still waiting here
+        phase = .closed
+        reader.reset()
+        let dropped = waiting
+        waiting = []
+        return (failAll(RPCError(.unavailable, "the client to \(configuration.endpoint) is closed", requestWasNotSent: !sent)), dropped)
+    }
+
+    // MARK: Replies
+
+    /// Reads the next reply from `input`. Its bytes are valid until the next call on the connection.
+    package mutating func receive(_ input: inout MessageReader.Input) -> Input {
+        guard case .open = phase else { return .needMore }
+        let message: IncomingMessage
+        do throws(ThriftError) {
+            guard let next = try reader.next(from: &input) else { return .needMore }
+            message = try IncomingMessage(parsing: next.bytes, protocol: next.protocolID, limits: reader.limits)
+        } catch {
+            reader.reset()
+            return .reset(reason: "malformed reply: \(error)")
+        }
+        let sequenceID = message.header.sequenceID
+        guard let call = pending.removeValue(forKey: sequenceID) else { return .late(sequenceID: sequenceID) }
+        let name = message.header.name
+        guard name == call.method.method || name == call.method.multiplexedName else {
+            return .reply(call.complete, .failure(RPCError(.wrongMethodName, "reply to \(call.method) is named '\(name.string)'")))
+        }
+        return .reply(call.complete, .success(message))
+    }
+
+    // MARK: Time
+
+    /// When `expire(at:)` must next run; nil when no call has a deadline.
+    package var nextDeadline: Duration? { pending.isEmpty ? nil : earliestDeadline }
+
+    /// Fails the calls whose deadline passed.
+    package mutating func expire(at now: Duration) -> [Failure] {
+        guard let earliest = earliestDeadline, earliest <= now else { return [] }
+        var failures: [Failure] = []
+        var next: Duration?
+        for (sequenceID, call) in pending {
+            guard let deadline = call.deadline else { continue }
+            if deadline <= now {
+                pending[sequenceID] = nil
+                failures.append(Failure(complete: call.complete, error: RPCError(
+                    .deadlineExceeded, "\(call.method) got no reply from \(configuration.endpoint) within its timeout")))
+            } else {
+                next = min(next ?? deadline, deadline)
+            }
+        }
+        earliestDeadline = next
+        return failures
+    }
+
+    // MARK: Internals
+
+    private mutating func failAll(_ error: RPCError) -> [Failure] {
+        guard !pending.isEmpty else { return [] }
+        let failures = pending.values.map { Failure(complete: $0.complete, error: error) }
+        pending = [:]
+        earliestDeadline = nil
+        return failures
+    }
+
+    private static func closedError(_ method: MethodDescriptor) -> RPCError {
+        RPCError(.unavailable, "\(method): the client is closed", requestWasNotSent: true)
+    }
+}

@@ -1,0 +1,223 @@
+import ApusThrift
+
+/// The server end of Thrift over one byte stream, sans-IO (DESIGN decision 11):
+/// fed received bytes, replies and time by its transport, it answers with
+/// messages to dispatch, replies sized for the wire and what to do with the
+/// connection. It owns no socket, thread or clock, and never calls out, so
+/// nothing a transport does while applying its answers can re-enter it.
+///
+/// Both transports drive it the same way:
+///
+///     var input = MessageReader.Input(bytes)
+///     while case .message(let message) = connection.receive(&input, at: now) {
+///         let outcome = dispatcher.dispatch(message.bytes, ...)   // core not borrowed here
+///         if let action = connection.dispatched(outcome) { apply(action) }
+///     }
+///     // a reply from the sink:  write(connection.prepareReply(message, protocol: p))
+///     // timers:                 connection.nextDeadline / connection.expire(at:)
+///
+/// Time is the transport's monotonic clock, as a `Duration` since any origin.
+package struct ServerConnection: ~Copyable {
+    package struct Configuration: Sendable {
+        /// nil: sniffed from the connection's first bytes.
+        package var framing: ThriftFraming?
+        /// nil: sniffed per message.
+        package var protocolID: ThriftProtocolID?
+        package var limits: ThriftLimits
+        /// A connection holding part of a message and silent this long is reset.
+        package var readTimeout: Duration
+        /// A connection with nothing in progress and nothing owed for this long is closed; nil: never.
+        package var idleTimeout: Duration?
+        /// After the peer's FIN, how long owed replies may take before the connection closes anyway.
+        package var drainTimeout: Duration
+
+        package init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits,
+                     readTimeout: Duration, idleTimeout: Duration?, drainTimeout: Duration = .seconds(5)) {
+            self.framing = framing
+            self.protocolID = protocolID
+            self.limits = limits
+            self.readTimeout = readTimeout
+            self.idleTimeout = idleTimeout
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    /// What the transport must do with the connection.
+    package enum Action: Equatable, Sendable {
+        /// Finish sending what is queued, then close (FIN).
+        case close(reason: String)
+        /// Drop everything and reset (RST): the stream can no longer be trusted.
+        case reset(reason: String)
+    }
+
+    /// One step of reading.
+    package enum Input {
+        /// A complete message: dispatch it, then report the outcome with `dispatched(_:)`.
+        case message(MessageReader.Message)
+        /// Everything given was read; nothing complete remains.
+        case needMore
+        /// Apply this and stop reading.
+        case action(Action)
+    }
+
+    private enum Phase: Equatable {
+        case open
+        /// The peer sent FIN (at that time): answer what is owed, then close.
+        case peerFinished(since: Duration)
+        /// The server is shutting down (since then): answer what is owed, then close.
+        case draining(since: Duration)
+        case closed
+    }
+
+    package let configuration: Configuration
+    private var reader: MessageReader
+    private var phase = Phase.open
+    /// Calls received that expect a reply not yet handed to the transport.
+    package private(set) var owedReplies = 0
+    /// When bytes last arrived, or a reply last went out.
+    private var lastActivity: Duration
+
+    package init(configuration: Configuration, at now: Duration) {
+        self.configuration = configuration
+        self.reader = MessageReader(framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits)
+        self.lastActivity = now
+    }
+
+    /// The framing of replies: the requests' (sniffed) or the configured one.
+    package var replyFraming: ThriftFraming { reader.framing ?? .framed }
+
+    /// Bytes held for a message not yet complete.
+    package var bufferedBytes: Int { reader.bufferedBytes }
+
+    package var isClosed: Bool { phase == .closed }
+
+    // MARK: Input
+
+    /// Reads the next message from `input`. A message is valid until the next call on the connection.
+    package mutating func receive(_ input: inout MessageReader.Input, at now: Duration) -> Input {
+        guard phase != .closed else { return .needMore }
+        if !input.isExhausted { lastActivity = now }
+        if case .peerFinished = phase { return .needMore }  // bytes after FIN cannot come; ignore defensively
+        do throws(ThriftError) {
+            guard let message = try reader.next(from: &input) else { return .needMore }
+            return .message(message)
+        } catch {
+            return .action(fail("malformed or oversized input: \(error)"))
+        }
+    }
+
+    /// Reports what the dispatcher made of the last message.
+    package mutating func dispatched(_ outcome: ServerDispatcher.Outcome) -> Action? {
+        switch outcome {
+        case .dispatched(let expectsReply):
+            if expectsReply { owedReplies += 1 }
+            return nil
+        case .closeConnection(let reason):
+            return fail(reason)
+        }
+    }
+
+    /// The peer finished sending (FIN, or end of stream): close once every owed reply is out.
+    /// A message cut off by the FIN is dropped.
+    package mutating func peerFinished(at now: Duration) -> Action? {
+        guard phase == .open || isDraining else { return nil }
+        reader.reset()
+        phase = .peerFinished(since: now)
+        return closeIfDone()
+    }
+
+    /// The server is shutting down: new calls are refused by the dispatcher; close once every
+    /// owed reply is out (or the drain timeout passes).
+    package mutating func beginDraining(at now: Duration) -> Action? {
+        guard phase == .open else { return nil }
+        phase = .draining(since: now)
+        return closeIfDone()
+    }
+
+    /// The transport lost the connection (reset, error, closed): forget everything.
+    package mutating func closed() {
+        phase = .closed
+        reader.reset()
+        owedReplies = 0
+    }
+
+    // MARK: Output
+
+    /// A reply from the dispatcher, sized for the wire in the connection's framing; plus what to
+    /// do once it is written (close after the last owed reply of a finished peer). A reply that
+    /// cannot be encoded becomes an INTERNAL_ERROR exception, so the caller still gets an answer.
+    package mutating func prepareReply(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID,
+                                       at now: Duration) -> (reply: WireMessage?, then: Action?) {
+        guard phase != .closed else { return (nil, nil) }
+        owedReplies -= 1
+        lastActivity = now
+        let reply: WireMessage?
+        do throws(ThriftError) {
+            reply = try WireMessage(message, protocol: protocolID, framing: replyFraming)
+        } catch {
+            let fallback = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
+                                                     name: message.name, sequenceID: message.sequenceID)
+            reply = try? WireMessage(fallback, protocol: protocolID, framing: replyFraming)
+        }
+        return (reply, closeIfDone())
+    }
+
+    // MARK: Time
+
+    /// When `expire(at:)` must next run, nil when no timer is due.
+    package var nextDeadline: Duration? {
+        switch phase {
+        case .closed: return nil
+        case .peerFinished(let since), .draining(let since): return since + configuration.drainTimeout
+        case .open:
+            if reader.bufferedBytes > 0 { return lastActivity + configuration.readTimeout }
+            if owedReplies > 0 { return nil }
+            return configuration.idleTimeout.map { lastActivity + $0 }
+        }
+    }
+
+    /// Applies the timers due at `now`.
+    package mutating func expire(at now: Duration) -> Action? {
+        switch phase {
+        case .closed: return nil
+        case .peerFinished(let since), .draining(let since):
+            guard now - since >= configuration.drainTimeout else { return nil }
+            phase = .closed
+            return .close(reason: "\(owedReplies) replies still owed \(configuration.drainTimeout) after the connection began to close")
+        case .open:
+            let silent = now - lastActivity
+            if reader.bufferedBytes > 0 {
+                guard silent >= configuration.readTimeout else { return nil }
+                return fail("incomplete message (\(reader.bufferedBytes) bytes) and no data for \(silent)")
+            }
+            guard owedReplies == 0, let idle = configuration.idleTimeout, silent >= idle else { return nil }
+            phase = .closed
+            return .close(reason: "idle for \(silent)")
+        }
+    }
+
+    // MARK: Internals
+
+    private var isDraining: Bool {
+        if case .draining = phase { return true }
+        return false
+    }
+
+    private mutating func closeIfDone() -> Action? {
+        switch phase {
+        case .peerFinished, .draining:
+            guard owedReplies <= 0 else { return nil }
+            let reason = isDraining ? "server shutting down" : "the peer closed its side"
+            phase = .closed
+            return .close(reason: reason)
+        default:
+            return nil
+        }
+    }
+
+    private mutating func fail(_ reason: String) -> Action {
+        phase = .closed
+        reader.reset()
+        return .reset(reason: reason)
+    }
+}

@@ -1,0 +1,33 @@
+import ApusThrift
+
+/// A message sized for the wire: frame header (when framed) and Thrift
+/// message, written in one pass into memory the transport owns (a NIO
+/// buffer, TCP send-buffer space, a connection's held-back bytes).
+package struct WireMessage: Sendable {
+    package let message: OutgoingMessage
+    package let protocolID: ThriftProtocolID
+    /// Header and body, without the frame header.
+    package let messageSize: Int
+    package let frameHeaderSize: Int
+
+    /// Sizes `message`; throws when it cannot be encoded (a value over a limit, a bad union).
+    package init(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
+        self.message = message
+        self.protocolID = protocolID
+        self.messageSize = try message.encodedSize(protocol: protocolID)
+        self.frameHeaderSize = framing == .framed ? MessageBoundary.frameHeaderSize : 0
+    }
+
+    /// Bytes on the wire.
+    package var size: Int { frameHeaderSize + messageSize }
+
+    /// Writes the message into the first `size` bytes of `space`; returns `size`, or 0 when
+    /// the space is short or encoding failed (sizing succeeded, so that means a bug).
+    package func write(into space: UnsafeMutableRawBufferPointer) -> Int {
+        guard space.count >= size else { return 0 }
+        if frameHeaderSize > 0 { space.storeBytes(of: UInt32(messageSize).bigEndian, as: UInt32.self) }
+        let body = UnsafeMutableRawBufferPointer(rebasing: space[frameHeaderSize..<size])
+        guard let written = try? message.encode(protocol: protocolID, into: body), written == messageSize else { return 0 }
+        return size
+    }
+}

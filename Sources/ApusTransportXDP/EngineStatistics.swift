@@ -1,0 +1,60 @@
+import ApusNet
+import ApusXSK
+import Synchronization
+
+/// Counters of one queue engine.
+public struct EngineStatistics: Sendable {
+    public var queue: UInt32 = 0
+    public var accepted = 0
+    public var connected = 0
+    public var closed = 0
+    public var closedAbnormally = 0
+    public var connectionsFailed = 0
+    public var connections = 0
+    public var messagesReceived = 0
+    public var messagesSent = 0
+    /// Messages that did not fit the send buffer whole and waited in the connection's own buffer.
+    public var messagesDeferred = 0
+    /// Messages that spanned segments and were reassembled.
+    public var messagesReassembled = 0
+    public var transmitBlocked = 0
+    public var net = NetStatistics()
+    public var frames = FrameAccounting(total: 0)
+
+    public init() {}
+
+    /// `key=value` pairs, the form scripts parse.
+    public var summary: String {
+        "accepted=\(accepted) connected=\(connected) closed=\(closed) closed_abnormally=\(closedAbnormally)"
+            + " connections_failed=\(connectionsFailed) connections_open=\(connections) messages_in=\(messagesReceived)"
+            + " messages_out=\(messagesSent) messages_deferred=\(messagesDeferred) messages_reassembled=\(messagesReassembled)"
+            + " tcp_retransmissions=\(net.tcpRetransmissions) tcp_resets_sent=\(net.tcpResetsSent) tx_blocked=\(transmitBlocked) \(frames)"
+    }
+}
+
+/// A one-time event other threads can await.
+final class OneShot: Sendable {
+    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { state in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var isDone: Bool { state.withLock { $0.done } }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

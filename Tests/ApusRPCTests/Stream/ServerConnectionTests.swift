@@ -1,0 +1,249 @@
+import ApusExamples
+import ApusThrift
+import Testing
+@testable import ApusRPC
+
+/// The server stream core alone: bytes and time in, messages and actions out.
+/// No thread, socket or clock: every split of a stream, every timer and every
+/// reset point is driven by the test.
+@Suite struct ServerConnectionTests {
+    static let configuration = ServerConnection.Configuration(
+        framing: nil, protocol: nil, limits: .default, readTimeout: .seconds(30), idleTimeout: .seconds(600), drainTimeout: .seconds(5))
+
+    /// Three pipelined calls of different sizes, in `protocolID`, framed or not.
+    static func stream(_ protocolID: ThriftProtocolID, _ framing: ThriftFraming) -> (bytes: [UInt8], messages: [[UInt8]]) {
+        let messages = [
+            callBytes("echo", Echo.EchoArgs(message: "a"), sequenceID: 1, protocol: protocolID),
+            callBytes("echo", Echo.EchoArgs(message: String(repeating: "b", count: 3000)), sequenceID: 2, protocol: protocolID),
+            callBytes("echoItem", Echo.EchoItemArgs(item: Item(id: 7, title: "t", extra: ["k": "v"])), sequenceID: 3, protocol: protocolID),
+        ]
+        let bytes = messages.flatMap { framing == .framed ? frame($0) : $0 }
+        return (bytes, messages)
+    }
+
+    /// Feeds `chunks` in order; returns every message the core handed out (copied).
+    static func feed(_ connection: inout ServerConnection, _ chunks: [ArraySlice<UInt8>], at now: Duration = .zero) -> (messages: [[UInt8]], action: ServerConnection.Action?) {
+        var messages: [[UInt8]] = []
+        for chunk in chunks {
+            let result: ServerConnection.Action? = Array(chunk).withUnsafeBytes { bytes in
+                var input = MessageReader.Input(bytes)
+                while true {
+                    switch connection.receive(&input, at: now) {
+                    case .needMore: return nil
+                    case .action(let action): return action
+                    case .message(let message):
+                        messages.append(Array(message.bytes))
+                        _ = connection.dispatched(.dispatched(expectsReply: true))
+                    }
+                }
+            }
+            if let result { return (messages, result) }
+        }
+        return (messages, nil)
+    }
+
+    @Test(arguments: [ThriftProtocolID.binary, .compact], [ThriftFraming.framed, .buffered])
+    func everySplitPointOfAPipelinedStreamYieldsTheSameMessages(protocolID: ThriftProtocolID, framing: ThriftFraming) {
+        let (bytes, expected) = Self.stream(protocolID, framing)
+        for split in 0...bytes.count {
+            var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+            let (messages, action) = Self.feed(&connection, [bytes[..<split], bytes[split...]])
+            #expect(action == nil)
+            #expect(messages == expected, "split at \(split)")
+            do { let value = connection.bufferedBytes == 0; #expect(value) }
+            do { let value = connection.replyFraming == framing; #expect(value) }
+        }
+    }
+
+    @Test(arguments: [ThriftFraming.framed, .buffered])
+    func byteByByteFeedingYieldsTheSameMessages(framing: ThriftFraming) {
+        let (bytes, expected) = Self.stream(.binary, framing)
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let (messages, action) = Self.feed(&connection, bytes.indices.map { bytes[$0...$0] })
+        #expect(action == nil)
+        #expect(messages == expected)
+    }
+
+    @Test func aMessageThatArrivedWholeIsAViewOfTheInputNotACopy() {
+        let bytes = frame(callBytes("echo", Echo.EchoArgs(message: "zero copy")))
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        bytes.withUnsafeBytes { raw in
+            var input = MessageReader.Input(raw)
+            guard case .message(let message) = connection.receive(&input, at: .zero) else {
+                Issue.record("no message")
+                return
+            }
+            #expect(message.bytes.baseAddress == raw.baseAddress! + 4)
+            #expect(!message.wasReassembled)
+        }
+    }
+
+    @Test func memoryForASplitMessageGrowsWithTheBytesReceivedNotTheAnnouncedSize() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        // A frame header announcing 16,000,000 bytes, then 100 of them.
+        let header: [UInt8] = [0x00, 0xF4, 0x24, 0x00]
+        let (_, action) = Self.feed(&connection, [ArraySlice(header + [0x80, 0x01, 0x00, 0x01] + [UInt8](repeating: 0, count: 96))])
+        #expect(action == nil)
+        do { let value = connection.bufferedBytes == 104; #expect(value) }
+    }
+
+    @Test func anOversizedFrameHeaderResetsAtOnce() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let (_, action) = Self.feed(&connection, [[0x7F, 0xFF, 0xFF, 0xFF]])
+        guard case .reset(let reason) = action else {
+            Issue.record("expected a reset, got \(String(describing: action))")
+            return
+        }
+        #expect(reason.contains("frame"))
+        do { let value = connection.isClosed; #expect(value) }
+    }
+
+    @Test func garbageResetsAndNothingIsReadAfterIt() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let (messages, action) = Self.feed(&connection, [ArraySlice("GET / HTTP/1.1\r\n".utf8)])
+        #expect(messages.isEmpty)
+        #expect(action != nil)
+        let later = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))])
+        #expect(later.messages.isEmpty && later.action == nil)
+    }
+
+    @Test func aStalledPartialMessageIsResetAfterTheReadTimeout() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let bytes = frame(callBytes("echo", Echo.EchoArgs(message: "stalled")))
+        _ = Self.feed(&connection, [bytes[..<10]], at: .seconds(1))
+        do { let value = connection.nextDeadline == .seconds(31); #expect(value) }
+        do { let value = connection.expire(at: .seconds(30)) == nil; #expect(value) }
+        guard case .reset = connection.expire(at: .seconds(31)) else {
+            Issue.record("no reset at the read timeout")
+            return
+        }
+    }
+
+    @Test func dataArrivingMovesTheReadDeadline() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let bytes = frame(callBytes("echo", Echo.EchoArgs(message: String(repeating: "x", count: 100))))
+        _ = Self.feed(&connection, [bytes[..<10]], at: .seconds(1))
+        _ = Self.feed(&connection, [bytes[10..<20]], at: .seconds(25))
+        do { let value = connection.expire(at: .seconds(31)) == nil; #expect(value) }
+        do { let value = connection.nextDeadline == .seconds(55); #expect(value) }
+    }
+
+    @Test func anIdleConnectionClosesAfterTheIdleTimeoutButNotWhileARepliesIsOwed() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        do { let value = connection.nextDeadline == .seconds(600); #expect(value) }
+        let (messages, _) = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))], at: .seconds(10))
+        #expect(messages.count == 1)
+        do { let value = connection.owedReplies == 1; #expect(value) }
+        #expect(connection.nextDeadline == nil)  // a call is in progress: no idle timer
+        do { let value = connection.expire(at: .seconds(10_000)) == nil; #expect(value) }
+        let (reply, then) = connection.prepareReply(OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct()),
+                                                    protocol: .binary, at: .seconds(20))
+        #expect(reply != nil && then == nil)
+        do { let value = connection.nextDeadline == .seconds(620); #expect(value) }
+        do { let value = connection.expire(at: .seconds(619)) == nil; #expect(value) }
+        do { let value = connection.expire(at: .seconds(620)) == .close(reason: "idle for 600.0 seconds"); #expect(value) }
+    }
+
+    @Test func noIdleTimeoutWhenNoneIsConfigured() {
+        var configuration = Self.configuration
+        configuration.idleTimeout = nil
+        let connection = ServerConnection(configuration: configuration, at: .zero)
+        do { let value = connection.nextDeadline == nil; #expect(value) }
+    }
+
+    @Test func afterThePeersFINTheConnectionClosesOnceTheLastOwedReplyIsOut() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let bytes = [1, 2].flatMap { frame(callBytes("echo", Echo.EchoArgs(message: "x"), sequenceID: $0)) }
+        _ = Self.feed(&connection, [ArraySlice(bytes)])
+        do { let value = connection.peerFinished(at: .seconds(1)) == nil; #expect(value) }
+        let reply = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct())
+        do { let value = connection.prepareReply(reply, protocol: .binary, at: .seconds(1)).then == nil; #expect(value) }
+        let last = connection.prepareReply(reply, protocol: .binary, at: .seconds(1))
+        #expect(last.reply != nil)
+        #expect(last.then == .close(reason: "the peer closed its side"))
+    }
+
+    @Test func aFINWithNothingOwedClosesAtOnceAndDropsAPartialMessage() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))).prefix(6))])
+        do { let value = connection.bufferedBytes == 6; #expect(value) }
+        do { let value = connection.peerFinished(at: .zero) == .close(reason: "the peer closed its side"); #expect(value) }
+        do { let value = connection.bufferedBytes == 0; #expect(value) }
+    }
+
+    @Test func drainingWaitsForOwedRepliesThenClosesOrGivesUpAtTheDrainTimeout() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))])
+        do { let value = connection.beginDraining(at: .seconds(1)) == nil; #expect(value) }
+        do { let value = connection.nextDeadline == .seconds(6); #expect(value) }
+        do { let value = connection.expire(at: .seconds(5)) == nil; #expect(value) }
+        guard case .close = connection.expire(at: .seconds(6)) else {
+            Issue.record("draining did not end at the drain timeout")
+            return
+        }
+        var idle = ServerConnection(configuration: Self.configuration, at: .zero)
+        do { let value = idle.beginDraining(at: .zero) == .close(reason: "server shutting down"); #expect(value) }
+    }
+
+    /// The transport loses the connection before, during or after a call's reply is produced:
+    /// nothing the core does afterwards touches the connection, and nothing traps.
+    @Test(arguments: 0..<4)
+    func aResetAtAnyStepOfACallEndsItQuietly(step: Int) {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let bytes = frame(callBytes("echo", Echo.EchoArgs(message: "x")))
+        if step == 0 { connection.closed() }
+        var handedOut = 0
+        bytes.withUnsafeBytes { raw in
+            var input = MessageReader.Input(raw)
+            if case .message = connection.receive(&input, at: .zero) {
+                handedOut += 1
+                if step == 1 { connection.closed() }  // while the message is being dispatched
+                _ = connection.dispatched(.dispatched(expectsReply: true))
+            }
+        }
+        #expect(handedOut == (step == 0 ? 0 : 1))
+        if step == 2 { connection.closed() }  // while the handler runs
+        let reply = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct())
+        let (wire, then) = connection.prepareReply(reply, protocol: .binary, at: .zero)
+        #expect((wire != nil) == (step == 3))
+        #expect(then == nil)
+        if step == 3 { connection.closed() }  // after the reply
+        do { let value = connection.isClosed; #expect(value) }
+        do { let value = connection.nextDeadline == nil; #expect(value) }
+        do { let value = connection.expire(at: .seconds(1_000_000)) == nil; #expect(value) }
+    }
+
+    @Test func repliesUseTheRequestsFraming() throws {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        _ = Self.feed(&connection, [ArraySlice(callBytes("echo", Echo.EchoArgs(message: "x")))])  // unframed
+        let message = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: Echo.EchoResult(success: "x"))
+        let wire = try #require(connection.prepareReply(message, protocol: .binary, at: .zero).reply)
+        #expect(wire.frameHeaderSize == 0)
+        var bytes = [UInt8](repeating: 0, count: wire.size)
+        #expect(bytes.withUnsafeMutableBytes { wire.write(into: $0) } == wire.size)
+        #expect(bytes == (try message.encoded(protocol: .binary)))
+    }
+
+    @Test func aReplyThatCannotBeEncodedBecomesAnInternalError() throws {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))])
+        let message = OutgoingMessage(name: "echo", type: .reply, sequenceID: 9, body: Unencodable())
+        let wire = try #require(connection.prepareReply(message, protocol: .binary, at: .zero).reply)
+        var bytes = [UInt8](repeating: 0, count: wire.size)
+        #expect(bytes.withUnsafeMutableBytes { wire.write(into: $0) } == wire.size)
+        let reply = try parseReply(Array(bytes.dropFirst(4)))
+        #expect(reply.type == .exception && reply.sequenceID == 9)
+        #expect(reply.exception?.kind == .internalError)
+    }
+}
+
+/// A body whose sizing fails, as one holding a value over a limit would.
+struct Unencodable: ThriftMessageBody {
+    func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        throw ThriftError(.sizeLimit, offset: 0, detail: "too large")
+    }
+}
+
+func frame(_ message: [UInt8]) -> [UInt8] {
+    withUnsafeBytes(of: UInt32(message.count).bigEndian) { Array($0) } + message
+}
