@@ -49,7 +49,8 @@ public struct ImpairedDevice<Base: FrameDevice & ~Copyable>: FrameDevice, ~Copya
         while waitingStart < waiting.count {
             let frame = waiting[waitingStart]
             let sent = base.transmit(maximumLength: frame.count) { buffer in
-                buffer.copyMemory(from: UnsafeRawBufferPointer(start: frame.withUnsafeBytes { $0.baseAddress }, count: frame.count))
+                // The frame's bytes are used only inside withUnsafeBytes (no pointer escapes it).
+                frame.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 return frame.count
             }
             guard sent else { break }
