@@ -571,15 +571,8 @@ def abuse_reply_type(server, witness):
 
 
 def abuse_malformed_args(server, witness):
-    def negative_length_string(proto):
-        proto.writeStructBegin("echo_args")
-        proto.writeFieldBegin("message", TType.STRING, 1)
-        proto.writeI32(-5)  # the string's length
-        proto.writeFieldStop()
-        proto.writeStructEnd()
-
     with raw_connection(server) as sock:
-        sock.sendall(framed(encode("echo", TMessageType.CALL, 11, negative_length_string)))
+        sock.sendall(bad_args_call(11))
         expect_exception_reply(sock, 11, TApplicationException.PROTOCOL_ERROR)
 
 
@@ -594,6 +587,64 @@ def abuse_frame_limit(server, witness):
 
 def raw_connection(server):
     return socket.create_connection((server.host, server.ensure()), timeout=RAW_TIMEOUT)
+
+
+def reset(sock):
+    """Closes with SO_LINGER 0: the kernel sends RST, as a crashing client or a middlebox does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def kv_get_call(seqid, key):
+    return framed(encode("get", TMessageType.CALL, seqid, KV.get_args(key=key).write))
+
+
+def bad_args_call(seqid):
+    def negative_length_string(proto):
+        proto.writeStructBegin("echo_args")
+        proto.writeFieldBegin("message", TType.STRING, 1)
+        proto.writeI32(-5)  # the string's length
+        proto.writeFieldStop()
+        proto.writeStructEnd()
+    return framed(encode("echo", TMessageType.CALL, seqid, negative_length_string))
+
+
+RESET_CALLS = [
+    ("success", lambda seqid: echo_call(seqid, "reset me")),
+    ("declared exception", lambda seqid: kv_get_call(seqid, "no such key")),
+    ("unknown method", lambda seqid: framed(encode("noSuchMethod", TMessageType.CALL, seqid, empty_struct))),
+    ("bad arguments", bad_args_call),
+]
+
+
+def abuse_reset_after_call(server, witness):
+    """A client that makes one call and resets, before, while or after the reply comes, for
+    every kind of reply: the server keeps serving (it used to crash on the first one)."""
+    for kind, call in RESET_CALLS:
+        for when in ("at once", "after the reply"):
+            for attempt in range(5):
+                with raw_connection(server) as sock:
+                    sock.sendall(call(20 + attempt))
+                    if when == "after the reply":
+                        read_framed_message(sock)
+                    reset(sock)
+            expect_witness(witness, f"after 5 clients reset {when} ({kind})")
+            with raw_connection(server) as sock:
+                expect_raw_echo(sock, 30, f"new connection after resets {when} ({kind})")
+
+
+def abuse_reset_during_large_reply(server, witness):
+    """A client that resets while a 4 MiB reply is being written to it."""
+    payload = bytes(range(256)) * (4 * 4096)
+    call = framed(encode("echoBinary", TMessageType.CALL, 40, Echo.echoBinary_args(payload=payload).write))
+    for attempt in range(3):
+        with raw_connection(server) as sock:
+            sock.sendall(call)
+            recv_exactly(sock, 64 * 1024 * attempt + 4)  # some of the reply, or none
+            reset(sock)
+        expect_witness(witness, f"after a reset during a 4 MiB reply (attempt {attempt + 1})")
+    with Client(server, "binary", "framed") as client:
+        expect_eq(client.echo.echoBinary(payload), payload, "a 4 MiB echo on a new connection")
 
 
 def expect_witness(witness, when, text="still here"):
@@ -615,7 +666,8 @@ def with_witness(server, abuse):
 
 ABUSES = [("garbage", abuse_garbage), ("huge-frame", abuse_huge_frame),
           ("truncated-silence", abuse_truncated), ("unknown-method", abuse_unknown_method),
-          ("reply-type", abuse_reply_type), ("malformed-args", abuse_malformed_args)]
+          ("reply-type", abuse_reply_type), ("malformed-args", abuse_malformed_args),
+          ("reset-after-call", abuse_reset_after_call), ("reset-during-large-reply", abuse_reset_during_large_reply)]
 
 
 def run_abuse_checks(runner, config, server):
