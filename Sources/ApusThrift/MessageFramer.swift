@@ -8,10 +8,19 @@
 /// byte. Limits apply before anything is buffered: a frame header announcing
 /// more than `limits.maxFrameSize` fails at once, and an unframed message
 /// still incomplete at `limits.maxMessageSize` bytes fails too.
+///
+/// An unframed message is walked by an `UnframedMessageScanner` that resumes
+/// where the last call stopped, so a message trickling in over many reads
+/// costs work linear in its size (re-walking it from its first byte on every
+/// read was quadratic): after a nil, call `next` again with bytes that start
+/// at the same message start.
 public struct MessageFramer: Sendable {
     public private(set) var framing: ThriftFraming?
     public let configuredProtocol: ThriftProtocolID?
     public let limits: ThriftLimits
+    /// Kept between messages (reset, not rebuilt), so unframed reading allocates nothing per message.
+    private var scanner: UnframedMessageScanner?
+    private var scannerProtocol: ThriftProtocolID?
 
     public init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits) {
         self.framing = framing
@@ -52,8 +61,18 @@ public struct MessageFramer: Sendable {
                            consumed: MessageBoundary.frameHeaderSize + length, protocolID: protocolID)
         case .buffered:
             let protocolID = try resolveProtocol(first, offset: 0)
-            guard let length = try MessageBoundary.message(in: bytes, protocol: protocolID, limits: limits) else { return nil }
-            return Message(range: 0..<length, consumed: length, protocolID: protocolID)
+            if scannerProtocol != protocolID {
+                scanner = UnframedMessageScanner(protocol: protocolID, limits: limits)
+                scannerProtocol = protocolID
+            }
+            do throws(ThriftError) {
+                guard let length = try scanner!.scan(bytes) else { return nil }
+                scanner!.reset()
+                return Message(range: 0..<length, consumed: length, protocolID: protocolID)
+            } catch {
+                scanner!.reset()
+                throw error
+            }
         }
     }
 
