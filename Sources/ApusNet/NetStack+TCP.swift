@@ -6,10 +6,13 @@ extension NetStack {
     /// Passive open (RFC 9293 §3.10.1) on `port` of every owned address. At most `backlog`
     /// connections wait in SYN-RECEIVED; further SYNs get SYN cookies (or are dropped when
     /// cookies are off). Completed connections are announced as `.accepted`.
+    ///
+    /// The backlog is capped at half the connection table, so half-open connections can never
+    /// fill it: when they would, SYNs get cookies instead of being dropped.
     public mutating func listen(on port: UInt16, backlog: Int = 128) throws(NetError) {
         guard port != 0, backlog > 0 else { throw NetError(.invalidArgument, "tcp listen") }
         guard listeners[port] == nil else { throw NetError(.addressInUse, "tcp listen") }
-        listeners[port] = TCPListener(port: port, backlog: backlog)
+        listeners[port] = TCPListener(port: port, backlog: min(backlog, max(1, configuration.maximumConnections / 2)))
     }
 
     /// Stops accepting on `port`; connections already accepted are unaffected.
@@ -351,7 +354,9 @@ extension NetStack {
         if flags.contains(.rst) { return }
         let cookies = SYNCookie(secret: configuration.secret)
         if flags.contains(.ack) {
-            if configuration.tcp.synCookies && !flags.contains(.syn),
+            // A cookie is taken only while this listener recently sent cookies (RFC 4987 §3.6:
+            // otherwise any bare ACK would be checked, and one guessed right would open a connection).
+            if configuration.tcp.synCookies && !flags.contains(.syn), now < listeners[tuple.localPort]!.cookieModeUntil,
                let mss = cookies.validate(segment.acknowledgmentNumber - 1, tuple: tuple,
                                           peerSequence: segment.sequenceNumber - 1, at: now),
                let index = try? makeConnection(tuple, passive: true, at: now,
@@ -366,11 +371,13 @@ extension NetStack {
         }
         guard flags.contains(.syn) else { return }
         let listener = listeners[tuple.localPort]!
-        if listener.halfOpen >= listener.backlog {
+        if listener.halfOpen >= listener.backlog || liveConnections >= configuration.maximumConnections {
             guard configuration.tcp.synCookies else {
                 statistics.tcpListenDrops += 1
                 return
             }
+            // Cookie mode lasts as long as the cookies just sent stay valid (their period and the next).
+            listeners[tuple.localPort]!.cookieModeUntil = now + NetDuration(nanoseconds: Int64(2 * SYNCookie.period))
             let peerMSS = segment.options.maximumSegmentSize.map(Int.init) ?? TCPConnection.defaultMSS
             let cookie = cookies.make(tuple: tuple, peerSequence: segment.sequenceNumber, peerMSS: peerMSS, at: now)
             let localMSS = interface.mtu - IPv4Packet.minimumHeaderLength - TCPSegment.minimumHeaderLength

@@ -71,14 +71,21 @@ public struct NetStackConfiguration: Sendable {
     public var maximumPendingReplies: Int = 64
     /// Local ports for active opens (RFC 6056 §2.1 suggests 49152...65535).
     public var ephemeralPorts: ClosedRange<UInt16> = 49152...65535
-    /// Key for initial sequence numbers (RFC 6528) and SYN cookies (RFC 4987). The stack
-    /// reads no entropy itself: pass random bytes in production, anything in tests.
-    public var secret: (UInt64, UInt64) = (0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210)
+    /// Key for initial sequence numbers (RFC 6528) and SYN cookies (RFC 4987): random for each
+    /// configuration made (the system's generator, getrandom(2) on Linux), so neither can be
+    /// predicted or forged by anyone who can read this source. Tests may set a fixed one.
+    public var secret: (UInt64, UInt64) = NetStackConfiguration.randomSecret()
     /// Called on every TCP state change, for tracing.
     public var tcpTrace: (@Sendable (TCPStateChange) -> Void)? = nil
 
     public init(interface: InterfaceConfiguration) {
         self.interface = interface
+    }
+
+    /// 128 bits from the system's cryptographically secure generator.
+    public static func randomSecret() -> (UInt64, UInt64) {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
     }
 }
 

@@ -76,6 +76,59 @@ import Testing
         #expect(t.stack.connectionCount == 0)
     }
 
+    /// The cookie the harness's stack would send for a SYN from `port` with sequence 5000, at `now`.
+    func genuineCookie(_ t: TCPHarness, port: UInt16) -> SequenceNumber {
+        let tuple = TCPFourTuple(localAddress: Host.localIP, localPort: TCPHarness.localPort, remoteAddress: Host.remoteIP, remotePort: port)
+        return SYNCookie(secret: (1, 2)).make(tuple: tuple, peerSequence: SequenceNumber(5000), peerMSS: 1400, at: t.now)
+    }
+
+    func cookieACK(_ cookie: SequenceNumber, port: UInt16) -> TCPRepr {
+        TCPRepr(sourcePort: port, destinationPort: TCPHarness.localPort, sequenceNumber: SequenceNumber(5001),
+                acknowledgmentNumber: cookie + 1, flags: .ack, windowSize: 65_535)
+    }
+
+    @Test func aGenuineCookieIsRefusedWhenNoCookiesWereSentRecently() {
+        // Whoever knows the key could forge this; even so, outside cookie mode a bare ACK opens nothing.
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 8)
+        t.send(cookieACK(genuineCookie(t, port: Self.secondPort), port: Self.secondPort), payload: pattern(5))
+        #expect(t.poll().map(\.0.flags) == [.rst])
+        #expect(t.stack.connectionCount == 0)
+        #expect(t.takeEvents().isEmpty)
+        #expect(t.stack.statistics.tcpSYNCookiesAccepted == 0)
+    }
+
+    @Test func cookieModeEndsWhenTheCookiesItSentExpire() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn))
+        _ = t.poll()
+        t.send(syn(t, port: Self.secondPort))
+        #expect(t.poll().map(\.0.flags) == [[.syn, .ack]])  // a cookie: cookie mode on
+        t.advance(by: .seconds(129))
+        t.send(cookieACK(genuineCookie(t, port: Self.secondPort), port: Self.secondPort))
+        #expect(t.poll().map(\.0.flags).contains([.rst]))
+        #expect(t.stack.statistics.tcpSYNCookiesAccepted == 0)
+    }
+
+    @Test func aFullConnectionTableAnswersSYNsWithCookiesNotSilence() {
+        var t = TCPHarness { $0.maximumConnections = 1 }
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 100)
+        #expect(t.stack.listeners[TCPHarness.localPort]?.backlog == 1, "the backlog fits the table")
+        t.acceptConnectionOnExistingListener()
+        t.send(syn(t, port: Self.secondPort))
+        #expect(t.poll().map(\.0.flags) == [[.syn, .ack]])
+        #expect(t.stack.statistics.tcpSYNCookiesSent == 1)
+        #expect(t.stack.statistics.tcpListenDrops == 0)
+    }
+
+    @Test func everyConfigurationGetsItsOwnRandomSecret() {
+        let a = NetStackConfiguration(interface: Host.configuration().interface).secret
+        let b = NetStackConfiguration(interface: Host.configuration().interface).secret
+        #expect(a != b)
+        #expect(a != (0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210), "not the old public constant")
+    }
+
     @Test func staleCookieIsRejected() {
         let cookies = SYNCookie(secret: (1, 2))
         let tuple = TCPFourTuple(localAddress: Host.localIP, localPort: 80, remoteAddress: Host.remoteIP, remotePort: 1234)
