@@ -127,8 +127,9 @@ public struct CompactReader: ThriftProtocolReader {
     }
 
     /// Maps a compact type nibble to a wire type; 1 and 2 are bool (true/false).
+    /// Static: `UnframedMessageScanner` reads nibbles by the same rules.
     @inlinable
-    func wireType(_ nibble: UInt8, at offset: Int) throws(ThriftError) -> ThriftType {
+    static func wireType(_ nibble: UInt8, at offset: Int) throws(ThriftError) -> ThriftType {
         switch nibble {
         case 1, 2: return .bool
         case 3: return .i8
@@ -154,7 +155,7 @@ public struct CompactReader: ThriftProtocolReader {
         guard let byte = cursor.readByte() else { throw truncated("field header", needed: 1) }
         if byte == 0 { return FieldHeader(type: .stop, id: 0) }
         let nibble = byte & 0x0F
-        let type = try wireType(nibble, at: start)
+        let type = try Self.wireType(nibble, at: start)
         let delta = byte >> 4
         let id: Int16
         if delta != 0 {
@@ -202,7 +203,7 @@ public struct CompactReader: ThriftProtocolReader {
         try enter()
         let start = cursor.offset
         guard let byte = cursor.readByte() else { throw truncated("list header", needed: 1) }
-        let type = try wireType(byte & 0x0F, at: start)
+        let type = try Self.wireType(byte & 0x0F, at: start)
         let shortCount = byte >> 4
         let raw = shortCount == 15 ? try readVarint32() : UInt32(shortCount)
         let count = try checkCount(raw, elementBytes: Self.minimumSize(type), at: start, what: "list")
@@ -220,8 +221,8 @@ public struct CompactReader: ThriftProtocolReader {
         let raw = try readVarint32()
         if raw == 0 { return MapHeader(keyType: .stop, valueType: .stop, count: 0) }
         guard let types = cursor.readByte() else { throw truncated("map types", needed: 1) }
-        let keyType = try wireType(types >> 4, at: cursor.offset - 1)
-        let valueType = try wireType(types & 0x0F, at: cursor.offset - 1)
+        let keyType = try Self.wireType(types >> 4, at: cursor.offset - 1)
+        let valueType = try Self.wireType(types & 0x0F, at: cursor.offset - 1)
         let count = try checkCount(raw, elementBytes: Self.minimumSize(keyType) + Self.minimumSize(valueType),
                                    at: start, what: "map")
         return MapHeader(keyType: keyType, valueType: valueType, count: count)

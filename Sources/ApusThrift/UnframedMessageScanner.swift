@@ -465,25 +465,9 @@ public struct UnframedMessageScanner: Sendable {
         return UInt32(truncatingIfNeeded: raw)
     }
 
-    /// A compact type nibble as a wire type; 1 and 2 are bool (true/false).
+    /// A compact type nibble as a wire type, by `CompactReader`'s rules.
     private func compactType(_ nibble: UInt8, at position: Int) throws(ThriftError) -> ThriftType {
-        switch nibble {
-        case 1, 2: return .bool
-        case 3: return .i8
-        case 4: return .i16
-        case 5: return .i32
-        case 6: return .i64
-        case 7: return .double
-        case 8: return .string
-        case 9: return .list
-        case 10: return .set
-        case 11: return .map
-        case 12: return .struct
-        case 13: return .uuid
-        default:
-            throw ThriftError.cold(.invalidType, protocolID: .compact, offset: position, typeByte: nibble,
-                                   detail: { "compact type \(nibble) is not a Thrift type" })
-        }
+        try CompactReader.wireType(nibble, at: position)
     }
 
     /// The width of a compact type skipped without looking at its bytes (i8, double, uuid), else nil.
