@@ -3,6 +3,7 @@ import ApusThrift
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One connection of a client pool on kernel sockets: a thin adapter around
 /// the `ClientConnection` stream core (sequence ids, calls waiting for
@@ -23,6 +24,9 @@ final class ClientChannel: @unchecked Sendable {
     let port: Int
     let configuration: PosixClientTransport.Configuration
     let logger: Logger
+    /// Sequence ids are taken on the caller's thread, before the hop to the event loop, so a
+    /// cancellation knows which call to fail without a per-call box.
+    private let sequenceIDs = Atomic<Int32>(0)
     // Event-loop confined:
     private var core: ClientConnection<Request>
     private var channel: (any Channel)?
@@ -44,30 +48,33 @@ final class ClientChannel: @unchecked Sendable {
 
     // MARK: On the event loop
 
+    /// A fresh sequence id (any thread).
+    func nextSequenceID() -> Int32 {
+        sequenceIDs.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
     /// Encodes a call, registers it and writes it (or connects first).
-    func startCall(_ request: some ThriftMessageBody, method: MethodDescriptor, timeout: Duration?,
-                   complete: @escaping Completion) -> Int32 {
+    func startCall(_ request: some ThriftMessageBody, sequenceID: Int32, method: MethodDescriptor, timeout: Duration?,
+                   complete: @escaping Completion) {
         eventLoop.preconditionInEventLoop()
-        let sequenceID = core.nextSequenceID()
         let buffer: ByteBuffer
         do {
             buffer = try encode(request, method: method, type: .call, sequenceID: sequenceID)
         } catch {
             complete(.failure(error))
-            return sequenceID
+            return
         }
         let send = core.startCall((buffer, nil), sequenceID: sequenceID, method: method, deadline: timeout.map { .now + $0 },
                                   complete: complete)
         apply(send)
         armTimer()
-        return sequenceID
     }
 
     /// Encodes and writes a oneway request; `written` completes once it is written.
     func startOneway(_ request: some ThriftMessageBody, method: MethodDescriptor, written: EventLoopPromise<Void>) {
         eventLoop.preconditionInEventLoop()
         do {
-            let buffer = try encode(request, method: method, type: .oneway, sequenceID: core.nextSequenceID())
+            let buffer = try encode(request, method: method, type: .oneway, sequenceID: nextSequenceID())
             let send = core.startOneway((buffer, written))
             if case .fail = send {
                 written.fail(RPCError(.unavailable, "oneway \(method): the client is closed", requestWasNotSent: true))

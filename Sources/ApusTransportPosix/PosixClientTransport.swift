@@ -76,11 +76,11 @@ public final class PosixClientTransport: ClientTransport {
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
         let connection = pick()
-        let ticket = SequenceTicket()
+        let sequenceID = connection.nextSequenceID()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let start = {
-                    ticket.sequenceID = connection.startCall(request, method: method, timeout: options.timeout) { result in
+                    connection.startCall(request, sequenceID: sequenceID, method: method, timeout: options.timeout) { result in
                         continuation.resume(with: result, decode: decode)
                     }
                 }
@@ -93,7 +93,6 @@ public final class PosixClientTransport: ClientTransport {
             }
         } onCancel: {
             connection.eventLoop.execute {
-                guard let sequenceID = ticket.sequenceID else { return }
                 connection.cancel(sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
             }
         }
@@ -122,7 +121,3 @@ public final class PosixClientTransport: ClientTransport {
     }
 }
 
-/// The sequence id a call got, for cancelling it; touched on the connection's event loop only.
-private final class SequenceTicket: @unchecked Sendable {
-    var sequenceID: Int32?
-}
