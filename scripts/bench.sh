@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks: Apus against a reference implementation doing the same work.
 #
-#   bash scripts/bench.sh kernel [--duration S] [--connections "1 4 16"] [--depth N]
+#   bash scripts/bench.sh kernel [--duration S] [--connections "1 4 16"] [--depth "1 4"]
 #                                [--payload BYTES] [--protocol binary|compact] [--quick]
 #   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
 #   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
@@ -16,7 +16,7 @@
 # CPU 1): C connections, K = C * depth echo calls of a BYTES-long string outstanding
 # (pipelined), framed transport, for S seconds. Per run it reports QPS, latency
 # percentiles and the server's CPU time per call (from /proc/PID/stat).
-# Defaults: --duration 5 --connections "1 4 16" --depth 4 --payload 64 --protocol binary;
+# Defaults: --duration 5 --connections "1 4 16" --depth "1 4" --payload 64 --protocol binary;
 # --quick: --duration 2 --connections "1 4" (explicit flags still win).
 # Raw results: .build/bench/kernel-<UTC timestamp>.jsonl (+ a directory of logs).
 #
@@ -158,15 +158,13 @@ if [ "$mode" = tcp ]; then
   [[ "$payload" =~ ^[0-9]+$ ]] && ((payload >= 1 && payload <= 65536)) \
     || die "--payload (the rr request size) must be 1..65536 bytes in tcp mode, got '$payload'"
 fi
-[ "$depth" != - ] || depth=4
-# rpc takes a list of depths (calls in flight per connection), kernel one.
+[ "$depth" != - ] || depth="1 4"
+# A list of depths (calls in flight per connection): each is a run of its own.
 read -r -a depth_list <<<"$depth"
 ((${#depth_list[@]})) || die "--depth is empty"
-[ "$mode" = rpc ] || ((${#depth_list[@]} == 1)) || die "--depth takes one count in $mode mode, got '$depth'"
 for d in "${depth_list[@]}"; do
   [[ "$d" =~ ^[1-9][0-9]*$ ]] || die "--depth takes positive integers, got '$d'"
 done
-[ "$mode" = rpc ] || depth="${depth_list[0]}"
 [[ "$rpc_client" =~ ^(kernel|xdp)$ ]] || die "--client must be kernel or xdp, got '$rpc_client'"
 [[ "$rpc_paced_client" =~ ^(kernel|xdp)$ ]] || die "--paced-client must be kernel or xdp, got '$rpc_paced_client'"
 [[ "$payload" =~ ^[0-9]+$ ]] || die "--payload must be a byte count, got '$payload'"
@@ -1544,12 +1542,13 @@ start_server() {
 }
 
 failed=0
-# Connection count outer, server inner: each apus/cpp pair runs back to back, so
+# Connection count and depth outer, server inner: each apus/cpp pair runs back to back, so
 # drift on a shared machine hits both sides of a ratio alike.
 for conns in "${conn_list[@]}"; do
+ for depth in "${depth_list[@]}"; do
   concurrency=$((conns * depth))
   for server in "${servers[@]}"; do
-    log="$logs/$server-c$conns"
+    log="$logs/$server-c$conns-d$depth"
     error="" qps_line="" cpu0="" cpu1="" busy0="" busy1="" t0=0 t1=0 client_cpu=""
     if ! start_server "$server" "$log"; then
       error="server did not print its readiness line within 15 s (see $log.out, $log.err)"
@@ -1599,7 +1598,7 @@ for conns in "${conn_list[@]}"; do
 import json, os
 e = os.environ
 row = {"mode": "kernel", "stamp": e["STAMP"], "server": e["SERVER"], "connections": int(e["CONNS"]),
-       "concurrency": int(e["CONC"]), "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]),
+       "depth": int(e["CONC"]) // int(e["CONNS"]), "concurrency": int(e["CONC"]), "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]),
        "protocol": e["PROTOCOL"], "framing": "framed", "method": "echo", "client": e["CLIENT"]}
 error = e["ERROR"]
 if not error:
@@ -1628,7 +1627,7 @@ if error:
 print(json.dumps(row))
 EOF
     then
-      die "could not write the result line for $server c=$conns"
+      die "could not write the result line for $server c=$conns d=$depth"
     fi
     last="$(tail -1 "$results")"
     if grep -q '"error"' <<<"$last"; then
@@ -1638,6 +1637,7 @@ EOF
       note "$server c=$conns k=$concurrency: $(python3 -c 'import json,sys; r = json.loads(sys.argv[1]); print("%.0f calls/s, p50 %.1f us, server %.2f us/call" % (r["qps"], r["p50_us"], r["server_cpu_us_per_call"] or 0))' "$last")"
     fi
   done
+ done
 done
 
 # ---- kernel: table -------------------------------------------------------------
@@ -1646,37 +1646,40 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 r0 = rows[0]
 print()
-print("== kernel sockets, loopback: echo(%d-byte string), %s/framed, %d s per run, %d calls in flight per connection"
-      % (r0["payload"], r0["protocol"], r0["duration_s"], r0["concurrency"] // r0["connections"]))
-hdr = "%-6s %6s %6s | %10s %9s %9s %9s | %12s %8s %8s %6s | %7s"
-print(hdr % ("server", "conns", "K", "QPS", "p50 us", "p99 us", "p999 us", "CPU us/call", "srv CPU", "cli CPU", "other", "errors"))
-line = "-" * 111
+print("== kernel sockets, loopback: echo(%d-byte string), %s/framed, %d s per run; depth: calls in flight per connection"
+      % (r0["payload"], r0["protocol"], r0["duration_s"]))
+hdr = "%-6s %6s %6s %6s | %10s %9s %9s %9s | %12s %8s %8s %6s | %7s"
+print(hdr % ("server", "conns", "depth", "K", "QPS", "p50 us", "p99 us", "p999 us", "CPU us/call", "srv CPU", "cli CPU", "other", "errors"))
+line = "-" * 118
 noisy = False
 print(line)
 def f(v, fmt):
     return "-" if v is None else fmt % v
 by = {}
 for r in rows:
-    by[(r["server"], r["connections"])] = r
+    r.setdefault("depth", r["concurrency"] // r["connections"])
+    by[(r["server"], r["connections"], r["depth"])] = r
     if "error" in r:
-        print("%-6s %6d %6d | FAILED: %s" % (r["server"], r["connections"], r["concurrency"], r["error"]))
+        print("%-6s %6d %6d %6d | FAILED: %s" % (r["server"], r["connections"], r["depth"], r["concurrency"], r["error"]))
         continue
-    print(hdr % (r["server"], r["connections"], r["concurrency"], f(r["qps"], "%.0f"), f(r["p50_us"], "%.1f"),
+    print(hdr % (r["server"], r["connections"], r["depth"], r["concurrency"], f(r["qps"], "%.0f"), f(r["p50_us"], "%.1f"),
                  f(r["p99_us"], "%.1f"), f(r["p999_us"], "%.1f"), f(r["server_cpu_us_per_call"], "%.2f"),
                  f(r["server_cpu_pct"], "%.0f%%"), f(r["client_cpu_pct"], "%.0f%%"), f(r.get("other_cpu_pct"), "%.0f%%"),
                  f(r["errors"], "%d")))
     noisy = noisy or (r.get("other_cpu_pct") or 0) > 10
 print(line)
-conns = sorted({r["connections"] for r in rows})
+cells = sorted({(r["connections"], r["depth"]) for r in rows})
 ratios = []
-for c in conns:
-    a, p = by.get(("apus", c)), by.get(("cpp", c))
+for c, d in cells:
+    a, p = by.get(("apus", c, d)), by.get(("cpp", c, d))
     if not a or not p or "error" in a or "error" in p:
         continue
     q = "%.2fx" % (a["qps"] / p["qps"]) if p["qps"] else "-"
     u = ("%.2fx" % (a["server_cpu_us_per_call"] / p["server_cpu_us_per_call"])
          if a["server_cpu_us_per_call"] and p["server_cpu_us_per_call"] else "-")
-    ratios.append("  conns %-4d QPS apus/cpp %7s (higher is better)   CPU/call apus/cpp %7s (lower is better)" % (c, q, u))
+    l = "%.2fx" % (a["p50_us"] / p["p50_us"]) if p["p50_us"] else "-"
+    ratios.append("  conns %-4d depth %-3d QPS apus/cpp %7s (higher is better)   CPU/call apus/cpp %7s   p50 apus/cpp %7s (lower is better)"
+                  % (c, d, q, u, l))
 if ratios:
     print("apus vs Apache Thrift C++ TNonblockingServer:")
     print("\n".join(ratios))
