@@ -23,6 +23,10 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var sendBufferSize: Int = 256 * 1024
     /// Bytes received in order and not yet read: the most the receive window offers.
     public var receiveBufferSize: Int = 256 * 1024
+    /// Challenge ACKs (RFC 5961 §7) one connection sends per second at most; beyond, the
+    /// segments that would draw one are dropped silently (and counted), so a flood of forged
+    /// segments gets no answer flood back.
+    public var challengeACKsPerSecond: Int = 10
     /// Out-of-order segments held for reassembly; beyond this they are dropped and counted
     /// (their bytes also count against the receive window, so the window bounds them too).
     public var maximumOutOfOrderSegments: Int = 64

@@ -32,6 +32,8 @@ public struct NetStatistics: Sendable, Hashable {
     public var tcpTimeouts = 0
     public var tcpResetsSent = 0
     public var tcpChallengeACKs = 0
+    /// Challenge ACKs not sent: the connection's RFC 5961 §7 budget for the second was spent.
+    public var tcpChallengeACKsSuppressed = 0
     public var tcpOutOfOrderQueued = 0
     public var tcpOutOfOrderDropped = 0
     public var tcpSYNCookiesSent = 0

@@ -180,13 +180,6 @@ extension TCPConnection {
             }
             return nil
         }
-        if let timestamps = segment.options.timestamps, timestampsEnabled,
-           segment.sequenceNumber <= lastAcknowledgmentSent,
-           !timestampRecentValid || Int32(bitPattern: timestamps.value &- timestampRecent) >= 0 {
-            timestampRecent = timestamps.value
-            timestampRecentValid = true
-        }
-
         // Second: RST. Only an exact match resets; anything else in the window gets a
         // challenge ACK (RFC 5961 §3.2).
         if flags.contains(.rst) {
@@ -199,28 +192,38 @@ extension TCPConnection {
                     transition(.reset)
                 }
             } else {
-                challengeACK(&statistics)
+                challengeACK(&statistics, at: now)
             }
             return nil
         }
 
         // Fourth: a SYN in a synchronized state is answered with a challenge ACK (RFC 5961 §4).
         if flags.contains(.syn) {
-            challengeACK(&statistics)
+            challengeACK(&statistics, at: now)
             return nil
         }
 
-        // Fifth: ACK.
+        // Fifth: ACK. A segment without it is dropped (RFC 9293 §3.10.7.4).
         guard flags.contains(.ack) else { return nil }
         let acknowledgment = segment.acknowledgmentNumber
         if acknowledgment > sendMaximum {
-            acknowledgeNow = true
+            // It acknowledges something not yet sent: ACK and drop (RFC 9293 §3.10.7.4, RFC 5961 §5.2).
+            challengeACK(&statistics, at: now)
             return nil
         }
         if acknowledgment < sendUnacknowledged - maximumSendWindow {
             // RFC 5961 §5.2: too old to be a duplicate of anything we sent.
-            challengeACK(&statistics)
+            challengeACK(&statistics, at: now)
             return nil
+        }
+        // Only now, with the RST, SYN and ACK checks passed, may the segment's timestamp become
+        // TS.Recent (RFC 7323 §4.3, §5.3): a forged segment dropped above must not move it, or
+        // a future TSval would make PAWS reject every genuine segment after it.
+        if let timestamps = segment.options.timestamps, timestampsEnabled,
+           segment.sequenceNumber <= lastAcknowledgmentSent,
+           !timestampRecentValid || Int32(bitPattern: timestamps.value &- timestampRecent) >= 0 {
+            timestampRecent = timestamps.value
+            timestampRecentValid = true
         }
         if state == .synReceived {
             guard sendUnacknowledged < acknowledgment else { return resetReply(to: segment) }
@@ -361,7 +364,17 @@ extension TCPConnection {
         }
     }
 
-    private mutating func challengeACK(_ statistics: inout NetStatistics) {
+    /// A challenge ACK (RFC 5961 §3.2, §4, §5.2), within the connection's per-second budget (§7).
+    private mutating func challengeACK(_ statistics: inout NetStatistics, at now: NetInstant) {
+        if now - challengeWindowStart >= .seconds(1) {
+            challengeWindowStart = now
+            challengeACKsInWindow = 0
+        }
+        guard challengeACKsInWindow < configuration.challengeACKsPerSecond else {
+            statistics.tcpChallengeACKsSuppressed += 1
+            return
+        }
+        challengeACKsInWindow += 1
         statistics.tcpChallengeACKs += 1
         acknowledgeNow = true
     }

@@ -87,6 +87,9 @@ struct TCPConnection {
     var delayedACKDeadline: NetInstant?
     /// An ACK must go out at the next opportunity.
     var acknowledgeNow = false
+    /// RFC 5961 §7 budget: challenge ACKs sent in the second that began at `challengeWindowStart`.
+    var challengeACKsInWindow = 0
+    var challengeWindowStart = NetInstant.zero
     /// In-order bytes received since the last ACK we sent.
     var unacknowledgedBytes = 0
     var timeWaitDeadline: NetInstant?

@@ -1,0 +1,71 @@
+@testable import ApusNet
+import ApusTesting
+import ApusWire
+import Testing
+
+/// Forged segments that must not hurt an established connection: PAWS poisoning
+/// through TS.Recent (RFC 7323 §5.3 with RFC 5961), and the challenge-ACK budget
+/// (RFC 5961 §7).
+@Suite struct BlindAttackTests {
+    /// An established connection with timestamps on both sides; the peer's TSval is 5001.
+    static func connected() -> TCPHarness {
+        var t = TCPHarness(timestamps: true)
+        try! t.stack.listen(on: TCPHarness.localPort)
+        var options = TCPOptions(maximumSegmentSize: 1460)
+        options.timestamps = TCPTimestamps(value: 5000, echoReply: 0)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn, options: options))
+        _ = t.poll()
+        t.send(t.remote(seq: t.remoteISN + 1, ack: t.localISN + 1, options: stamp(5001)))
+        if case .accepted(let handle, _)? = t.takeEvents().first { t.handle = handle }
+        return t
+    }
+
+    static func stamp(_ value: UInt32) -> TCPOptions {
+        var options = TCPOptions()
+        options.timestamps = TCPTimestamps(value: value, echoReply: 0)
+        return options
+    }
+
+    static let future: UInt32 = 5001 &+ 0x7000_0000
+
+    /// Each forged segment carries a TSval far in the future and is dropped; a genuine segment
+    /// with the next real TSval must still be accepted afterwards.
+    @Test(arguments: ["no flags", "in-window SYN", "ACK above SND.MAX", "in-window RST with payload", "stale ACK"])
+    func aDroppedForgedSegmentDoesNotMoveTSRecent(kind: String) throws {
+        var t = Self.connected()
+        let rcv = t.remoteISN + 1, snd = t.localISN + 1
+        let forged: TCPRepr
+        switch kind {
+        case "no flags": forged = t.remote(seq: rcv, options: Self.stamp(Self.future))
+        case "in-window SYN": forged = t.remote(seq: rcv + 10, flags: .syn, options: Self.stamp(Self.future))
+        case "ACK above SND.MAX": forged = t.remote(seq: rcv, ack: snd + 100_000, options: Self.stamp(Self.future))
+        case "in-window RST with payload": forged = t.remote(seq: rcv + 10, flags: .rst, options: Self.stamp(Self.future))
+        default: forged = t.remote(seq: rcv, ack: snd - 1_000_000, options: Self.stamp(Self.future))
+        }
+        t.send(forged, payload: pattern(4))
+        _ = t.poll()
+        #expect(t.state == .established)
+        #expect(t.connection?.timestampRecent == 5001, "TS.Recent moved by a dropped segment")
+        t.send(t.remote(seq: rcv, ack: snd, options: Self.stamp(5002)), payload: pattern(10))
+        let handle = try #require(t.handle)
+        #expect(t.stack.bytesAvailable(on: handle) == 10, "a genuine segment after the forged one is accepted")
+    }
+
+    @Test func challengeACKsAreLimitedPerConnectionPerSecond() {
+        var t = TCPHarness()
+        t.acceptConnection()
+        let rcv = t.remoteISN + 1
+        var answered = 0
+        for offset in 0..<50 {
+            t.send(t.remote(seq: rcv + 100 + offset, flags: .rst))
+            answered += t.poll().count
+        }
+        #expect(answered == 10)
+        #expect(t.stack.statistics.tcpChallengeACKs == 10)
+        #expect(t.stack.statistics.tcpChallengeACKsSuppressed == 40)
+        #expect(t.state == .established)
+        t.advance(by: .seconds(1))
+        t.send(t.remote(seq: rcv + 200, flags: .rst))
+        #expect(t.poll().count == 1, "a new second, a new budget")
+    }
+}
