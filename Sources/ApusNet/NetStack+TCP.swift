@@ -296,6 +296,16 @@ extension NetStack {
             return
         }
         let (source, destination) = (packet.source, packet.destination)
+        // RFC 1122 §4.2.3.10: a SYN (and so any segment) from a broadcast or multicast address,
+        // or sent to one, is discarded; so are segments claiming to come from our own or no
+        // address (a "land" SYN) or from a link-layer group address: answering them would make
+        // us a reflector.
+        let subnetBroadcast = interface.subnet.flatMap { $0.prefixLength < 31 ? $0.broadcast : nil }  // RFC 3021: /31 has none
+        if source.isBroadcast || source.isMulticast || source.isUnspecified || interface.owns(source) || source == subnetBroadcast
+            || destination.isBroadcast || destination.isMulticast || destination == subnetBroadcast || receivingFrom.isMulticast {
+            statistics.droppedBadSource += 1
+            return
+        }
         do {
             try segment.verifyChecksum(source: source, destination: destination)
         } catch {

@@ -11,6 +11,9 @@ public struct NetStatistics: Sendable, Hashable {
     public var droppedBadChecksum = 0
     public var droppedFragments = 0
     public var droppedUnknownProtocol = 0
+    /// TCP segments from a source no connection can have: broadcast, multicast, unspecified,
+    /// our own address, or a link-layer broadcast/multicast sender (RFC 1122 §3.2.1.3, §4.2.3.10).
+    public var droppedBadSource = 0
     public var arpRequestsAnswered = 0
     public var arpRequestsSent = 0
     public var arpEntriesLearned = 0

@@ -69,3 +69,35 @@ import Testing
         #expect(t.poll().count == 1, "a new second, a new budget")
     }
 }
+
+/// SYNs from addresses no connection can have are dropped, not answered (RFC 1122 §4.2.3.10).
+@Suite struct BadSourceTests {
+    static let sources: [(String, IPv4Address, MACAddress)] = [
+        ("limited broadcast", .broadcast, Host.remoteMAC),
+        ("subnet broadcast", IPv4Address(10, 10, 0, 255), Host.remoteMAC),
+        ("multicast", IPv4Address(224, 0, 0, 1), Host.remoteMAC),
+        ("unspecified", IPv4Address(0, 0, 0, 0), Host.remoteMAC),
+        ("our own address", Host.localIP, Host.remoteMAC),
+        ("a link-layer broadcast sender", Host.remoteIP, .broadcast),
+    ]
+
+    @Test(arguments: 0..<6)
+    func aSYNFromAnImpossibleSourceIsDroppedSilently(index: Int) {
+        let (_, source, mac) = Self.sources[index]
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort)
+        let syn = t.remote(seq: t.remoteISN, flags: .syn, options: TCPOptions(maximumSegmentSize: 1460))
+        t.stack.receive(Frame.tcp(syn, from: source, macFrom: mac), at: t.now)
+        t.expectNothing()
+        #expect(t.stack.connectionCount == 0)
+        #expect(t.stack.statistics.droppedBadSource == 1)
+    }
+
+    @Test func aSYNFromAnOrdinaryNeighbourIsAnswered() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort)
+        t.send(t.remote(seq: t.remoteISN, flags: .syn, options: TCPOptions(maximumSegmentSize: 1460)))
+        #expect(t.poll().map(\.0.flags) == [[.syn, .ack]])
+        #expect(t.stack.statistics.droppedBadSource == 0)
+    }
+}
