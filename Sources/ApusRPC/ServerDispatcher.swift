@@ -30,12 +30,30 @@ public final class ServerDispatcher: Sendable {
     package let limits: ThriftLimits
     private let inFlight = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
+    private let connectionLog = Mutex(LogLimiter())
+    private let clockOrigin = ContinuousClock.now
 
     package init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, logger: Logger) {
         self.router = router
         self.handler = handler
         self.limits = limits
         self.logger = logger
+    }
+
+    /// Logs what a transport does to a connection on its stream core's word: a reset as a
+    /// warning (at most one line a second, with the count of those left out), a close at debug.
+    /// Both transports log through here, so the lines are the same on either.
+    package func log(_ action: ServerConnection.Action, peer: PeerAddress) {
+        switch action {
+        case .reset(let reason):
+            let now = clockOrigin.duration(to: .now)
+            guard let suppressed = connectionLog.withLock({ $0.admit("reset", at: now) }) else { return }
+            var metadata: Logger.Metadata = ["peer": "\(peer)", "reason": "\(reason)"]
+            if suppressed > 0 { metadata["resetsNotLogged"] = "\(suppressed)" }
+            logger.warning("resetting connection", metadata: metadata)
+        case .close(let reason):
+            logger.debug("closing connection", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        }
     }
 
     /// Calls accepted and not yet answered.

@@ -144,14 +144,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func apply(_ action: ServerConnection.Action) {
         guard let context else { return }
+        dispatcher.log(action, peer: state?.remotePeer ?? .unknown)
         switch action {
-        case .reset(let reason):
-            dispatcher.logger.warning("resetting connection", metadata: ["peer": "\(state?.remotePeer ?? .unknown)", "reason": "\(reason)"])
+        case .reset:
             // SO_LINGER 0: the close sends RST, as the XDP transport's abort does.
             _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
             context.close(promise: nil)
-        case .close(let reason):
-            dispatcher.logger.debug("closing connection", metadata: ["peer": "\(state?.remotePeer ?? .unknown)", "reason": "\(reason)"])
+        case .close:
             if needsFlush {
                 needsFlush = false
                 context.flush()

@@ -149,15 +149,14 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         for connection in actionsDue {
             guard let action = connection.action else { continue }
             connection.action = nil
+            dispatcher.log(action, peer: connection.state.remotePeer)
             switch action {
-            case .reset(let reason):
+            case .reset:
                 engine.counters.connectionsFailed += 1
-                engine.logger.warning("resetting connection", metadata: ["peer": "\(connection.state.remotePeer)", "reason": "\(reason)"])
                 connection.core.closed()
                 connection.output.removeAll()
                 try? stack.abort(connection.handle, at: now)
-            case .close(let reason):
-                engine.logger.debug("closing connection", metadata: ["peer": "\(connection.state.remotePeer)", "reason": "\(reason)"])
+            case .close:
                 try? stack.close(connection.handle, at: now)
             }
         }
