@@ -53,17 +53,10 @@ final class ClientChannel: @unchecked Sendable {
         sequenceIDs.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    /// Encodes a call, registers it and writes it (or connects first).
-    func startCall(_ request: some ThriftMessageBody, sequenceID: Int32, method: MethodDescriptor, timeout: Duration?,
+    /// Registers an encoded call and writes it (or connects first).
+    func startCall(_ buffer: ByteBuffer, sequenceID: Int32, method: MethodDescriptor, timeout: Duration?,
                    complete: @escaping Completion) {
         eventLoop.preconditionInEventLoop()
-        let buffer: ByteBuffer
-        do {
-            buffer = try encode(request, method: method, type: .call, sequenceID: sequenceID)
-        } catch {
-            complete(.failure(error))
-            return
-        }
         let send = core.startCall((buffer, nil), sequenceID: sequenceID, method: method, deadline: timeout.map { .now + $0 },
                                   complete: complete)
         apply(send)
@@ -86,7 +79,8 @@ final class ClientChannel: @unchecked Sendable {
         }
     }
 
-    private func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws(RPCError) -> ByteBuffer {
+    /// The request as bytes, on the caller's thread (off the event loop when the caller is).
+    func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws(RPCError) -> ByteBuffer {
         let name = configuration.multiplexed ? method.multiplexedName : method.method
         let message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
         do throws(ThriftError) {

@@ -77,18 +77,17 @@ public final class PosixClientTransport: ClientTransport {
     ) async throws -> Reply {
         let connection = pick()
         let sequenceID = connection.nextSequenceID()
+        let buffer = try connection.encode(request, method: method, type: .call, sequenceID: sequenceID)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                let start = {
-                    connection.startCall(request, sequenceID: sequenceID, method: method, timeout: options.timeout) { result in
-                        continuation.resume(with: result, decode: decode)
-                    }
-                }
+                let complete: ClientChannel.Completion = { result in continuation.resume(with: result, decode: decode) }
                 if connection.eventLoop.inEventLoop {
-                    start()
+                    connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
                 } else {
-                    nonisolated(unsafe) let start = start
-                    connection.eventLoop.execute { start() }
+                    nonisolated(unsafe) let complete = complete
+                    connection.eventLoop.execute {
+                        connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
+                    }
                 }
             }
         } onCancel: {
