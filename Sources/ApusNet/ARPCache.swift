@@ -15,6 +15,8 @@ public struct ARPCache {
         var state: State
         /// When a resolved entry stops being trusted.
         var expires: NetInstant
+        /// When the entry was last learned or confirmed by traffic from its MAC.
+        var confirmed = NetInstant.zero
     }
 
     private(set) var entries: [IPv4Address: Entry] = [:]
@@ -43,8 +45,24 @@ public struct ARPCache {
         } else if entries[address] == nil {
             makeRoom(now: now)
         }
-        entries[address] = Entry(state: .resolved(mac), expires: now + configuration.entryLifetime)
+        entries[address] = Entry(state: .resolved(mac), expires: now + configuration.entryLifetime, confirmed: now)
         return waiting
+    }
+
+    /// Whether unsolicited ARP saying `address` is at `mac` must be ignored: the entry holds
+    /// another MAC confirmed within the lock time.
+    func isLocked(_ address: IPv4Address, against mac: MACAddress, at now: NetInstant) -> Bool {
+        guard let entry = entries[address], case .resolved(let current) = entry.state, current != mac else { return false }
+        return now < entry.expires && now - entry.confirmed < configuration.lockTime
+    }
+
+    /// Traffic arrived from `address` at `mac`: a resolved entry with that MAC is confirmed
+    /// (and lives on); nothing is learned or changed from IP traffic.
+    mutating func confirm(_ address: IPv4Address, at mac: MACAddress, now: NetInstant) {
+        guard var entry = entries[address], case .resolved(let current) = entry.state, current == mac else { return }
+        entry.confirmed = now
+        entry.expires = now + configuration.entryLifetime
+        entries[address] = entry
     }
 
     /// Starts resolving `address` unless it is resolved or already pending. Returns true when a

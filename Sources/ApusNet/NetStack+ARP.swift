@@ -20,7 +20,12 @@ extension NetStack {
         let senderMAC = arp.senderHardwareAddress
         let forUs = interface.owns(arp.targetProtocolAddress)
         let learnable = !sender.isUnspecified && senderMAC.isUnicast && !interface.owns(sender)
-        if learnable && (forUs || arpCache.contains(sender)) {
+        // A gratuitous ARP (sender and target the same address, RFC 5227 announcements) may move
+        // an entry at once; other unsolicited ARP may not while the entry is locked.
+        let gratuitous = sender == arp.targetProtocolAddress
+        if learnable && !gratuitous && arpCache.isLocked(sender, against: senderMAC, at: now) {
+            statistics.arpUpdatesIgnored += 1
+        } else if learnable && (forUs || arpCache.contains(sender)) {
             if !arpCache.contains(sender) { statistics.arpEntriesLearned += 1 }
             let waiting = arpCache.learn(sender, at: senderMAC, now: now)
             for packet in waiting { queueReply(.packet(packet, to: senderMAC), at: now) }

@@ -320,6 +320,7 @@ extension NetStack {
                                  remoteAddress: source, remotePort: repr.sourcePort)
         let incoming = TCPIncoming(repr: repr, payload: segment.payload)
         if let index = connectionIndex[tuple] {
+            arpCache.confirm(source, at: receivingFrom, now: now)
             process(incoming, on: index, at: now, delivery: &delivery)
         } else if listeners[repr.destinationPort] != nil {
             receiveOnListener(incoming, tuple: tuple, at: now, delivery: &delivery)

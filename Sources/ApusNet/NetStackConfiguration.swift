@@ -13,6 +13,11 @@ public struct ARPConfiguration: Sendable, Hashable {
     public var maximumQueuedPackets: Int = 4
     /// Entries (resolved and pending) the cache holds; new ones evict the oldest.
     public var maximumEntries: Int = 1024
+    /// An entry confirmed this recently (learned, or traffic arrived from its MAC) is not
+    /// moved to another MAC by unsolicited ARP (Linux's `locktime`): one forged reply cannot
+    /// redirect a live client's replies. Gratuitous ARP (RFC 5227 announcements) and answers
+    /// to our own requests still update it.
+    public var lockTime: NetDuration = .seconds(1)
 
     public init() {}
 }

@@ -17,6 +17,8 @@ public struct NetStatistics: Sendable, Hashable {
     public var arpRequestsAnswered = 0
     public var arpRequestsSent = 0
     public var arpEntriesLearned = 0
+    /// ARP that would have moved a locked entry to another MAC (`ARPConfiguration.lockTime`).
+    public var arpUpdatesIgnored = 0
     /// Packets dropped because their neighbor's queue was full or resolution failed.
     public var arpQueueDrops = 0
     public var arpResolutionFailures = 0

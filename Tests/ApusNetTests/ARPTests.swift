@@ -177,3 +177,47 @@ import Testing
         #expect(now < .seconds(200))
     }
 }
+
+/// ARP lock time (Linux's `locktime`): unsolicited ARP cannot move a recently confirmed entry.
+@Suite struct ARPLockTests {
+    static let spoofMAC = MACAddress(0x02, 0, 0, 0, 0, 0x66)
+    var stack = NetStack(configuration: Host.configuration())
+
+    init() {
+        stack.receive(Fixtures.arpRequestFrame, at: .seconds(1))  // learns remoteIP at remoteMAC
+    }
+
+    /// An unsolicited reply claiming the peer's address for another MAC (what arpspoof sends).
+    func spoofedReply() -> [UInt8] {
+        Frame.arp(.reply, senderMAC: Self.spoofMAC, senderIP: Host.remoteIP, targetMAC: Host.localMAC, targetIP: Host.localIP,
+                  to: Host.localMAC)
+    }
+
+    @Test mutating func anUnsolicitedReplyCannotMoveAFreshEntry() {
+        stack.receive(spoofedReply(), at: .milliseconds(1_500))
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: .milliseconds(1_500)) == Host.remoteMAC)
+        #expect(stack.statistics.arpUpdatesIgnored == 1)
+    }
+
+    @Test mutating func trafficFromTheRealMACKeepsTheEntryLocked() {
+        var t = TCPHarness()
+        t.acceptConnection()
+        t.advance(by: .seconds(10))
+        t.send(t.remote(seq: t.remoteISN + 1, ack: t.localISN + 1), payload: pattern(5))  // the real client, still talking
+        t.advance(by: .milliseconds(500))
+        t.stack.receive(spoofedReply(), at: t.now)
+        #expect(t.stack.arpCache.lookup(Host.remoteIP, at: t.now) == Host.remoteMAC)
+        #expect(t.stack.statistics.arpUpdatesIgnored == 1)
+    }
+
+    @Test mutating func anEntryNotConfirmedForTheLockTimeMayMove() {
+        stack.receive(spoofedReply(), at: .seconds(3))
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: .seconds(3)) == Self.spoofMAC)
+    }
+
+    @Test mutating func aGratuitousAnnouncementMovesItAtOnce() {
+        // RFC 5227 §2.3: sender and target protocol address the same (an address that moved).
+        stack.receive(Frame.arp(.request, senderMAC: Self.spoofMAC, senderIP: Host.remoteIP, targetIP: Host.remoteIP), at: .milliseconds(1_100))
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: .milliseconds(1_100)) == Self.spoofMAC)
+    }
+}
