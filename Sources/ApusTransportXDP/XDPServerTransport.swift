@@ -17,14 +17,17 @@ public final class XDPServerTransport: ServerTransport {
         /// nil: sniffed per message.
         public var protocolID: ThriftProtocolID?
         public var limits: ThriftLimits
-        /// A connection holding part of a message and silent this long is reset.
+        /// A message in progress must be complete this long after its first byte, plus a second
+        /// per `minimumReadRate` bytes received; else the connection is reset (slowloris, stalls).
         public var readTimeout: Duration
+        /// Bytes per second a message in progress must keep arriving at (0: no extension).
+        public var minimumReadRate: Int
         /// A connection with nothing in progress for this long is closed; nil: never.
         public var idleTimeout: Duration?
         public var engine: QueueEngine.Options
 
         public init(placement: XDPPlacement, port: UInt16, framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil,
-                    limits: ThriftLimits = .default, readTimeout: Duration = .seconds(30), idleTimeout: Duration? = .seconds(600),
+                    limits: ThriftLimits = .default, readTimeout: Duration = .seconds(10), minimumReadRate: Int = 1024, idleTimeout: Duration? = .seconds(600),
                     engine: QueueEngine.Options = QueueEngine.Options()) {
             self.placement = placement
             self.port = port
@@ -32,6 +35,7 @@ public final class XDPServerTransport: ServerTransport {
             self.protocolID = protocolID
             self.limits = limits
             self.readTimeout = readTimeout
+            self.minimumReadRate = minimumReadRate
             self.idleTimeout = idleTimeout
             self.engine = engine
         }
@@ -52,7 +56,8 @@ public final class XDPServerTransport: ServerTransport {
         let logger = self.logger
         let connection = ServerConnection.Configuration(
             framing: configuration.framing, protocol: configuration.protocolID, limits: dispatcher.limits,
-            readTimeout: configuration.readTimeout, idleTimeout: configuration.idleTimeout)
+            readTimeout: configuration.readTimeout, minimumReadRate: configuration.minimumReadRate,
+            idleTimeout: configuration.idleTimeout)
         let set = try XDPQueueSet(configuration.placement) { (queue, network) throws(XSKError) in
             try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
                 XDPServerConnections(engine: engine, dispatcher: dispatcher, port: configuration.port, configuration: connection)

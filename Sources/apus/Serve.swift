@@ -47,8 +47,10 @@ struct Serve: AsyncParsableCommand {
     var framing: FramingChoice = .auto
     @Option(help: "Largest frame (and unframed message) accepted, in bytes; larger ones close the connection.")
     var maxFrame = ThriftLimits.default.maxFrameSize
-    @Option(help: "Seconds a connection may hold an incomplete message without sending more before it is reset.")
-    var readTimeout = 30.0
+    @Option(help: "Seconds a message may take from its first byte, plus one per --min-read-rate bytes received; then the connection is reset.")
+    var readTimeout = 10.0
+    @Option(help: "Bytes per second a message in progress must keep arriving at (0: the whole message within --read-timeout).")
+    var minReadRate = 1024
     @Option(help: "Seconds a connection with no call in progress may stay silent before it is closed (0: never).")
     var idleTimeout = 600.0
     @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
@@ -93,6 +95,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard maxFrame > 0 else { throw ValidationError("--max-frame must be positive") }
         guard readTimeout > 0 else { throw ValidationError("--read-timeout must be positive") }
+        guard minReadRate >= 0 else { throw ValidationError("--min-read-rate must be 0 or positive") }
         guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
@@ -116,7 +119,7 @@ struct Serve: AsyncParsableCommand {
         case .kernel(let why):
             let configuration = PosixServerTransport.Configuration(
                 framing: framing, protocol: protocolID, limits: limits, readTimeout: .seconds(readTimeout),
-                idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil)
+                minimumReadRate: minReadRate, idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
             try await serve(transport, limits: limits, logger: logger, chosen: why)
@@ -198,7 +201,7 @@ struct Serve: AsyncParsableCommand {
             })
         }
         return XDPServerTransport.Configuration(placement: placement, port: UInt16(port), framing: framing, protocol: protocolID,
-                                                limits: limits, readTimeout: .seconds(readTimeout),
+                                                limits: limits, readTimeout: .seconds(readTimeout), minimumReadRate: minReadRate,
                                                 idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil, engine: options)
     }
 

@@ -555,6 +555,33 @@ def abuse_truncated(server, witness):
                                          "timeout: a partial frame must be waited for")
 
 
+def abuse_trickle(server, witness):
+    """Slowloris: a genuine frame sent a byte every 0.2 s keeps the connection busy but far
+    below the minimum rate (1 KiB/s); it must be reset near --read-timeout, not kept forever
+    because bytes keep coming."""
+    message = framed(encode("echo", TMessageType.CALL, 1, Echo.echo_args(message="t" * 200).write))
+    with raw_connection(server) as sock:
+        start = time.monotonic()
+        for byte in message:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sock.settimeout(0.2)
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            expect(data == b"", f"got a {len(data)}-byte reply to a trickled message")
+            break
+        took = time.monotonic() - start
+        expect(took < READ_TIMEOUT + 2, f"a trickle of 5 bytes/s kept the connection for {took:.1f} s; "
+                                        f"it must be reset about {READ_TIMEOUT} s after its first byte")
+        expect_witness(witness, "after a trickling peer")
+
+
 def abuse_unknown_method(server, witness):
     with raw_connection(server) as sock:
         sock.sendall(framed(encode("noSuchMethod", TMessageType.CALL, 7, empty_struct)))
@@ -665,7 +692,7 @@ def with_witness(server, abuse):
 
 
 ABUSES = [("garbage", abuse_garbage), ("huge-frame", abuse_huge_frame),
-          ("truncated-silence", abuse_truncated), ("unknown-method", abuse_unknown_method),
+          ("truncated-silence", abuse_truncated), ("trickle", abuse_trickle), ("unknown-method", abuse_unknown_method),
           ("reply-type", abuse_reply_type), ("malformed-args", abuse_malformed_args),
           ("reset-after-call", abuse_reset_after_call), ("reset-during-large-reply", abuse_reset_during_large_reply)]
 

@@ -24,19 +24,27 @@ package struct ServerConnection: ~Copyable {
         /// nil: sniffed per message.
         package var protocolID: ThriftProtocolID?
         package var limits: ThriftLimits
-        /// A connection holding part of a message and silent this long is reset.
+        /// A message in progress must be complete this long after its first byte arrived, plus
+        /// one second for every `minimumReadRate` bytes of it received (Apache httpd's
+        /// mod_reqtimeout): a slow but steady sender gets the time it needs, while a trickle
+        /// (slowloris) or a stall is reset. The connection is reset when the time runs out.
         package var readTimeout: Duration
+        /// Bytes per second a message in progress must keep arriving at (see `readTimeout`); 0: the
+        /// whole message within `readTimeout`.
+        package var minimumReadRate: Int
         /// A connection with nothing in progress and nothing owed for this long is closed; nil: never.
         package var idleTimeout: Duration?
         /// After the peer's FIN, how long owed replies may take before the connection closes anyway.
         package var drainTimeout: Duration
 
         package init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits,
-                     readTimeout: Duration, idleTimeout: Duration?, drainTimeout: Duration = .seconds(5)) {
+                     readTimeout: Duration, minimumReadRate: Int = 1024, idleTimeout: Duration?,
+                     drainTimeout: Duration = .seconds(5)) {
             self.framing = framing
             self.protocolID = protocolID
             self.limits = limits
             self.readTimeout = readTimeout
+            self.minimumReadRate = minimumReadRate
             self.idleTimeout = idleTimeout
             self.drainTimeout = drainTimeout
         }
@@ -76,6 +84,8 @@ package struct ServerConnection: ~Copyable {
     package private(set) var owedReplies = 0
     /// When bytes last arrived, or a reply last went out.
     private var lastActivity: Duration
+    /// When the first byte of the message now in progress (held by the reader) arrived.
+    private var messageSince: Duration?
 
     package init(configuration: Configuration, at now: Duration) {
         self.configuration = configuration
@@ -99,11 +109,27 @@ package struct ServerConnection: ~Copyable {
         if !input.isExhausted { lastActivity = now }
         if case .peerFinished = phase { return .needMore }  // bytes after FIN cannot come; ignore defensively
         do throws(ThriftError) {
-            guard let message = try reader.next(from: &input) else { return .needMore }
+            guard let message = try reader.next(from: &input) else {
+                if reader.bufferedBytes == 0 {
+                    messageSince = nil
+                } else if messageSince == nil {
+                    messageSince = now
+                }
+                return .needMore
+            }
+            if message.wasReassembled { messageSince = nil }
             return .message(message)
         } catch {
             return .action(fail("malformed or oversized input: \(error)"))
         }
+    }
+
+    /// When the message in progress must be complete by.
+    private var messageDeadline: Duration? {
+        guard reader.bufferedBytes > 0, let since = messageSince else { return nil }
+        let rate = configuration.minimumReadRate
+        let earned: Duration = rate > 0 ? .nanoseconds(Int64(clamping: reader.bufferedBytes) &* 1_000_000_000 / Int64(rate)) : .zero
+        return since + configuration.readTimeout + earned
     }
 
     /// Reports what the dispatcher made of the last message.
@@ -122,6 +148,7 @@ package struct ServerConnection: ~Copyable {
     package mutating func peerFinished(at now: Duration) -> Action? {
         guard phase == .open || isDraining else { return nil }
         reader.reset()
+        messageSince = nil
         phase = .peerFinished(since: now)
         return closeIfDone()
     }
@@ -137,6 +164,7 @@ package struct ServerConnection: ~Copyable {
     /// The transport lost the connection (reset, error, closed): forget everything.
     package mutating func closed() {
         phase = .closed
+        messageSince = nil
         reader.reset()
         owedReplies = 0
     }
@@ -170,7 +198,7 @@ package struct ServerConnection: ~Copyable {
         case .closed: return nil
         case .peerFinished(let since), .draining(let since): return since + configuration.drainTimeout
         case .open:
-            if reader.bufferedBytes > 0 { return lastActivity + configuration.readTimeout }
+            if let deadline = messageDeadline { return deadline }
             if owedReplies > 0 { return nil }
             return configuration.idleTimeout.map { lastActivity + $0 }
         }
@@ -186,9 +214,10 @@ package struct ServerConnection: ~Copyable {
             return .close(reason: "\(owedReplies) replies still owed \(configuration.drainTimeout) after the connection began to close")
         case .open:
             let silent = now - lastActivity
-            if reader.bufferedBytes > 0 {
-                guard silent >= configuration.readTimeout else { return nil }
-                return fail("incomplete message (\(reader.bufferedBytes) bytes) and no data for \(silent)")
+            if let deadline = messageDeadline, let since = messageSince {
+                guard now >= deadline else { return nil }
+                return fail("message incomplete after \(now - since) (\(reader.bufferedBytes) bytes, under the minimum of "
+                            + "\(configuration.minimumReadRate) bytes/s after \(configuration.readTimeout))")
             }
             guard owedReplies == 0, let idle = configuration.idleTimeout, silent >= idle else { return nil }
             phase = .closed
@@ -217,6 +246,7 @@ package struct ServerConnection: ~Copyable {
 
     private mutating func fail(_ reason: String) -> Action {
         phase = .closed
+        messageSince = nil
         reader.reset()
         return .reset(reason: reason)
     }

@@ -107,25 +107,61 @@ import Testing
         #expect(later.messages.isEmpty && later.action == nil)
     }
 
-    @Test func aStalledPartialMessageIsResetAfterTheReadTimeout() {
-        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+    /// Read deadlines as Apache httpd's mod_reqtimeout: 10 s from a message's first byte, plus
+    /// a second for every 1,024 bytes of it received.
+    static let rateConfiguration = ServerConnection.Configuration(
+        framing: nil, protocol: nil, limits: .default, readTimeout: .seconds(10), minimumReadRate: 1024, idleTimeout: nil)
+
+    @Test func aStalledPartialMessageIsResetAtTheReadDeadline() {
+        var connection = ServerConnection(configuration: Self.rateConfiguration, at: .zero)
         let bytes = frame(callBytes("echo", Echo.EchoArgs(message: "stalled")))
-        _ = Self.feed(&connection, [bytes[..<10]], at: .seconds(1))
-        do { let value = connection.nextDeadline == .seconds(31); #expect(value) }
-        do { let value = connection.expire(at: .seconds(30)) == nil; #expect(value) }
-        guard case .reset = connection.expire(at: .seconds(31)) else {
-            Issue.record("no reset at the read timeout")
+        _ = Self.feed(&connection, [bytes[..<8]], at: .seconds(1))
+        // 10 s from the first byte, plus 8 bytes' worth at 1,024 bytes/s.
+        let deadline = Duration.seconds(11) + .nanoseconds(8 * 1_000_000_000 / 1024)
+        let next = connection.nextDeadline
+        #expect(next == deadline)
+        let early = connection.expire(at: deadline - .milliseconds(1))
+        #expect(early == nil)
+        guard case .reset = connection.expire(at: deadline) else {
+            Issue.record("no reset at the read deadline")
             return
         }
     }
 
-    @Test func dataArrivingMovesTheReadDeadline() {
-        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
-        let bytes = frame(callBytes("echo", Echo.EchoArgs(message: String(repeating: "x", count: 100))))
-        _ = Self.feed(&connection, [bytes[..<10]], at: .seconds(1))
-        _ = Self.feed(&connection, [bytes[10..<20]], at: .seconds(25))
-        do { let value = connection.expire(at: .seconds(31)) == nil; #expect(value) }
-        do { let value = connection.nextDeadline == .seconds(55); #expect(value) }
+    @Test func aTrickleBelowTheMinimumRateIsResetEvenThoughBytesKeepComing() {
+        // Slowloris: a frame header announcing a large message, then one byte every 2 s.
+        var connection = ServerConnection(configuration: Self.rateConfiguration, at: .zero)
+        var bytes = frame(callBytes("echo", Echo.EchoArgs(message: String(repeating: "x", count: 100_000))))
+        var now = Duration.seconds(1)
+        var reset = false
+        for index in 0..<100 where !reset {
+            _ = Self.feed(&connection, [bytes[index...index]], at: now)
+            now += .seconds(2)
+            if case .reset? = connection.expire(at: now) { reset = true }
+        }
+        #expect(reset)
+        #expect(now <= .seconds(13), "reset within the 10 s allowance, not kept alive by the trickle")
+        bytes.removeAll()
+    }
+
+    @Test func aSlowButSteadySenderAboveTheMinimumRateIsNotReset() {
+        // 64 KiB arriving at 2 KiB/s: 32 s in all, well past the initial 10 s.
+        var connection = ServerConnection(configuration: Self.rateConfiguration, at: .zero)
+        let message = frame(callBytes("echoBinary", Echo.EchoBinaryArgs(payload: [UInt8](repeating: 7, count: 64 * 1024))))
+        var now = Duration.zero
+        var received: [[UInt8]] = []
+        var offset = 0
+        while offset < message.count {
+            let end = min(offset + 2048, message.count)
+            let (messages, action) = Self.feed(&connection, [message[offset..<end]], at: now)
+            #expect(action == nil)
+            received += messages
+            offset = end
+            now += .seconds(1)
+            let expired = connection.expire(at: now)
+            #expect(expired == nil, "reset at \(now) with \(offset) bytes in")
+        }
+        #expect(received.count == 1)
     }
 
     @Test func anIdleConnectionClosesAfterTheIdleTimeoutButNotWhileARepliesIsOwed() {
