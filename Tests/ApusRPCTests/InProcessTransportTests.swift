@@ -61,22 +61,27 @@ import Testing
     }
 
     @Test func aCallPastItsTimeoutFailsWithDeadlineExceeded() async throws {
-        try await withServer { (transport: InProcessServerTransport) async throws in
+        let handler = ScriptedEcho()
+        try await withServer(echo: handler) { (transport: InProcessServerTransport) async throws in
             let echo = Echo.Client(transport.makeClient())
+            // The reply is held until the test opens the gate: only the timeout can end the call.
             await expectRPCError(.deadlineExceeded) {
-                try await echo.echo(message: "slow:300", options: CallOptions(timeout: .milliseconds(50)))
+                try await echo.echo(message: "gated", options: CallOptions(timeout: .milliseconds(50)))
             }
+            handler.gateOpen.store(true, ordering: .releasing)
             #expect(try await echo.echo(message: "after") == "after")
         }
     }
 
     @Test func aCancelledCallerGetsCancelled() async throws {
-        try await withServer { (transport: InProcessServerTransport) async throws in
+        let handler = ScriptedEcho()
+        try await withServer(echo: handler) { (transport: InProcessServerTransport) async throws in
             let echo = Echo.Client(transport.makeClient())
-            let call = Task { try await echo.echo(message: "slow:300") }
-            try await Task.sleep(for: .milliseconds(20))
+            let call = Task { try await echo.echo(message: "gated") }
+            while handler.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(1)) }
             call.cancel()
             await expectRPCError(.cancelled) { try await call.value }
+            handler.gateOpen.store(true, ordering: .releasing)
         }
     }
 
