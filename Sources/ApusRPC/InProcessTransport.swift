@@ -213,7 +213,8 @@ private final class InProcessConnection: @unchecked Sendable {
             ends.dispatcher = dispatcher
             ends.state = ConnectionState(remotePeer: PeerAddress("in-process"), localPeer: PeerAddress("in-process"))
             ends.server = ServerConnection(configuration: .init(
-                framing: nil, protocol: nil, limits: dispatcher.limits, readTimeout: .seconds(30), idleTimeout: nil), at: now)
+                framing: nil, protocol: nil, limits: dispatcher.limits, readTimeout: .seconds(30), idleTimeout: nil,
+                maximumOwedReplies: .max), at: now)  // in-process, the caller's own memory holds the calls
             var messages: [[UInt8]] = []
             for request in ends.client.connected() {
                 if case .dispatch(let more, _, _) = serverReads(request, &ends) { messages += more }

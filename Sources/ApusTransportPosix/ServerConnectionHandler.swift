@@ -34,6 +34,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var executor: EventLoopTaskExecutor?
     private var timer: Scheduled<Void>?
     private var timerDeadline: Duration?
+    /// Reading stopped (autoRead off): too many replies owed, or replies not yet taken by the
+    /// socket above NIO's high watermark (a client that pipelines calls and reads no replies).
+    private var paused = false
     // Reply coalescing within one read.
     private var isReading = false
     private var repliesInRead = 0
@@ -68,32 +71,74 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let incoming = unwrapInboundIn(data)
-        guard let sink, let state else { return }
         isReading = true
         repliesInRead = 0
-        let now = Duration.now
         incoming.withUnsafeReadableBytes { bytes in
             var input = MessageReader.Input(bytes)
-            while true {
-                switch connection.receive(&input, at: now) {
-                case .needMore:
-                    return
-                case .action(let action):
+            read(&input, at: .now)
+        }
+        isReading = false
+        resumeIfReplied()
+        armTimer()
+    }
+
+    /// Runs the core over `input` (and what it stashed before), dispatching each message.
+    private func read(_ input: inout MessageReader.Input, at now: Duration) {
+        guard let sink, let state else { return }
+        while true {
+            // Replies the socket has not taken pile up in NIO's buffer: read no more calls.
+            if let context, !context.channel.isWritable {
+                pause(keeping: &input, at: now)
+                return
+            }
+            switch connection.receive(&input, at: now) {
+            case .needMore:
+                return
+            case .paused:
+                // Too many replies owed: keep the rest and stop reading until replies go out.
+                pause(keeping: &input, at: now)
+                return
+            case .action(let action):
+                apply(action)
+                return
+            case .message(let message):
+                // The core is not borrowed here: replies may re-enter this handler freely.
+                let outcome = dispatcher.dispatch(message.bytes, protocol: message.protocolID, connection: state,
+                                                  sink: sink, executor: executor)
+                if let action = connection.dispatched(outcome) {
                     apply(action)
                     return
-                case .message(let message):
-                    // The core is not borrowed here: replies may re-enter this handler freely.
-                    let outcome = dispatcher.dispatch(message.bytes, protocol: message.protocolID, connection: state,
-                                                      sink: sink, executor: executor)
-                    if let action = connection.dispatched(outcome) {
-                        apply(action)
-                        return
-                    }
                 }
             }
         }
+    }
+
+    private func pause(keeping input: inout MessageReader.Input, at now: Duration) {
+        connection.stash(&input, at: now)
+        guard !paused else { return }
+        paused = true
+        context?.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeIfReplied()
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// After replies went out: a paused connection reads what it stashed, then the socket again.
+    private func resumeIfReplied() {
+        guard paused, !isReading, !connection.isPaused, let context, context.channel.isWritable else { return }
+        paused = false
+        isReading = true
+        repliesInRead = 0
+        var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
+        read(&none, at: .now)
         isReading = false
-        armTimer()
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        if !paused { context.channel.setOption(.autoRead, value: true).whenFailure { _ in } }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -137,7 +182,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if isReading { repliesInRead += 1 }
         }
         if let then { apply(then) }
-        if !isReading { armTimer() }
+        if !isReading {
+            resumeIfReplied()
+            armTimer()
+        }
     }
 
     // MARK: Actions and time

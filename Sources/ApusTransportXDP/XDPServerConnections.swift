@@ -17,6 +17,8 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
     private var writing: [(XDPServerConnection, OutgoingMessage, ThriftProtocolID)] = []
     /// Connections with an action recorded while the stack was busy.
     private var actionsDue: [XDPServerConnection] = []
+    /// Connections that were paused (too many replies owed) and may read again.
+    private var resuming: [XDPServerConnection] = []
     private var nextScan = NetInstant.zero
 
     init(engine: QueueEngine, dispatcher: ServerDispatcher, port: UInt16, configuration: ServerConnection.Configuration) {
@@ -53,6 +55,11 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
             switch connection.core.receive(&input, at: now.streamTime) {
             case .needMore:
                 return bytes.count
+            case .paused:
+                // Too many replies owed: the rest stays in ApusNet's buffer (the window closes)
+                // and is read once replies go out.
+                connection.paused = true
+                return input.offset
             case .action(let action):
                 record(action, on: connection)
                 return bytes.count
@@ -109,7 +116,7 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
     /// hole, or while it was blocked) and notices the peer's FIN.
     private func drain(_ connection: XDPServerConnection, stack: inout NetStack, at now: NetInstant) {
         let handle = connection.handle
-        while connection.action == nil && !connection.output.isBlocked && !connection.core.isClosed {
+        while connection.action == nil && !connection.output.isBlocked && !connection.core.isClosed && !connection.paused {
             let taken = (try? stack.read(from: handle, at: now) { bytes in self.consume(bytes, on: connection, at: now) }) ?? 0
             if taken == 0 { break }
         }
@@ -131,6 +138,10 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         for (connection, message, protocolID) in writing {
             guard connection.action == nil, !connection.core.isClosed else { continue }
             let (reply, then) = connection.core.prepareReply(message, protocol: protocolID, at: now.streamTime)
+            if connection.paused && !connection.core.isPaused {
+                connection.paused = false
+                resuming.append(connection)
+            }
             if let reply {
                 switch connection.output.write(reply, to: connection.handle, stack: &stack, at: now) {
                 case .sent: engine.counters.messagesSent += 1
@@ -142,6 +153,12 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         }
         writing.removeAll(keepingCapacity: true)
         applyActions(&stack, at: now)
+        if !resuming.isEmpty {
+            for connection in resuming where connection.action == nil && !connection.core.isClosed {
+                drain(connection, stack: &stack, at: now)
+            }
+            resuming.removeAll(keepingCapacity: true)
+        }
     }
 
     private func applyActions(_ stack: inout NetStack, at now: NetInstant) {
@@ -196,6 +213,8 @@ final class XDPServerConnection: @unchecked Sendable {
     /// What to do once the stack is free (recorded while it was busy).
     var action: ServerConnection.Action?
     var peerFinished = false
+    /// Reading stopped because too many replies are owed (`ServerConnection.isPaused`).
+    var paused = false
     /// Where the dispatcher sends this connection's replies; dropped at close (breaks the cycle).
     private(set) var sink: XDPResponseSink!
 

@@ -104,6 +104,19 @@ package struct MessageReader: ~Copyable {
         }
     }
 
+    /// Keeps the rest of `input` for later calls (the caller stops reading for now, e.g. while
+    /// replies are owed): it is read, messages and all, before any new input.
+    package mutating func stash(_ input: inout Input) {
+        if handedOut > 0 {
+            partial.removeFirst(handedOut)
+            handedOut = 0
+        }
+        guard !input.isExhausted else { return }
+        let rest = input.rest
+        partial.append(rest)
+        input.advance(rest.count)
+    }
+
     /// Drops everything held (the connection is gone or can no longer be trusted).
     package mutating func reset() {
         partial.removeAll()

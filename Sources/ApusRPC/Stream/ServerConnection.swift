@@ -36,10 +36,14 @@ package struct ServerConnection: ~Copyable {
         package var idleTimeout: Duration?
         /// After the peer's FIN, how long owed replies may take before the connection closes anyway.
         package var drainTimeout: Duration
+        /// Calls one connection may have in progress (dispatched, reply not yet out); at this
+        /// many the connection reads no more requests until replies go out (back pressure), so a
+        /// client pipelining calls without reading their replies cannot pile them up in memory.
+        package var maximumOwedReplies: Int
 
         package init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits,
                      readTimeout: Duration, minimumReadRate: Int = 1024, idleTimeout: Duration?,
-                     drainTimeout: Duration = .seconds(5)) {
+                     drainTimeout: Duration = .seconds(5), maximumOwedReplies: Int = 32) {
             self.framing = framing
             self.protocolID = protocolID
             self.limits = limits
@@ -47,6 +51,7 @@ package struct ServerConnection: ~Copyable {
             self.minimumReadRate = minimumReadRate
             self.idleTimeout = idleTimeout
             self.drainTimeout = drainTimeout
+            self.maximumOwedReplies = maximumOwedReplies
         }
     }
 
@@ -64,6 +69,9 @@ package struct ServerConnection: ~Copyable {
         case message(MessageReader.Message)
         /// Everything given was read; nothing complete remains.
         case needMore
+        /// Stop reading: `maximumOwedReplies` calls are in progress. Keep the rest of the input
+        /// (or `stash` it) and call `receive` again once `isPaused` is false.
+        case paused
         /// Apply this and stop reading.
         case action(Action)
     }
@@ -101,6 +109,19 @@ package struct ServerConnection: ~Copyable {
 
     package var isClosed: Bool { phase == .closed }
 
+    /// Too many replies owed: read no more requests until some go out.
+    package var isPaused: Bool { owedReplies >= configuration.maximumOwedReplies }
+
+    /// Whether messages already received wait to be read (stashed while paused).
+    package var hasBufferedInput: Bool { reader.bufferedBytes > 0 }
+
+    /// Keeps the rest of `input` to be read by later calls to `receive` (while paused).
+    package mutating func stash(_ input: inout MessageReader.Input, at now: Duration) {
+        guard phase != .closed else { return }
+        if !input.isExhausted { lastActivity = now }
+        reader.stash(&input)
+    }
+
     // MARK: Input
 
     /// Reads the next message from `input`. A message is valid until the next call on the connection.
@@ -108,6 +129,7 @@ package struct ServerConnection: ~Copyable {
         guard phase != .closed else { return .needMore }
         if !input.isExhausted { lastActivity = now }
         if case .peerFinished = phase { return .needMore }  // bytes after FIN cannot come; ignore defensively
+        if isPaused { return .paused }
         do throws(ThriftError) {
             guard let message = try reader.next(from: &input) else {
                 if reader.bufferedBytes == 0 {

@@ -29,7 +29,7 @@ import Testing
                 var input = MessageReader.Input(bytes)
                 while true {
                     switch connection.receive(&input, at: now) {
-                    case .needMore: return nil
+                    case .needMore, .paused: return nil
                     case .action(let action): return action
                     case .message(let message):
                         messages.append(Array(message.bytes))
@@ -247,6 +247,44 @@ import Testing
         do { let value = connection.isClosed; #expect(value) }
         do { let value = connection.nextDeadline == nil; #expect(value) }
         do { let value = connection.expire(at: .seconds(1_000_000)) == nil; #expect(value) }
+    }
+
+    @Test func aConnectionOwingTooManyRepliesPausesUntilRepliesGoOutAndLosesNothing() {
+        var configuration = Self.configuration
+        configuration.maximumOwedReplies = 2
+        var connection = ServerConnection(configuration: configuration, at: .zero)
+        let calls = (1...5).flatMap { frame(callBytes("echo", Echo.EchoArgs(message: "m\($0)"), sequenceID: Int32($0))) }
+        var handed: [Int32] = []
+        func take(_ connection: inout ServerConnection, _ input: inout MessageReader.Input) -> Bool {
+            while true {
+                switch connection.receive(&input, at: .zero) {
+                case .message(let message):
+                    let header = try! IncomingMessage(parsing: message.bytes, protocol: nil, limits: .default).header
+                    handed.append(header.sequenceID)
+                    _ = connection.dispatched(.dispatched(expectsReply: true))
+                case .paused:
+                    connection.stash(&input, at: .zero)
+                    return true
+                case .needMore, .action:
+                    return false
+                }
+            }
+        }
+        let paused = calls.withUnsafeBytes { raw in
+            var input = MessageReader.Input(raw)
+            return take(&connection, &input)
+        }
+        #expect(paused)
+        #expect(handed == [1, 2], "no third call read while two replies are owed")
+        let reply = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct())
+        _ = connection.prepareReply(reply, protocol: .binary, at: .zero)
+        do { let value = connection.isPaused; #expect(!value) }
+        var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
+        _ = take(&connection, &none)
+        #expect(handed == [1, 2, 3])
+        for _ in 0..<3 { _ = connection.prepareReply(reply, protocol: .binary, at: .zero) }
+        _ = take(&connection, &none)
+        #expect(handed == [1, 2, 3, 4, 5], "every stashed call read, in order")
     }
 
     @Test func repliesUseTheRequestsFraming() throws {
