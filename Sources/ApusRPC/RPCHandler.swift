@@ -66,7 +66,8 @@ extension RPCHandler {
 }
 
 /// The innermost handler of every route: runs the method with its decoded arguments.
-public struct InvokeMethod: RPCHandler {
+@usableFromInline
+package struct InvokeMethod: RPCHandler {
     @inlinable public init() {}
 
     @inlinable

@@ -95,7 +95,8 @@ public struct Router: RPCHandler {
 }
 
 /// A handler behind an existential, so differently layered routes share one table.
-public struct AnyHandler: RPCHandler {
+@usableFromInline
+package struct AnyHandler: RPCHandler {
     @usableFromInline let base: any RPCHandler
 
     @inlinable public init(_ base: any RPCHandler) { self.base = base }

@@ -39,7 +39,7 @@ public final class QueueEngine: @unchecked Sendable {
     }
 
     public let queue: UInt32
-    public let executor: QueueExecutor
+    package let executor: QueueExecutor
     /// The CPU the queue's thread is pinned to.
     public internal(set) var cpu: Int?
     /// Whether the socket bound in zero-copy mode (known once started).
@@ -82,18 +82,18 @@ public final class QueueEngine: @unchecked Sendable {
     public var statistics: EngineStatistics { published.withLock { $0 } }
 
     /// Stops accepting connections; open ones keep being served.
-    public func stopAccepting() { control.bitwiseOr(Control.stopListening, ordering: .relaxed); wake() }
+    package func stopAccepting() { control.bitwiseOr(Control.stopListening, ordering: .relaxed); wake() }
 
     /// Closes every connection gracefully, then stops the loop.
-    public func closeAll() { control.bitwiseOr(Control.closeAll, ordering: .relaxed); wake() }
+    package func closeAll() { control.bitwiseOr(Control.closeAll, ordering: .relaxed); wake() }
 
     /// Stops the loop at once (connections are left to the peer's timeouts).
-    public func stop() { control.bitwiseOr(Control.stop, ordering: .relaxed); wake() }
+    package func stop() { control.bitwiseOr(Control.stop, ordering: .relaxed); wake() }
 
     private func wake() { executor.execute {} }
 
     /// Waits until the loop has returned.
-    public func waitUntilFinished() async { await finished.wait() }
+    package func waitUntilFinished() async { await finished.wait() }
 
     // MARK: The loop
 
