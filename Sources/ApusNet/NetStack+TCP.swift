@@ -320,7 +320,11 @@ extension NetStack {
                                  remoteAddress: source, remotePort: repr.sourcePort)
         let incoming = TCPIncoming(repr: repr, payload: segment.payload)
         if let index = connectionIndex[tuple] {
-            arpCache.confirm(source, at: receivingFrom, now: now)
+            // Traffic from the peer confirms its ARP entry (the lock time); a few times a second is plenty.
+            if now - connections[index]!.neighbourConfirmed >= .milliseconds(200) {
+                connections[index]!.neighbourConfirmed = now
+                arpCache.confirm(source, at: receivingFrom, now: now)
+            }
             process(incoming, on: index, at: now, delivery: &delivery)
         } else if listeners[repr.destinationPort] != nil {
             receiveOnListener(incoming, tuple: tuple, at: now, delivery: &delivery)

@@ -82,6 +82,8 @@ struct TCPConnection {
     var keepaliveDeadline: NetInstant?
     /// Probes sent since the peer was last heard from.
     var keepaliveProbesSent = 0
+    /// When this connection's segments last confirmed the peer's ARP entry (rate-limits the lookups).
+    var neighbourConfirmed = NetInstant.zero
     /// A keepalive probe is due.
     var keepaliveDue = false
     var delayedACKDeadline: NetInstant?
