@@ -112,12 +112,16 @@ extension TCPConnection {
                            payloadOffset: offset, kind: .fastRetransmit)
     }
 
-    /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest sequence sent: after a
+    /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest sequence sent (after a
     /// timeout rewound SND.NXT for go-back-N, an ACK numbered below what the peer has received
-    /// would be unacceptable to it (RFC 9293 §3.10.7.4 first step) and its acknowledgment lost.
+    /// would be unacceptable to it, RFC 9293 §3.10.7.4 first step), but never past the right
+    /// edge of the peer's window (Linux's tcp_acceptable_seq): a window probe the peer did not
+    /// take counts in SND.MAX, and with its window shut an ACK numbered after it is dropped.
     private func bareACK(at now: NetInstant) -> TCPOutgoing {
-        TCPOutgoing(repr: header(sequence: sendMaximum, flags: [.ack], payloadLength: 0, at: now), payloadOffset: 0,
-                    kind: .normal)
+        let edge = sendUnacknowledged + sendWindow
+        let sequence = sendMaximum > edge ? edge : sendMaximum
+        return TCPOutgoing(repr: header(sequence: sequence, flags: [.ack], payloadLength: 0, at: now), payloadOffset: 0,
+                           kind: .normal)
     }
 
     /// SYN or SYN,ACK with our options: MSS (RFC 9293 §3.7.1), window scale (RFC 7323 §2.2,

@@ -180,6 +180,23 @@ import Testing
         t.expect(t.local(seq: snd, ack: rcv, length: 1))
     }
 
+    /// The pipelining deadlock: after a probe the peer did not take, our ACKs of the peer's data
+    /// must carry a sequence number its zero window accepts (SND.UNA, its RCV.NXT), not SND.MAX,
+    /// or Linux drops them and both ends wait for each other (Linux's tcp_acceptable_seq).
+    @Test mutating func acksAfterAnUntakenProbeStayInsideThePeersWindow() {
+        t.send(t.remote(seq: rcv, ack: snd, window: 0))
+        _ = t.write(pattern(10))
+        t.expectNothing()
+        t.advance(by: .milliseconds(200))
+        t.expect(t.local(seq: snd, ack: rcv, length: 1), payloads: [[0]])
+        // The peer, its window still shut, sends us data and never takes the probe byte.
+        t.send(t.remote(seq: rcv, ack: snd, window: 0), payload: pattern(20))
+        t.advanceToDeadline()
+        let acks = t.poll().filter { $0.1.isEmpty }
+        #expect(acks.map(\.0.sequenceNumber) == [snd], "an ACK numbered past the peer's RCV.NXT is dropped by it")
+        #expect(acks.map(\.0.acknowledgmentNumber) == [rcv + 20])
+    }
+
     @Test mutating func openedWindowEndsProbing() {
         t.send(t.remote(seq: rcv, ack: snd, window: 0))
         _ = t.write(pattern(10))
