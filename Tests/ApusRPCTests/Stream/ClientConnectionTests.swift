@@ -68,7 +68,7 @@ import Testing
             Issue.record("expected connect, then wait")
             return
         }
-        do { let value = core.connected() == ["request 1", "request 2"]; #expect(value) }
+        do { let value = core.connected(); #expect(value == ["request 1", "request 2"]) }
         guard case (3, .write("request 3")) = Self.start(&core, results) else {
             Issue.record("expected a write once open")
             return
@@ -87,7 +87,7 @@ import Testing
             #expect(results.replies[1] == .success("one"), "split \(split)")
             #expect(results.replies[2] == .success("two"))
             #expect(results.replies[3] == .success("three"))
-            do { let value = core.pendingCalls == 0; #expect(value) }
+            do { let value = core.pendingCalls; #expect(value == 0) }
         }
     }
 
@@ -105,7 +105,7 @@ import Testing
         let results = Results()
         _ = Self.start(&core, results)
         _ = core.connected()
-        do { let value = core.cancel(1, RPCError(.cancelled, "by the test")) != nil; #expect(value) }
+        do { let value = core.cancel(1, RPCError(.cancelled, "by the test")); #expect(value != nil) }
         let (late, reset) = Self.feed(&core, Self.reply(1, "too late"))
         #expect(late == [1] && reset == nil)
     }
@@ -157,15 +157,15 @@ import Testing
         _ = Self.start(&core, results, deadline: .seconds(2))
         _ = Self.start(&core, results)  // no deadline
         _ = core.connected()
-        do { let value = core.nextDeadline == .seconds(2); #expect(value) }
+        do { let value = core.nextDeadline; #expect(value == .seconds(2)) }
         do { let value = core.expire(at: .seconds(1)).isEmpty; #expect(value) }
         for failure in core.expire(at: .seconds(2)) { failure.run() }
         #expect(results.error(2)?.code == .deadlineExceeded)
         #expect(results.replies[1] == nil)
-        do { let value = core.nextDeadline == .seconds(5); #expect(value) }
+        do { let value = core.nextDeadline; #expect(value == .seconds(5)) }
         Self.feed(&core, Self.reply(1, "in time"))
         #expect(results.replies[1] == .success("in time"))
-        do { let value = core.pendingCalls == 1; #expect(value) }
+        do { let value = core.pendingCalls; #expect(value == 1) }
         do { let value = core.expire(at: .seconds(100)).isEmpty; #expect(value) }
     }
 

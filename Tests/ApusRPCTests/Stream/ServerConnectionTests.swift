@@ -50,8 +50,8 @@ import Testing
             let (messages, action) = Self.feed(&connection, [bytes[..<split], bytes[split...]])
             #expect(action == nil)
             #expect(messages == expected, "split at \(split)")
-            do { let value = connection.bufferedBytes == 0; #expect(value) }
-            do { let value = connection.replyFraming == framing; #expect(value) }
+            do { let value = connection.bufferedBytes; #expect(value == 0) }
+            do { let value = connection.replyFraming; #expect(value == framing) }
         }
     }
 
@@ -84,7 +84,7 @@ import Testing
         let header: [UInt8] = [0x00, 0xF4, 0x24, 0x00]
         let (_, action) = Self.feed(&connection, [ArraySlice(header + [0x80, 0x01, 0x00, 0x01] + [UInt8](repeating: 0, count: 96))])
         #expect(action == nil)
-        do { let value = connection.bufferedBytes == 104; #expect(value) }
+        do { let value = connection.bufferedBytes; #expect(value == 104) }
     }
 
     @Test func anOversizedFrameHeaderResetsAtOnce() {
@@ -166,34 +166,34 @@ import Testing
 
     @Test func anIdleConnectionClosesAfterTheIdleTimeoutButNotWhileARepliesIsOwed() {
         var connection = ServerConnection(configuration: Self.configuration, at: .zero)
-        do { let value = connection.nextDeadline == .seconds(600); #expect(value) }
+        do { let value = connection.nextDeadline; #expect(value == .seconds(600)) }
         let (messages, _) = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))], at: .seconds(10))
         #expect(messages.count == 1)
-        do { let value = connection.owedReplies == 1; #expect(value) }
+        do { let value = connection.owedReplies; #expect(value == 1) }
         #expect(connection.nextDeadline == nil)  // a call is in progress: no idle timer
-        do { let value = connection.expire(at: .seconds(10_000)) == nil; #expect(value) }
+        do { let value = connection.expire(at: .seconds(10_000)); #expect(value == nil) }
         let (reply, then) = connection.prepareReply(OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct()),
                                                     protocol: .binary, at: .seconds(20))
         #expect(reply != nil && then == nil)
-        do { let value = connection.nextDeadline == .seconds(620); #expect(value) }
-        do { let value = connection.expire(at: .seconds(619)) == nil; #expect(value) }
-        do { let value = connection.expire(at: .seconds(620)) == .close(reason: "idle for 600.0 seconds"); #expect(value) }
+        do { let value = connection.nextDeadline; #expect(value == .seconds(620)) }
+        do { let value = connection.expire(at: .seconds(619)); #expect(value == nil) }
+        do { let value = connection.expire(at: .seconds(620)); #expect(value == .close(reason: "idle for 600.0 seconds")) }
     }
 
     @Test func noIdleTimeoutWhenNoneIsConfigured() {
         var configuration = Self.configuration
         configuration.idleTimeout = nil
         let connection = ServerConnection(configuration: configuration, at: .zero)
-        do { let value = connection.nextDeadline == nil; #expect(value) }
+        do { let value = connection.nextDeadline; #expect(value == nil) }
     }
 
     @Test func afterThePeersFINTheConnectionClosesOnceTheLastOwedReplyIsOut() {
         var connection = ServerConnection(configuration: Self.configuration, at: .zero)
         let bytes = [1, 2].flatMap { frame(callBytes("echo", Echo.EchoArgs(message: "x"), sequenceID: $0)) }
         _ = Self.feed(&connection, [ArraySlice(bytes)])
-        do { let value = connection.peerFinished(at: .seconds(1)) == nil; #expect(value) }
+        do { let value = connection.peerFinished(at: .seconds(1)); #expect(value == nil) }
         let reply = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct())
-        do { let value = connection.prepareReply(reply, protocol: .binary, at: .seconds(1)).then == nil; #expect(value) }
+        do { let value = connection.prepareReply(reply, protocol: .binary, at: .seconds(1)).then; #expect(value == nil) }
         let last = connection.prepareReply(reply, protocol: .binary, at: .seconds(1))
         #expect(last.reply != nil)
         #expect(last.then == .close(reason: "the peer closed its side"))
@@ -202,23 +202,23 @@ import Testing
     @Test func aFINWithNothingOwedClosesAtOnceAndDropsAPartialMessage() {
         var connection = ServerConnection(configuration: Self.configuration, at: .zero)
         _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))).prefix(6))])
-        do { let value = connection.bufferedBytes == 6; #expect(value) }
-        do { let value = connection.peerFinished(at: .zero) == .close(reason: "the peer closed its side"); #expect(value) }
-        do { let value = connection.bufferedBytes == 0; #expect(value) }
+        do { let value = connection.bufferedBytes; #expect(value == 6) }
+        do { let value = connection.peerFinished(at: .zero); #expect(value == .close(reason: "the peer closed its side")) }
+        do { let value = connection.bufferedBytes; #expect(value == 0) }
     }
 
     @Test func drainingWaitsForOwedRepliesThenClosesOrGivesUpAtTheDrainTimeout() {
         var connection = ServerConnection(configuration: Self.configuration, at: .zero)
         _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))])
-        do { let value = connection.beginDraining(at: .seconds(1)) == nil; #expect(value) }
-        do { let value = connection.nextDeadline == .seconds(6); #expect(value) }
-        do { let value = connection.expire(at: .seconds(5)) == nil; #expect(value) }
+        do { let value = connection.beginDraining(at: .seconds(1)); #expect(value == nil) }
+        do { let value = connection.nextDeadline; #expect(value == .seconds(6)) }
+        do { let value = connection.expire(at: .seconds(5)); #expect(value == nil) }
         guard case .close = connection.expire(at: .seconds(6)) else {
             Issue.record("draining did not end at the drain timeout")
             return
         }
         var idle = ServerConnection(configuration: Self.configuration, at: .zero)
-        do { let value = idle.beginDraining(at: .zero) == .close(reason: "server shutting down"); #expect(value) }
+        do { let value = idle.beginDraining(at: .zero); #expect(value == .close(reason: "server shutting down")) }
     }
 
     /// The transport loses the connection before, during or after a call's reply is produced:
@@ -245,8 +245,8 @@ import Testing
         #expect(then == nil)
         if step == 3 { connection.closed() }  // after the reply
         do { let value = connection.isClosed; #expect(value) }
-        do { let value = connection.nextDeadline == nil; #expect(value) }
-        do { let value = connection.expire(at: .seconds(1_000_000)) == nil; #expect(value) }
+        do { let value = connection.nextDeadline; #expect(value == nil) }
+        do { let value = connection.expire(at: .seconds(1_000_000)); #expect(value == nil) }
     }
 
     @Test func aConnectionOwingTooManyRepliesPausesUntilRepliesGoOutAndLosesNothing() {
