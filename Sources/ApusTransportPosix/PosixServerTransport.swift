@@ -9,37 +9,13 @@ import Synchronization
 /// configured or sniffed per connection.
 public final class PosixServerTransport: ServerTransport {
     public struct Configuration: Sendable {
-        /// nil: sniff per connection (see `MessageFramer`).
-        public var framing: ThriftFraming?
-        /// nil: sniff per message.
-        public var protocolID: ThriftProtocolID?
-        /// `maxFrameSize` caps frames and (for unframed streams) messages, before buffering.
-        public var limits: ThriftLimits
-        /// A message in progress must be complete this long after its first byte, plus a second
-        /// per `minimumReadRate` bytes received; else the connection is reset (slowloris, stalls).
-        public var readTimeout: Duration
-        /// Bytes per second a message in progress must keep arriving at (0: no extension).
-        public var minimumReadRate: Int
-        /// A connection with nothing in progress for this long is closed; nil: never.
-        public var idleTimeout: Duration?
+        /// Framing, limits, timeouts and back pressure of each connection (as on AF_XDP).
+        public var connection: ServerConnectionPolicy
         public var backlog: Int32
 
-        public init(
-            framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil, limits: ThriftLimits = .default,
-            readTimeout: Duration = .seconds(10), minimumReadRate: Int = 1024, idleTimeout: Duration? = .seconds(600), backlog: Int32 = 256
-        ) {
-            self.framing = framing
-            self.protocolID = protocolID
-            self.limits = limits
-            self.readTimeout = readTimeout
-            self.minimumReadRate = minimumReadRate
-            self.idleTimeout = idleTimeout
+        public init(connection: ServerConnectionPolicy = ServerConnectionPolicy(), backlog: Int32 = 256) {
+            self.connection = connection
             self.backlog = backlog
-        }
-
-        var connection: ServerConnection.Configuration {
-            ServerConnection.Configuration(framing: framing, protocol: protocolID, limits: limits,
-                                           readTimeout: readTimeout, minimumReadRate: minimumReadRate, idleTimeout: idleTimeout)
         }
     }
 

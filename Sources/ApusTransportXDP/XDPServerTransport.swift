@@ -12,31 +12,15 @@ public final class XDPServerTransport: ServerTransport {
     public struct Configuration: Sendable {
         public var placement: XDPPlacement
         public var port: UInt16
-        /// nil: sniffed per connection.
-        public var framing: ThriftFraming?
-        /// nil: sniffed per message.
-        public var protocolID: ThriftProtocolID?
-        public var limits: ThriftLimits
-        /// A message in progress must be complete this long after its first byte, plus a second
-        /// per `minimumReadRate` bytes received; else the connection is reset (slowloris, stalls).
-        public var readTimeout: Duration
-        /// Bytes per second a message in progress must keep arriving at (0: no extension).
-        public var minimumReadRate: Int
-        /// A connection with nothing in progress for this long is closed; nil: never.
-        public var idleTimeout: Duration?
+        /// Framing, limits, timeouts and back pressure of each connection (as on kernel sockets).
+        public var connection: ServerConnectionPolicy
         public var engine: QueueEngine.Options
 
-        public init(placement: XDPPlacement, port: UInt16, framing: ThriftFraming? = nil, protocol protocolID: ThriftProtocolID? = nil,
-                    limits: ThriftLimits = .default, readTimeout: Duration = .seconds(10), minimumReadRate: Int = 1024, idleTimeout: Duration? = .seconds(600),
+        public init(placement: XDPPlacement, port: UInt16, connection: ServerConnectionPolicy = ServerConnectionPolicy(),
                     engine: QueueEngine.Options = QueueEngine.Options()) {
             self.placement = placement
             self.port = port
-            self.framing = framing
-            self.protocolID = protocolID
-            self.limits = limits
-            self.readTimeout = readTimeout
-            self.minimumReadRate = minimumReadRate
-            self.idleTimeout = idleTimeout
+            self.connection = connection
             self.engine = engine
         }
     }
@@ -54,10 +38,7 @@ public final class XDPServerTransport: ServerTransport {
     public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
         let configuration = self.configuration
         let logger = self.logger
-        let connection = ServerConnection.Configuration(
-            framing: configuration.framing, protocol: configuration.protocolID, limits: dispatcher.limits,
-            readTimeout: configuration.readTimeout, minimumReadRate: configuration.minimumReadRate,
-            idleTimeout: configuration.idleTimeout)
+        let connection = configuration.connection
         let set = try XDPQueueSet(configuration.placement) { (queue, network) throws(XSKError) in
             try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
                 XDPServerConnections(engine: engine, dispatcher: dispatcher, port: configuration.port, configuration: connection)

@@ -118,8 +118,7 @@ struct Serve: AsyncParsableCommand {
         switch try chooseTransport() {
         case .kernel(let why):
             let configuration = PosixServerTransport.Configuration(
-                framing: framing, protocol: protocolID, limits: limits, readTimeout: .seconds(readTimeout),
-                minimumReadRate: minReadRate, idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil)
+                connection: connectionPolicy(framing: framing, protocolID: protocolID, limits: limits))
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
             try await serve(transport, limits: limits, logger: logger, chosen: why)
@@ -156,6 +155,12 @@ struct Serve: AsyncParsableCommand {
             guard address != nil else { return .kernel("kernel (auto: no --address for Apus to own on \(interface))") }
             return .xdp("xdp (auto: \(interface) has the Apus XDP program and this process may use it)")
         }
+    }
+
+    /// The per-connection policy the flags ask for, the same on both transports.
+    func connectionPolicy(framing: ThriftFraming?, protocolID: ThriftProtocolID?, limits: ThriftLimits) -> ServerConnectionPolicy {
+        ServerConnectionPolicy(framing: framing, protocol: protocolID, limits: limits, readTimeout: .seconds(readTimeout),
+                               minimumReadRate: minReadRate, idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil)
     }
 
     func xdpConfiguration(framing: ThriftFraming?, protocolID: ThriftProtocolID?, limits: ThriftLimits) throws -> XDPServerTransport.Configuration {
@@ -200,9 +205,9 @@ struct Serve: AsyncParsableCommand {
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
             })
         }
-        return XDPServerTransport.Configuration(placement: placement, port: UInt16(port), framing: framing, protocol: protocolID,
-                                                limits: limits, readTimeout: .seconds(readTimeout), minimumReadRate: minReadRate,
-                                                idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil, engine: options)
+        return XDPServerTransport.Configuration(placement: placement, port: UInt16(port),
+                                                connection: connectionPolicy(framing: framing, protocolID: protocolID, limits: limits),
+                                                engine: options)
     }
 
     /// Runs the Echo and KV services on `serverTransport` until SIGTERM/SIGINT.

@@ -126,7 +126,7 @@ import Testing
     @Test func anOversizedFrameClosesThatConnectionOnly() async throws {
         var limits = ThriftLimits.default
         limits.maxFrameSize = 1000
-        try await withServer(router: exampleRouter(), configuration: .init(limits: limits)) { (port, _) async throws in
+        try await withServer(router: exampleRouter(), configuration: .init(connection: .init(limits: limits))) { (port, _) async throws in
             let big = client(port: port)
             let small = client(port: port)
             defer { Task { await big.close(); await small.close() } }

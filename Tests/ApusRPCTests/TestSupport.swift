@@ -125,7 +125,7 @@ func withServer<Handler: RPCHandler, T>(
     _ body: (_ port: Int, _ server: RPCServer<PosixServerTransport>) async throws -> T
 ) async throws -> T {
     let transport = PosixServerTransport(host: "127.0.0.1", port: 0, configuration: configuration)
-    let server = RPCServer(transport: transport, router: router, limits: configuration.limits, gracePeriod: gracePeriod,
+    let server = RPCServer(transport: transport, router: router, limits: configuration.connection.limits, gracePeriod: gracePeriod,
                            logger: ServerContext.silentLogger, middleware: middleware)
     let running = Task { try await server.run() }
     do {

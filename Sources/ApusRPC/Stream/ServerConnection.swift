@@ -18,42 +18,8 @@ import ApusThrift
 ///
 /// Time is the transport's monotonic clock, as a `Duration` since any origin.
 package struct ServerConnection: ~Copyable {
-    package struct Configuration: Sendable {
-        /// nil: sniffed from the connection's first bytes.
-        package var framing: ThriftFraming?
-        /// nil: sniffed per message.
-        package var protocolID: ThriftProtocolID?
-        package var limits: ThriftLimits
-        /// A message in progress must be complete this long after its first byte arrived, plus
-        /// one second for every `minimumReadRate` bytes of it received (Apache httpd's
-        /// mod_reqtimeout): a slow but steady sender gets the time it needs, while a trickle
-        /// (slowloris) or a stall is reset. The connection is reset when the time runs out.
-        package var readTimeout: Duration
-        /// Bytes per second a message in progress must keep arriving at (see `readTimeout`); 0: the
-        /// whole message within `readTimeout`.
-        package var minimumReadRate: Int
-        /// A connection with nothing in progress and nothing owed for this long is closed; nil: never.
-        package var idleTimeout: Duration?
-        /// After the peer's FIN, how long owed replies may take before the connection closes anyway.
-        package var drainTimeout: Duration
-        /// Calls one connection may have in progress (dispatched, reply not yet out); at this
-        /// many the connection reads no more requests until replies go out (back pressure), so a
-        /// client pipelining calls without reading their replies cannot pile them up in memory.
-        package var maximumOwedReplies: Int
-
-        package init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits,
-                     readTimeout: Duration, minimumReadRate: Int = 1024, idleTimeout: Duration?,
-                     drainTimeout: Duration = .seconds(5), maximumOwedReplies: Int = 32) {
-            self.framing = framing
-            self.protocolID = protocolID
-            self.limits = limits
-            self.readTimeout = readTimeout
-            self.minimumReadRate = minimumReadRate
-            self.idleTimeout = idleTimeout
-            self.drainTimeout = drainTimeout
-            self.maximumOwedReplies = maximumOwedReplies
-        }
-    }
+    /// The policy the connection follows (the same on every transport).
+    package typealias Configuration = ServerConnectionPolicy
 
     /// What the transport must do with the connection.
     package enum Action: Equatable, Sendable {
