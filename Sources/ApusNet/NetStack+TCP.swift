@@ -46,7 +46,7 @@ extension NetStack {
     public mutating func write(_ bytes: UnsafeRawBufferPointer, to connection: TCPHandle,
                                at now: NetInstant) throws(NetError) -> Int {
         let index = try writableIndex(connection, "tcp write")
-        let written = connections[index]!.write(bytes)
+        let written = connections[index]!.write(bytes, memory: &bufferMemory)
         if written > 0 {
             markActive(index)
             nextDeadline = min(nextDeadline, now)
@@ -60,7 +60,7 @@ extension NetStack {
     public mutating func write(to connection: TCPHandle, maximumLength: Int, at now: NetInstant,
                                _ body: (UnsafeMutableRawBufferPointer) -> Int) throws(NetError) -> Int {
         let index = try writableIndex(connection, "tcp write")
-        let written = connections[index]!.writeInPlace(maximumLength: maximumLength, body)
+        let written = connections[index]!.writeInPlace(maximumLength: maximumLength, memory: &bufferMemory, body)
         if written > 0 {
             markActive(index)
             nextDeadline = min(nextDeadline, now)
@@ -73,7 +73,7 @@ extension NetStack {
     public mutating func read(from connection: TCPHandle, into buffer: UnsafeMutableRawBufferPointer,
                               at now: NetInstant) throws(NetError) -> Int {
         let index = try liveIndex(connection, "tcp read")
-        let count = connections[index]!.read(into: buffer)
+        let count = connections[index]!.read(into: buffer, memory: &bufferMemory)
         afterApplicationCall(index, at: now)
         return count
     }
@@ -82,7 +82,7 @@ extension NetStack {
     public mutating func read(from connection: TCPHandle, at now: NetInstant,
                               _ body: (UnsafeRawBufferPointer) -> Int) throws(NetError) -> Int {
         let index = try liveIndex(connection, "tcp read")
-        let count = connections[index]!.readInPlace(body)
+        let count = connections[index]!.readInPlace(memory: &bufferMemory, body)
         afterApplicationCall(index, at: now)
         return count
     }
@@ -209,13 +209,19 @@ extension NetStack {
         throw NetError(.portExhausted, "tcp connect")
     }
 
+    /// What one connection costs besides its buffers, charged to `maximumBufferMemory`: its
+    /// control block and its share of the tables.
+    static var connectionOverhead: Int { MemoryLayout<TCPConnection?>.stride + 128 }
+
+    /// Buffer memory charged now (see `NetStackConfiguration.maximumBufferMemory`).
+    public var bufferMemoryInUse: Int { bufferMemory.inUse }
+
     private mutating func makeConnection(_ tuple: TCPFourTuple, passive: Bool, at now: NetInstant,
                                          initialSequenceNumber: SequenceNumber? = nil) throws(NetError) -> Int {
         guard liveConnections < configuration.maximumConnections else {
             throw NetError(.connectionLimit, passive ? "tcp accept" : "tcp connect")
         }
-        let memory = configuration.tcp.sendBufferSize + configuration.tcp.receiveBufferSize
-        guard bufferMemoryInUse + memory <= configuration.maximumBufferMemory else {
+        guard bufferMemory.take(Self.connectionOverhead) else {
             throw NetError(.memoryLimit, passive ? "tcp accept" : "tcp connect")
         }
         let connection = TCPConnection(
@@ -238,7 +244,6 @@ extension NetStack {
         markActive(index)
         connectionIndex[tuple] = index
         liveConnections += 1
-        bufferMemoryInUse += memory
         return index
     }
 
@@ -270,6 +275,9 @@ extension NetStack {
         if state == .closed {
             if !returnedToListen { post(.closed(handle, connections[index]!.closeReason ?? .normal)) }
             let tuple = connections[index]!.tuple
+            connections[index]!.sendBuffer.releaseAll(memory: &bufferMemory)
+            connections[index]!.receiveBuffer.releaseAll(memory: &bufferMemory)
+            bufferMemory.give(Self.connectionOverhead)
             connections[index] = nil
             connectionIndex[tuple] = nil
             timerScheduled[index] = .distantFuture
@@ -277,7 +285,6 @@ extension NetStack {
             generations[index] &+= 1
             freeSlots.append(index)
             liveConnections -= 1
-            bufferMemoryInUse -= configuration.tcp.sendBufferSize + configuration.tcp.receiveBufferSize
         }
     }
 
@@ -309,7 +316,8 @@ extension NetStack {
         do {
             try segment.verifyChecksum(source: source, destination: destination)
         } catch {
-            guard segment.hasPartialChecksum(source: source, destination: destination) else {
+            guard configuration.acceptPartialChecksums,
+                  segment.hasPartialChecksum(source: source, destination: destination) else {
                 statistics.droppedBadChecksum += 1
                 return
             }
@@ -337,7 +345,7 @@ extension NetStack {
                                                   delivery: inout D) {
         let handle = handle(for: index)
         let tuple = connections[index]!.tuple
-        let reply = connections[index]!.process(incoming, at: now, statistics: &statistics) { bytes in
+        let reply = connections[index]!.process(incoming, at: now, statistics: &statistics, memory: &bufferMemory) { bytes in
             delivery.deliver(bytes, on: handle)
         }
         if let reply { queueReply(.tcp(reply, source: tuple.localAddress, destination: tuple.remoteAddress, via: receivingFrom), at: now) }
@@ -371,7 +379,7 @@ extension NetStack {
         if flags.contains(.ack) {
             // A cookie is taken only while this listener recently sent cookies (RFC 4987 §3.6:
             // otherwise any bare ACK would be checked, and one guessed right would open a connection).
-            if configuration.tcp.synCookies && !flags.contains(.syn), now < listeners[tuple.localPort]!.cookieModeUntil,
+            if configuration.tcp.synCookies && !flags.contains(.syn), now < listeners[tuple.localPort]!.overflowedUntil,
                let mss = cookies.validate(segment.acknowledgmentNumber - 1, tuple: tuple,
                                           peerSequence: segment.sequenceNumber - 1, at: now),
                let index = try? makeConnection(tuple, passive: true, at: now,
@@ -386,13 +394,18 @@ extension NetStack {
         }
         guard flags.contains(.syn) else { return }
         let listener = listeners[tuple.localPort]!
-        if listener.halfOpen >= listener.backlog || liveConnections >= configuration.maximumConnections {
+        if listener.halfOpen >= listener.backlog || liveConnections >= configuration.maximumConnections
+            || bufferMemory.inUse + Self.connectionOverhead > bufferMemory.limit {
+            // Overflow lasts as long as the cookies sent now stay valid (their period and the next).
+            listeners[tuple.localPort]!.overflowedUntil = now + NetDuration(nanoseconds: Int64(2 * SYNCookie.period))
             guard configuration.tcp.synCookies else {
+                // A full backlog drops the SYN, as Linux does: the client's retry may find room.
+                // A full table or budget refuses with an RST: no retry soon will do better, and
+                // an RPC client should learn at once and try another server.
                 statistics.tcpListenDrops += 1
+                if listener.halfOpen < listener.backlog { resetClosed(segment, tuple: tuple, at: now) }
                 return
             }
-            // Cookie mode lasts as long as the cookies just sent stay valid (their period and the next).
-            listeners[tuple.localPort]!.cookieModeUntil = now + NetDuration(nanoseconds: Int64(2 * SYNCookie.period))
             let peerMSS = segment.options.maximumSegmentSize.map(Int.init) ?? TCPConnection.defaultMSS
             let cookie = cookies.make(tuple: tuple, peerSequence: segment.sequenceNumber, peerMSS: peerMSS, at: now)
             let localMSS = interface.mtu - IPv4Packet.minimumHeaderLength - TCPSegment.minimumHeaderLength
@@ -406,6 +419,7 @@ extension NetStack {
         }
         guard let index = try? makeConnection(tuple, passive: true, at: now) else {
             statistics.tcpListenDrops += 1
+            resetClosed(segment, tuple: tuple, at: now)
             return
         }
         listeners[tuple.localPort]!.halfOpen += 1

@@ -69,7 +69,8 @@ extension NetStack {
         do {
             try datagram.verifyChecksum(source: source, destination: destination)
         } catch {
-            guard datagram.hasPartialChecksum(source: source, destination: destination) else {
+            guard configuration.acceptPartialChecksums,
+                  datagram.hasPartialChecksum(source: source, destination: destination) else {
                 statistics.droppedBadChecksum += 1
                 return
             }

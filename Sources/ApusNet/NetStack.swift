@@ -48,7 +48,7 @@ public struct NetStack {
     var lastVisit: [UInt32] = []
     var pollEpoch: UInt32 = 0
     var liveConnections = 0
-    var bufferMemoryInUse = 0
+    var bufferMemory: BufferMemory
     var events: [NetEvent] = []
     var eventsStart = 0
     var nextEphemeralPort: UInt16
@@ -70,6 +70,7 @@ public struct NetStack {
         precondition(!configuration.interface.addresses.isEmpty, "an interface needs an IPv4 address")
         self.configuration = configuration
         arpCache = ARPCache(configuration: configuration.arp)
+        bufferMemory = BufferMemory(limit: configuration.maximumBufferMemory)
         let range = configuration.ephemeralPorts
         nextEphemeralPort = range.lowerBound &+ UInt16(truncatingIfNeeded: configuration.secret.0 % UInt64(range.count))
         events.reserveCapacity(256)
@@ -297,6 +298,9 @@ public struct NetStack {
         for index in visitList {
             guard connections[index] != nil, lastVisit[index] != pollEpoch else { continue }
             lastVisit[index] = pollEpoch
+            if let port = connections[index]!.listenerPort, let listener = listeners[port], now < listener.overflowedUntil {
+                connections[index]!.halfOpenUnderPressure = true
+            }
             connections[index]!.handleTimers(at: now)
             var waitingForNeighbor = false
             while !blocked, let segment = connections[index]!.nextSegment(at: now) {

@@ -44,7 +44,8 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK may wait at most 500 ms; 40 ms is what
     /// Linux waits, short enough that request/response traffic piggybacks without stalls.
     public var delayedACKTimeout: NetDuration = .milliseconds(40)
-    /// Retransmissions of one segment before the connection is reset (RFC 9293 §3.8.3, R2).
+    /// Retransmissions of one segment before the connection is reset (RFC 9293 §3.8.3, R2);
+    /// also the zero-window probes sent to a peer whose window never opens.
     public var maximumRetransmissions: Int = 12
     /// Retransmissions of a SYN before an active open fails.
     public var maximumSYNRetransmissions: Int = 6
@@ -70,10 +71,20 @@ public struct NetStackConfiguration: Sendable {
     public var interface: InterfaceConfiguration
     public var arp = ARPConfiguration()
     public var tcp = TCPConfiguration()
-    /// Connection table size (every state but LISTEN counts).
-    public var maximumConnections: Int = 4096
-    /// Send plus receive buffer bytes of all connections together.
+    /// Connection table size (every state but LISTEN counts). Beyond it, SYNs get cookies
+    /// (or an RST with cookies off), and a cookie's ACK an RST.
+    public var maximumConnections: Int = 65536
+    /// Bytes all connections may hold: the send and receive buffers actually allocated (they
+    /// grow with the data and are freed when drained) plus a fixed cost per connection. When it
+    /// is spent, new connections are refused as when the table is full, arriving data is
+    /// dropped unacknowledged and writes come up short, until memory frees.
     public var maximumBufferMemory: Int = 1 << 30
+    /// Accept a TCP or UDP checksum that holds only the pseudo-header sum (CHECKSUM_PARTIAL
+    /// left by a local sender whose offload never ran: a veth peer with `tx` checksumming on).
+    /// Off by default: on a real wire such a value is simply wrong, and accepting it would skip
+    /// verifying the payload. AF_XDP gives no per-frame checksum metadata, so this is the
+    /// operator's statement about the link, never a guess per packet.
+    public var acceptPartialChecksums = false
     /// Datagrams one UDP endpoint holds that the application has not read.
     public var maximumQueuedDatagrams: Int = 64
     /// Stateless replies (ARP replies, RSTs, SYN-ACK cookies, echo replies) waiting for a TX frame.

@@ -28,7 +28,8 @@ public struct NetStatistics: Sendable, Hashable {
     /// Datagrams to a port nobody bound.
     public var udpNoEndpoint = 0
     public var udpQueueDrops = 0
-    /// Datagrams whose checksum was only the pseudo-header sum (a local veth sender), accepted.
+    /// Segments and datagrams whose checksum was only the pseudo-header sum, accepted because
+    /// `NetStackConfiguration.acceptPartialChecksums` says the link delivers them.
     public var partialChecksumsAccepted = 0
     public var tcpSegmentsReceived = 0
     public var tcpSegmentsSent = 0
@@ -41,9 +42,12 @@ public struct NetStatistics: Sendable, Hashable {
     public var tcpChallengeACKsSuppressed = 0
     public var tcpOutOfOrderQueued = 0
     public var tcpOutOfOrderDropped = 0
+    /// Segments (or their tails) dropped unacknowledged: buffering them would exceed
+    /// `NetStackConfiguration.maximumBufferMemory`. The peer sends them again.
+    public var tcpDroppedNoMemory = 0
     public var tcpSYNCookiesSent = 0
     public var tcpSYNCookiesAccepted = 0
-    /// SYNs dropped: backlog full without cookies, connection or memory limit.
+    /// SYNs refused with an RST: backlog, connection table or memory full and cookies off.
     public var tcpListenDrops = 0
     /// Replies (ARP, RST, echo) dropped because the pending-reply queue was full.
     public var replyQueueDrops = 0

@@ -82,7 +82,7 @@ extension TCPConnection {
     /// ahead of it; what it does not consume is copied into the receive buffer. Returns an
     /// RST to send in reply, if the RFC asks for one.
     mutating func process(_ segment: TCPIncoming, at now: NetInstant, statistics: inout NetStatistics,
-                          deliver: (UnsafeRawBufferPointer) -> Int) -> TCPRepr? {
+                          memory: inout BufferMemory, deliver: (UnsafeRawBufferPointer) -> Int) -> TCPRepr? {
         switch state {
         case .closed, .listen:
             return nil
@@ -92,7 +92,7 @@ extension TCPConnection {
             // Anything from the peer shows it is alive (RFC 1122 §4.2.3.6).
             keepaliveProbesSent = 0
             if let keepalive = configuration.keepalive, keepaliveDeadline != nil { keepaliveDeadline = now + keepalive.idle }
-            let reply = processSynchronized(segment, at: now, statistics: &statistics, deliver: deliver)
+            let reply = processSynchronized(segment, at: now, statistics: &statistics, memory: &memory, deliver: deliver)
             if state == .timeWait && timeWaitDeadline == nil { enterTimeWait(at: now) }
             if let keepalive = configuration.keepalive, keepaliveDeadline == nil, state == .established || state == .closeWait {
                 keepaliveDeadline = now + keepalive.idle
@@ -148,7 +148,7 @@ extension TCPConnection {
 
     /// RFC 9293 §3.10.7.4 (SYN-RECEIVED and the synchronized states), with RFC 5961's checks.
     private mutating func processSynchronized(_ incoming: TCPIncoming, at now: NetInstant,
-                                              statistics: inout NetStatistics,
+                                              statistics: inout NetStatistics, memory: inout BufferMemory,
                                               deliver: (UnsafeRawBufferPointer) -> Int) -> TCPRepr? {
         var segment = incoming.repr
         var payload = incoming.payload
@@ -232,7 +232,7 @@ extension TCPConnection {
             sendWindowUpdateSequence = segment.sequenceNumber - 1
             congestionWindow = initialCongestionWindow
         }
-        processACK(segment, payloadLength: payload.count, at: now)
+        processACK(segment, payloadLength: payload.count, at: now, memory: &memory)
         if state == .closed { return nil }
 
         // Sixth (URG) is not supported; seventh: text.
@@ -240,7 +240,7 @@ extension TCPConnection {
             let skip = max(0, segment.sequenceNumber.distance(to: receiveNext))
             payload = UnsafeRawBufferPointer(rebasing: payload[min(skip, payload.count)...])
             let start = segment.sequenceNumber + skip
-            receiveText(payload, at: start, now: now, statistics: &statistics, deliver: deliver)
+            receiveText(payload, at: start, now: now, statistics: &statistics, memory: &memory, deliver: deliver)
         }
 
         // Eighth: FIN, once everything before it has arrived.
@@ -274,13 +274,15 @@ extension TCPConnection {
 
     /// RFC 9293 §3.10.7.4 fifth step for the synchronized states: advance SND.UNA, sample the
     /// RTT, drive congestion control, update the send window, and notice our FIN's ACK.
-    private mutating func processACK(_ segment: TCPRepr, payloadLength: Int, at now: NetInstant) {
+    private mutating func processACK(_ segment: TCPRepr, payloadLength: Int, at now: NetInstant,
+                                     memory: inout BufferMemory) {
         let acknowledgment = segment.acknowledgmentNumber
         let window = Int(segment.windowSize) << Int(sendWindowShift)
         if sendUnacknowledged < acknowledgment {
             let acknowledged = acknowledgment - sendUnacknowledged
             let dataAcknowledged = min(max(acknowledgment - sendBufferStart, 0), sendBuffer.count)
             sendBuffer.removeFirst(dataAcknowledged)
+            sendBuffer.releaseIfDrained(memory: &memory)
             sendBufferStart += dataAcknowledged
             sendUnacknowledged = acknowledgment
             if sendNext < acknowledgment { sendNext = acknowledgment }
@@ -317,7 +319,8 @@ extension TCPConnection {
     /// §3.8.6.3 (immediately for out-of-order data or a filled hole, otherwise at least every
     /// second full-sized segment, within `delayedACKTimeout`).
     private mutating func receiveText(_ payload: UnsafeRawBufferPointer, at start: SequenceNumber, now: NetInstant,
-                                      statistics: inout NetStatistics, deliver: (UnsafeRawBufferPointer) -> Int) {
+                                      statistics: inout NetStatistics, memory: inout BufferMemory,
+                                      deliver: (UnsafeRawBufferPointer) -> Int) {
         let offset = receiveNext.distance(to: start)
         let room = receiveBuffer.freeSpace - offset
         let length = min(payload.count, max(room, 0))
@@ -327,6 +330,13 @@ extension TCPConnection {
         }
         let bytes = UnsafeRawBufferPointer(rebasing: payload[..<length])
         if offset > 0 {
+            // Out-of-order bytes need storage up to their end; without budget for it they are
+            // dropped unacknowledged, and the peer sends them again.
+            guard receiveBuffer.reserve(upTo: receiveBuffer.count + offset + length, memory: &memory) else {
+                statistics.tcpDroppedNoMemory += 1
+                acknowledgeNow = true
+                return
+            }
             receiveBuffer.write(bytes, atOffsetPastTail: offset)
             if reassembly.insert(offset..<(offset + length)) {
                 statistics.tcpOutOfOrderQueued += 1
@@ -342,16 +352,28 @@ extension TCPConnection {
             delivered = deliver(bytes)
             precondition(delivered >= 0 && delivered <= length, "delivered more than was offered")
         }
-        let rest = UnsafeRawBufferPointer(rebasing: bytes[delivered...])
-        receiveBuffer.write(rest, atOffsetPastTail: 0)
-        receiveBuffer.commit(rest.count)
-        let joined = reassembly.advance(by: length)
+        var accepted = length
+        if delivered < length {
+            // What the application did not take waits in the buffer, if the budget pays for it;
+            // otherwise only what was delivered is acknowledged.
+            if receiveBuffer.reserve(upTo: receiveBuffer.count + length - delivered, memory: &memory) {
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[delivered...])
+                receiveBuffer.write(rest, atOffsetPastTail: 0)
+                receiveBuffer.commit(rest.count)
+            } else {
+                statistics.tcpDroppedNoMemory += 1
+                accepted = delivered
+                acknowledgeNow = true
+                guard accepted > 0 else { return }
+            }
+        }
+        let joined = reassembly.advance(by: accepted)
         receiveBuffer.commit(joined)
-        receiveNext += length + joined
+        receiveNext += accepted + joined
         if hadHoles {
             acknowledgeNow = true
         } else {
-            unacknowledgedBytes += length
+            unacknowledgedBytes += accepted
             if unacknowledgedBytes >= 2 * sendMSS {
                 acknowledgeNow = true
             } else if delayedACKDeadline == nil {
@@ -395,39 +417,41 @@ extension TCPConnection {
     // MARK: Application calls
 
     /// Queues as much of `bytes` as fits; returns how much.
-    mutating func write(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let written = sendBuffer.append(bytes)
+    mutating func write(_ bytes: UnsafeRawBufferPointer, memory: inout BufferMemory) -> Int {
+        let written = sendBuffer.append(bytes, memory: &memory)
         if written < bytes.count { writerWaiting = true }
         return written
     }
 
     /// Lends the contiguous free send-buffer space to `body`, which encodes into it.
-    mutating func writeInPlace(maximumLength: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
-        let written = sendBuffer.appendInPlace(maximumLength: maximumLength, body)
-        if sendBuffer.freeSpace == 0 { writerWaiting = true }
+    mutating func writeInPlace(maximumLength: Int, memory: inout BufferMemory,
+                               _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        let written = sendBuffer.appendInPlace(maximumLength: maximumLength, memory: &memory, body)
+        if written < min(maximumLength, 1) || sendBuffer.freeSpace == 0 { writerWaiting = true }
         return written
     }
 
     /// Reads into `destination`; returns the bytes copied.
-    mutating func read(into destination: UnsafeMutableRawBufferPointer) -> Int {
+    mutating func read(into destination: UnsafeMutableRawBufferPointer, memory: inout BufferMemory) -> Int {
         let length = min(destination.count, receiveBuffer.count)
         receiveBuffer.copy(fromOffset: 0, into: UnsafeMutableRawBufferPointer(rebasing: destination[..<length]))
         receiveBuffer.removeFirst(length)
-        didRead()
+        didRead(memory: &memory)
         return length
     }
 
     /// Lends the contiguous readable bytes to `body`, which returns how many it consumed.
-    mutating func readInPlace(_ body: (UnsafeRawBufferPointer) -> Int) -> Int {
+    mutating func readInPlace(memory: inout BufferMemory, _ body: (UnsafeRawBufferPointer) -> Int) -> Int {
         let consumed = receiveBuffer.consumeInPlace(body)
-        didRead()
+        didRead(memory: &memory)
         return consumed
     }
 
     /// The application made room: announce a window that grew by at least two segments or
     /// half the buffer (receiver silly window avoidance, RFC 9293 §3.8.6.2.2).
-    private mutating func didRead() {
+    private mutating func didRead(memory: inout BufferMemory) {
         readableSignalled = false
+        if reassembly.isEmpty { receiveBuffer.releaseIfDrained(memory: &memory) }
         guard state.isSynchronized, !finReceived else { return }
         let promised = advertisedRightEdge - receiveNext
         let available = (receiveBuffer.freeSpace >> Int(receiveWindowShift)) << Int(receiveWindowShift)

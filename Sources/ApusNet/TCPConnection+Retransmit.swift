@@ -61,6 +61,12 @@ extension TCPConnection {
         }
         if let deadline = persistDeadline, deadline <= now {
             persistDeadline = nil
+            // A peer that answers every probe with a zero window would hold our queued data
+            // (and the connection) forever; like a retransmission, a probe has a limit.
+            guard persistBackoff < configuration.maximumRetransmissions else {
+                transition(.timeout)
+                return
+            }
             probeDue = true
         }
         handleKeepalive(at: now)
@@ -97,9 +103,14 @@ extension TCPConnection {
     /// eqn. 4: halve ssthresh and drop to one segment (the loss window).
     private mutating func retransmissionTimeout(at now: NetInstant) {
         retransmitDeadline = nil
-        let limit = state == .synSent || state == .synReceived
-            ? configuration.maximumSYNRetransmissions : configuration.maximumRetransmissions
+        let limit = switch state {
+        case .synReceived where halfOpenUnderPressure: min(1, configuration.maximumSYNRetransmissions)
+        case .synSent, .synReceived: configuration.maximumSYNRetransmissions
+        default: configuration.maximumRetransmissions
+        }
         guard retransmitCount < limit else {
+            // A passive open that never completed is dropped silently: the application never saw it.
+            if isPassive && state == .synReceived { returnedToListen = true }
             transition(.timeout)
             return
         }
@@ -131,14 +142,15 @@ extension TCPConnection {
     }
 
     /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero window, probe the
-    /// window on the retransmission timer's schedule, backing off like it.
+    /// window on the retransmission timer's schedule, backing off like it (at most the maximum
+    /// RTO apart); after `maximumRetransmissions` probes that did not open it, give up.
     mutating func updatePersistTimer(at now: NetInstant) {
         let unsent = sendBuffer.count - (sendNext - sendBufferStart)
         let needsProbe = state.isSynchronized && sendWindow == 0 && (unsent > 0 || (finQueued && !finSent))
             && sendNext == sendUnacknowledged && retransmitDeadline == nil
         if needsProbe {
             if persistDeadline == nil && !probeDue {
-                persistDeadline = now + rtt.rto * Int64(1 << min(persistBackoff, 10))
+                persistDeadline = now + min(rtt.rto * Int64(1 << min(persistBackoff, 10)), configuration.maximumRTO)
             }
         } else {
             persistDeadline = nil

@@ -111,6 +111,9 @@ struct TCPConnection {
     var closeReason: TCPCloseReason?
     /// The listener whose backlog this connection counts against while in SYN-RECEIVED.
     var listenerPort: UInt16?
+    /// That listener overflowed while this connection was half-open: one SYN,ACK
+    /// retransmission, not `maximumSYNRetransmissions`, before it gives up.
+    var halfOpenUnderPressure = false
     /// A passive open reset in SYN-RECEIVED: deleted without telling the application.
     var returnedToListen = false
     var notifications: Notifications = []

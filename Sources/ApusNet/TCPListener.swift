@@ -5,9 +5,10 @@ struct TCPListener {
     let backlog: Int
     /// Connections of this listener now in SYN-RECEIVED.
     var halfOpen = 0
-    /// Until when an ACK may complete a connection from a SYN cookie: cookies went out
-    /// recently (the backlog or the table was full). Outside cookie mode a bare ACK is never
-    /// taken as a cookie, so a forged one cannot open a connection (as Linux's
-    /// `tcp_synq_no_recent_overflow`).
-    var cookieModeUntil = NetInstant.zero
+    /// Until when the listener counts as overflowing: the backlog, table or budget was full
+    /// recently. Then an ACK may complete a connection from a SYN cookie (outside it a bare ACK
+    /// is never taken as a cookie, so a forged one cannot open a connection, as Linux's
+    /// `tcp_synq_no_recent_overflow`), and half-open connections give up after one SYN,ACK
+    /// retransmission so a flood cannot hold the backlog.
+    var overflowedUntil = NetInstant.zero
 }

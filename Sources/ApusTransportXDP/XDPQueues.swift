@@ -17,6 +17,13 @@ public struct XDPPlacement: Sendable {
     public var prefixLength: Int
     public var socket: XSKSocket.Configuration
     public var tcp: TCPConfiguration
+    /// Connections each queue's stack holds at most (`NetStackConfiguration.maximumConnections`).
+    public var maximumConnections = 65536
+    /// Buffer bytes each queue's stack may hold (`NetStackConfiguration.maximumBufferMemory`).
+    public var maximumBufferMemory = 1 << 30
+    /// The link delivers frames with partial checksums (a veth peer with checksum offload on):
+    /// accept a pseudo-header-only checksum (`NetStackConfiguration.acceptPartialChecksums`).
+    public var acceptPartialChecksums = false
 
     public init(interface: String, queues: [UInt32] = [0], cpus: [Int]? = nil, address: String, prefixLength: Int = 24,
                 socket: XSKSocket.Configuration = XSKSocket.Configuration(), tcp: TCPConfiguration = TCPConfiguration()) {
@@ -90,6 +97,9 @@ final class XDPQueueSet: @unchecked Sendable {
         var network = NetStackConfiguration(interface: InterfaceConfiguration(
             macAddress: mac, addresses: [owned], subnet: IPv4Subnet(address: owned, prefixLength: placement.prefixLength)))
         network.tcp = placement.tcp
+        network.maximumConnections = placement.maximumConnections
+        network.maximumBufferMemory = placement.maximumBufferMemory
+        network.acceptPartialChecksums = placement.acceptPartialChecksums
 
         // Every socket is made and registered before anything runs: a bad queue fails it all.
         var boxes: [XSKSocketBox] = []

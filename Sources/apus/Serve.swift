@@ -88,6 +88,12 @@ struct Serve: AsyncParsableCommand {
     var idleSpins = 0
     @Option(help: "AF_XDP: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
     var impair: String?
+    @Option(help: "AF_XDP: connections per queue; beyond, new clients get SYN cookies, then RSTs.")
+    var maxConnections = 65536
+    @Option(help: "AF_XDP: MiB of TCP buffers per queue (allocated as data flows); beyond, data waits and new clients are refused.")
+    var maxBufferMemory = 1024
+    @Flag(help: "AF_XDP: accept TCP/UDP checksums that hold only the pseudo-header sum (a veth peer with tx checksum offload on; never on a real wire).")
+    var acceptPartialChecksums = false
 
     enum AttachMode: String, ExpressibleByArgument, CaseIterable { case native, skb }
 
@@ -98,6 +104,8 @@ struct Serve: AsyncParsableCommand {
         guard minReadRate >= 0 else { throw ValidationError("--min-read-rate must be 0 or positive") }
         guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
     }
 
     func run() async throws {
@@ -186,9 +194,12 @@ struct Serve: AsyncParsableCommand {
         socket.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
         var tcp = TCPConfiguration()
         tcp.timeWaitDuration = .seconds(5)
-        let placement = XDPPlacement(interface: interface, queues: try XDP.parseList(queues),
+        var placement = XDPPlacement(interface: interface, queues: try XDP.parseList(queues),
                                      cpus: try cpus.map { try XDP.parseList($0).map(Int.init) },
                                      address: address!, prefixLength: prefixLength, socket: socket, tcp: tcp)
+        placement.maximumConnections = maxConnections
+        placement.maximumBufferMemory = maxBufferMemory << 20
+        placement.acceptPartialChecksums = acceptPartialChecksums
         var options = QueueEngine.Options()
         options.busyPoll = busyPoll
         options.idleSpins = idleSpins

@@ -3,11 +3,13 @@ import ApusWire
 import Testing
 
 @Suite struct ByteRingTests {
-    @Test func appendAndConsumeWrapAround() {
+    var memory = BufferMemory(limit: 1 << 20)
+
+    @Test mutating func appendAndConsumeWrapAround() {
         var ring = ByteRing(capacity: 8)
-        _ = pattern(6).withUnsafeBytes { ring.append($0) }
+        _ = pattern(6).withUnsafeBytes { ring.append($0, memory: &memory) }
         ring.removeFirst(5)
-        let appended = pattern(6, offset: 6).withUnsafeBytes { ring.append($0) }
+        let appended = pattern(6, offset: 6).withUnsafeBytes { ring.append($0, memory: &memory) }
         #expect(appended == 6)
         #expect(ring.count == 7)
         var out = [UInt8](repeating: 0, count: 7)
@@ -15,15 +17,16 @@ import Testing
         #expect(out == pattern(7, offset: 5))
     }
 
-    @Test func appendStopsAtCapacity() {
+    @Test mutating func appendStopsAtCapacity() {
         var ring = ByteRing(capacity: 4)
-        let appended = pattern(10).withUnsafeBytes { ring.append($0) }
+        let appended = pattern(10).withUnsafeBytes { ring.append($0, memory: &memory) }
         #expect(appended == 4)
         #expect(ring.freeSpace == 0)
     }
 
-    @Test func writePastTailThenCommit() {
+    @Test mutating func writePastTailThenCommit() {
         var ring = ByteRing(capacity: 8)
+        #expect(ring.reserve(upTo: 5, memory: &memory))
         ([9, 9] as [UInt8]).withUnsafeBytes { ring.write($0, atOffsetPastTail: 3) }
         #expect(ring.count == 0)
         ([1, 2, 3] as [UInt8]).withUnsafeBytes { ring.write($0, atOffsetPastTail: 0) }
@@ -33,17 +36,74 @@ import Testing
         #expect(out == [1, 2, 3, 9, 9])
     }
 
-    @Test func inPlaceAccessIsContiguous() {
+    @Test mutating func inPlaceAccessIsContiguous() {
         var ring = ByteRing(capacity: 8)
-        _ = pattern(6).withUnsafeBytes { ring.append($0) }
+        _ = pattern(6).withUnsafeBytes { ring.append($0, memory: &memory) }
         ring.removeFirst(6)
-        let written = ring.appendInPlace(maximumLength: 100) { space in
+        let written = ring.appendInPlace(maximumLength: 100, memory: &memory) { space in
             #expect(space.count == 2, "only up to the end of storage")
             return space.count
         }
         #expect(written == 2)
         let consumed = ring.consumeInPlace { $0.count }
         #expect(consumed == 2)
+    }
+
+    @Test mutating func storageIsAllocatedOnlyWhenBytesArrive() {
+        let ring = ByteRing(capacity: 256 * 1024)
+        #expect(ring.allocated == 0)
+        #expect(ring.freeSpace == 256 * 1024, "the window is the capacity, not what is allocated")
+        #expect(memory.inUse == 0)
+    }
+
+    @Test mutating func growthKeepsReadableAndOutOfOrderBytesAtTheirOffsets() {
+        let size = ByteRing.minimumStorage
+        var ring = ByteRing(capacity: 8 * size)
+        // Wrap the head: fill most of the first allocation, consume, then fill across the end.
+        _ = pattern(size - 10).withUnsafeBytes { ring.append($0, memory: &memory) }
+        ring.removeFirst(size - 20)
+        _ = pattern(15, offset: 1).withUnsafeBytes { ring.append($0, memory: &memory) }  // wraps
+        let readable = ring.count
+        // Out-of-order bytes past the tail, then growth to reach a far offset.
+        #expect(ring.reserve(upTo: readable + 8 + 3, memory: &memory))
+        ([7, 7, 7] as [UInt8]).withUnsafeBytes { ring.write($0, atOffsetPastTail: 8) }
+        #expect(ring.reserve(upTo: 3 * size, memory: &memory))
+        #expect(ring.allocated == 4 * size, "doubles to the next power of two")
+        #expect(memory.inUse == 4 * size)
+        var before = [UInt8](repeating: 0, count: readable)
+        before.withUnsafeMutableBytes { ring.copy(fromOffset: 0, into: $0) }
+        #expect(before == Array(pattern(size - 10)[(size - 20)...]) + pattern(15, offset: 1))
+        ring.commit(8 + 3)
+        var tail = [UInt8](repeating: 0, count: 3)
+        tail.withUnsafeMutableBytes { ring.copy(fromOffset: readable + 8, into: $0) }
+        #expect(tail == [7, 7, 7])
+    }
+
+    @Test mutating func drainedRingGivesLargeStorageBack() {
+        var ring = ByteRing(capacity: 1 << 20)
+        _ = pattern(100_000).withUnsafeBytes { ring.append($0, memory: &memory) }
+        #expect(ring.allocated == 131_072)
+        ring.releaseIfDrained(memory: &memory)
+        #expect(ring.allocated == 131_072, "not drained yet")
+        ring.removeFirst(100_000)
+        ring.releaseIfDrained(memory: &memory)
+        #expect(ring.allocated == 0)
+        #expect(memory.inUse == 0)
+        // A small ring keeps its one allocation for the next message.
+        _ = pattern(100).withUnsafeBytes { ring.append($0, memory: &memory) }
+        ring.removeFirst(100)
+        ring.releaseIfDrained(memory: &memory)
+        #expect(ring.allocated == ByteRing.minimumStorage)
+    }
+
+    @Test func appendStopsAtTheBudget() {
+        var memory = BufferMemory(limit: ByteRing.minimumStorage)
+        var ring = ByteRing(capacity: 1 << 20)
+        let appended = pattern(10_000).withUnsafeBytes { ring.append($0, memory: &memory) }
+        #expect(appended == ByteRing.minimumStorage, "what the budget paid for")
+        #expect(memory.inUse == memory.limit)
+        var other = ByteRing(capacity: 1 << 20)
+        #expect(!other.reserve(upTo: 1, memory: &memory))
     }
 }
 

@@ -38,6 +38,39 @@ import Testing
         #expect(t.stack.statistics.tcpSYNCookiesSent == 1)
     }
 
+    /// A flood fills the backlog with half-open connections that never complete. Once the
+    /// listener overflows they get one SYN,ACK retransmission (1 s) and are gone 2 s later,
+    /// instead of holding the backlog for the ~2 minutes of six retransmissions.
+    @Test func halfOpenConnectionsExpireFastOnceTheListenerOverflows() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 2)
+        t.send(syn(t, port: 40_001))
+        t.send(syn(t, port: 40_002))
+        #expect(t.poll().count == 2)
+        t.send(syn(t, port: 40_003))
+        #expect(t.stack.statistics.tcpSYNCookiesSent == 1)
+        _ = t.poll()
+        t.advance(by: .seconds(1))
+        #expect(t.poll().count == 2, "one retransmission each")
+        t.advance(by: .seconds(2))
+        #expect(t.poll().isEmpty)
+        #expect(t.stack.connectionCount == 0)
+        #expect(t.takeEvents().isEmpty, "never accepted, so never reported")
+        // The backlog has room again.
+        t.send(syn(t, port: 40_004))
+        #expect(t.stack.connectionCount == 1)
+    }
+
+    @Test func halfOpenConnectionsRetransmitFullyWithoutOverflow() {
+        var t = TCPHarness()
+        try! t.stack.listen(on: TCPHarness.localPort, backlog: 2)
+        t.send(syn(t, port: 40_001))
+        _ = t.poll()
+        t.advance(by: .seconds(3))
+        _ = t.poll()
+        #expect(t.stack.connectionCount == 1)
+    }
+
     @Test func cookieRoundTripEstablishesConnection() {
         var t = TCPHarness()
         try! t.stack.listen(on: TCPHarness.localPort, backlog: 1)
@@ -158,7 +191,7 @@ import Testing
     }
 
     @Test func bufferMemoryLimitIsEnforced() {
-        var t = TCPHarness { $0.maximumBufferMemory = 3 * TCPHarness.bufferSize }
+        var t = TCPHarness { $0.maximumBufferMemory = NetStack.connectionOverhead * 3 / 2 }
         _ = try! t.stack.connect(to: Host.remoteIP, port: 1, at: t.now)
         #expect(throws: NetError(.memoryLimit, "tcp connect")) {
             try t.stack.connect(to: Host.remoteIP, port: 2, at: t.now)
@@ -166,7 +199,7 @@ import Testing
     }
 
     @Test func memoryIsReturnedWhenConnectionCloses() {
-        var t = TCPHarness { $0.maximumBufferMemory = 2 * TCPHarness.bufferSize }
+        var t = TCPHarness { $0.maximumBufferMemory = NetStack.connectionOverhead }
         let first = try! t.stack.connect(to: Host.remoteIP, port: 1, at: t.now)
         try! t.stack.abort(first, at: t.now)
         #expect(t.stack.bufferMemoryInUse == 0)

@@ -180,6 +180,29 @@ import Testing
         t.expect(t.local(seq: snd, ack: rcv, length: 1))
     }
 
+    /// A peer that answers every probe with a zero window does not hold the connection (and
+    /// its queued data) forever: after `maximumRetransmissions` probes it times out, the probes
+    /// never more than the maximum RTO apart.
+    @Test mutating func probesOfAWindowThatNeverOpensAreBounded() {
+        t.send(t.remote(seq: rcv, ack: snd, window: 0))
+        _ = t.write(pattern(10))
+        var probes = 0
+        var last = t.now
+        while t.state == .established && probes < 100 {
+            t.advanceToDeadline()
+            let sent = t.poll()
+            if !sent.isEmpty {
+                probes += 1
+                #expect(t.now - last <= .seconds(60))
+                last = t.now
+                t.send(t.remote(seq: rcv, ack: snd, window: 0))
+            }
+        }
+        #expect(probes == 12)
+        #expect(t.state == nil)
+        #expect(t.takeEvents().contains(.closed(t.handle!, .timedOut)))
+    }
+
     /// The pipelining deadlock: after a probe the peer did not take, our ACKs of the peer's data
     /// must carry a sequence number its zero window accepts (SND.UNA, its RCV.NXT), not SND.MAX,
     /// or Linux drops them and both ends wait for each other (Linux's tcp_acceptable_seq).

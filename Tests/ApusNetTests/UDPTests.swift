@@ -52,7 +52,18 @@ import Testing
         #expect(try stack.receiveDatagram(on: endpoint)?.payload == [7])
     }
 
-    @Test mutating func partialChecksumFromLocalSenderIsAccepted() throws {
+    @Test mutating func partialChecksumIsDroppedUnlessTheLinkIsSaidToDeliverThem() throws {
+        let endpoint = try stack.bindUDP(port: 9090)
+        let partial = TransportChecksum.pseudoHeaderOnly(source: Host.remoteIP, destination: Host.localIP)
+        stack.receive(Frame.udp(from: 1, to: 9090, payload: [1, 2, 3], checksum: partial), at: now)
+        #expect(try stack.receiveDatagram(on: endpoint) == nil)
+        #expect(stack.statistics.droppedBadChecksum == 1)
+    }
+
+    @Test mutating func partialChecksumFromLocalSenderIsAcceptedWhenConfigured() throws {
+        var configuration = stack.configuration
+        configuration.acceptPartialChecksums = true
+        stack = NetStack(configuration: configuration)
         let endpoint = try stack.bindUDP(port: 9090)
         let partial = TransportChecksum.pseudoHeaderOnly(source: Host.remoteIP, destination: Host.localIP)
         stack.receive(Frame.udp(from: 1, to: 9090, payload: [1, 2, 3], checksum: partial), at: now)
