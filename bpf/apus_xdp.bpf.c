@@ -70,12 +70,6 @@ struct arp_ipv4 {
 	__u8   tpa[4];
 } __attribute__((packed));
 
-/* IEEE 802.1Q / 802.1AD tag following the Ethernet addresses. */
-struct vlan_tag {
-	__be16 tci;
-	__be16 encapsulated_proto;
-};
-
 /* The first four bytes of TCP and UDP alike. */
 struct l4_ports {
 	__be16 source;
@@ -174,6 +168,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, void *l3, void *data_
 	ports = l3 + header_length;
 	if ((void *)(ports + 1) > data_end)
 		return malformed();
+	key.addr = ip->daddr;
 	key.proto = ip->protocol;
 	key.port = ports->dest;
 	if (bpf_map_lookup_elem(&owned_ports, &key))
@@ -196,12 +191,8 @@ int apus_xdp(struct xdp_md *ctx)
 	proto = eth->h_proto;
 	l3 = eth + 1;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct vlan_tag *tag = l3;
-
-		if ((void *)(tag + 1) > data_end)
-			return malformed();
-		proto = tag->encapsulated_proto;
-		l3 = tag + 1;
+		count(APUS_STAT_VLAN);
+		return pass();
 	}
 
 	if (proto == bpf_htons(ETH_P_ARP))

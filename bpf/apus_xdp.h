@@ -17,19 +17,22 @@
  * bpf_obj_get("/sys/fs/bpf/apus/apus-s/owned_ipv4").
  *
  * Steering (DESIGN decision 1), per received frame:
- *   - ARP (Ethernet/IPv4, one optional 802.1Q/802.1AD tag) whose target
- *     protocol address is in owned_ipv4                     -> XSK
+ *   - ARP (Ethernet/IPv4, untagged) whose target protocol address is in
+ *     owned_ipv4                                            -> XSK
  *   - IPv4 whose destination is in owned_ipv4 (any protocol, every fragment)
  *                                                           -> XSK
- *   - mode APUS_MODE_PORT only: TCP/UDP whose (protocol, destination port) is
- *     in owned_ports, whatever the destination IPv4 (first/unfragmented
- *     datagrams only; fragments with offset != 0 or MF set go to the kernel)
+ *   - mode APUS_MODE_PORT only: TCP/UDP whose (destination IPv4, protocol,
+ *     destination port) is in owned_ports (first/unfragmented datagrams only;
+ *     fragments with offset != 0 or MF set go to the kernel). The address is
+ *     part of the key so that serving a port on one address (the host's own)
+ *     never takes the kernel's traffic to the same port on another.
  *                                                           -> XSK
+ *   - 802.1Q/802.1AD-tagged frames                          -> kernel: Apus's
+ *     stack is on the untagged link, and would answer them untagged
  *   - everything else, and anything malformed               -> kernel (XDP_PASS)
  * "-> XSK" is bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS): with no
  * socket registered for that queue the frame goes to the kernel instead and
  * APUS_STAT_REDIRECT_ERRORS counts it.
- * VLAN-tagged frames are redirected with the tag still in place.
  */
 #ifndef APUS_XDP_H
 #define APUS_XDP_H
@@ -63,10 +66,11 @@
 #define APUS_MAX_OWNED_PORTS    256
 
 struct apus_port_key {
+	__be32 addr;    /* destination IPv4, NETWORK byte order (inet_pton's s_addr) */
 	__u8   proto;   /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
 	__u8   pad;     /* 0 */
 	__be16 port;    /* destination port, NETWORK byte order (htons) */
-};                      /* 4 bytes, no implicit padding */
+};                      /* 8 bytes, no implicit padding */
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 ----------------------- */
 enum apus_mode {
@@ -82,7 +86,7 @@ struct apus_config {
  * key: __u32 counter index below; value: __u64 per CPU. A user-space lookup
  * returns libbpf_num_possible_cpus() values of 8 bytes each; sum them.
  * Invariants (per CPU and summed): seen == redirected + passed;
- * redirect_errors and malformed are subsets of passed. Drops after a
+ * redirect_errors, malformed and vlan are subsets of passed. Drops after a
  * successful redirect (XSK rx ring full, no fill-ring frames) are NOT here:
  * read them from the socket with getsockopt(SOL_XDP, XDP_STATISTICS). */
 enum apus_stat {
@@ -91,7 +95,8 @@ enum apus_stat {
 	APUS_STAT_PASSED          = 2,  /* returned XDP_PASS for any reason */
 	APUS_STAT_REDIRECT_ERRORS = 3,  /* owned, but no socket at rx_queue_index */
 	APUS_STAT_MALFORMED       = 4,  /* truncated header, bad IHL/length/version */
-	APUS_STAT_COUNT           = 5,
+	APUS_STAT_VLAN            = 5,  /* 802.1Q/802.1AD-tagged: left to the kernel */
+	APUS_STAT_COUNT           = 6,
 };
 
 #endif /* APUS_XDP_H */

@@ -4,7 +4,8 @@
 # reflects UDP datagrams sent by the Linux kernel in apus-cli, in native and
 # generic (skb) XDP mode, with exact frame accounting, while the kernel keeps
 # serving what Apus does not own (ping, TCP); unloading leaves the interface
-# clean; and the setup errors users meet say what to do.
+# clean; the program's steering rules hold frame by frame (scripts/xdp-program-check.py);
+# and the setup errors users meet say what to do.
 #
 #   bash scripts/xdp-check.sh [APUS_BINARY]     (default .build/debug/apus)
 #
@@ -22,6 +23,12 @@ pass() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 cleanup() { bash scripts/testbed.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
+
+# The program's steering rules, frame by frame (BPF_PROG_TEST_RUN on a private copy).
+obj="$(bash scripts/build-bpf.sh 2>/dev/null)"
+while IFS= read -r line; do
+  case "$line" in "ok   "*) pass "xdp program: ${line#ok   }" ;; "FAIL "*) fail "xdp program: ${line#FAIL }" ;; esac
+done < <(python3 scripts/xdp-program-check.py "$obj" 2>&1 || echo "FAIL xdp-program-check did not run")
 
 # A missing interface and a missing program: one clear line each, exit 1, no crash.
 out="$("$apus" xdp reflect --interface apus-nope0 --address 10.10.0.10 --duration 1 2>&1)" && fail "missing program: exit 0" || {

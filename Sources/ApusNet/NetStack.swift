@@ -99,6 +99,12 @@ public struct NetStack {
             statistics.droppedNotForUs += 1
             return
         }
+        // The stack sits on an untagged link: a tagged frame belongs to a VLAN it is not on,
+        // and answering it untagged would put the reply on the wrong segment.
+        guard ethernet.headerLength == EthernetFrame.headerLength else {
+            statistics.droppedVLAN += 1
+            return
+        }
         switch ethernet.etherType {
         case .arp:
             receiveARP(ethernet.payload, at: now)

@@ -6,6 +6,8 @@ public struct NetStatistics: Sendable, Hashable {
     /// Ethernet: truncated, unsupported (stacked tags, 802.3 length), unknown EtherType.
     public var droppedMalformed = 0
     public var droppedUnknownEtherType = 0
+    /// 802.1Q-tagged frames: the stack's link is untagged.
+    public var droppedVLAN = 0
     /// Unicast frames to another MAC.
     public var droppedNotForUs = 0
     public var droppedBadChecksum = 0

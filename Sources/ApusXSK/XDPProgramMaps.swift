@@ -100,7 +100,7 @@ public final class XDPProgramMaps: @unchecked Sendable {
     }
 
     /// The program's counters summed over CPUs, by `apus_stat` index
-    /// (seen, redirected, passed, redirect errors, malformed).
+    /// (seen, redirected, passed, redirect errors, malformed, vlan).
     public func counters() throws(XSKError) -> [UInt64] {
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw XSKError("count possible CPUs", errno: -cpus == 0 ? EINVAL : Int32(-cpus)) }
@@ -116,5 +116,5 @@ public final class XDPProgramMaps: @unchecked Sendable {
         return totals
     }
 
-    public static let counterNames = ["seen", "redirected", "passed", "redirect_errors", "malformed"]
+    public static let counterNames = ["seen", "redirected", "passed", "redirect_errors", "malformed", "vlan"]
 }

@@ -20,6 +20,16 @@ import Testing
         #expect(stack.statistics.arpRequestsAnswered == 1)
     }
 
+    /// The stack's link is untagged: a request on VLAN 5 is not for it, and an untagged answer
+    /// would land on the wrong segment.
+    @Test mutating func taggedFrameIsDropped() {
+        let tagged = Array(Fixtures.arpRequestFrame[..<12]) + [0x81, 0x00, 0x00, 0x05] + Array(Fixtures.arpRequestFrame[12...])
+        stack.receive(tagged, at: now)
+        #expect(sentFrames(at: now).isEmpty)
+        #expect(stack.statistics.droppedVLAN == 1)
+        #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == nil)
+    }
+
     @Test mutating func requestForOtherAddressIsIgnored() {
         stack.receive(Frame.arp(.request, targetIP: Host.otherIP), at: now)
         #expect(sentFrames(at: now).isEmpty)
