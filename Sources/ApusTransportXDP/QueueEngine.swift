@@ -131,6 +131,7 @@ public final class QueueEngine: @unchecked Sendable {
         let application = self.application!
         var idle = 0
         var nextReport = NetInstant.zero
+        var trim = TrimPolicy()
         while true {
             now = MonotonicClock.now()
             let flags = control.load(ordering: .relaxed)
@@ -152,6 +153,9 @@ public final class QueueEngine: @unchecked Sendable {
             if now >= nextReport {
                 nextReport = now + .seconds(1)
                 publish(device: device, stack: stack)
+                if trim.shouldRelease(connections: stack.connectionCount, bufferMemory: stack.bufferMemoryInUse) {
+                    FreeMemory.releaseToSystem()
+                }
             }
             guard received == 0 && ran == 0 && !application.hasOutput && !executor.hasWork else {
                 idle = 0
@@ -254,6 +258,23 @@ public final class QueueEngine: @unchecked Sendable {
         let snapshot = counters
         published.withLock { $0 = snapshot }
         options.report?(snapshot)
+    }
+}
+
+/// When to hand freed heap back to the kernel: after the connections or buffer memory held
+/// dropped well below their peak since the last release (a closed flood, drained transfers),
+/// not on ordinary churn.
+struct TrimPolicy {
+    private var peakConnections = 0
+    private var peakBufferMemory = 0
+
+    mutating func shouldRelease(connections: Int, bufferMemory: Int) -> Bool {
+        peakConnections = max(peakConnections, connections)
+        peakBufferMemory = max(peakBufferMemory, bufferMemory)
+        guard peakConnections - connections >= 1024 || peakBufferMemory - bufferMemory >= 16 << 20 else { return false }
+        peakConnections = connections
+        peakBufferMemory = bufferMemory
+        return true
     }
 }
 

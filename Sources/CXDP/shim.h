@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <arpa/inet.h>
 #include <sys/prctl.h>
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,6 +72,11 @@ static inline int cxdp_eventfd(void) {
 }
 static inline int cxdp_set_thread_name(const char *name) {
     return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
+/* glibc's malloc_trim(0): hands free heap pages (every arena) back to the kernel. */
+static inline int cxdp_release_free_memory(void) {
+    return malloc_trim(0);
 }
 
 #endif
