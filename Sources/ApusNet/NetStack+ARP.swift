@@ -23,6 +23,12 @@ extension NetStack {
         // A gratuitous ARP (sender and target the same address, RFC 5227 announcements) may move
         // an entry at once; other unsolicited ARP may not while the entry is locked.
         let gratuitous = sender == arp.targetProtocolAddress
+        if interface.owns(sender) {
+            // Our own address from another MAC is a conflict, never a neighbor to learn or a
+            // request to answer (answering each claim would let a host make us flood).
+            if senderMAC != interface.macAddress { defendAddress(sender, at: now) }
+            return
+        }
         if learnable && !gratuitous && arpCache.isLocked(sender, against: senderMAC, at: now) {
             statistics.arpUpdatesIgnored += 1
         } else if learnable && (forUs || arpCache.contains(sender)) {
@@ -38,6 +44,20 @@ extension NetStack {
                                 targetHardwareAddress: senderMAC, targetProtocolAddress: sender)
             queueReply(.arp(reply, to: senderMAC), at: now)
         }
+    }
+
+    /// RFC 5227 §2.4 (b): someone else claims one of our addresses. Defend it with one ARP
+    /// announcement, at most once per DEFEND_INTERVAL (10 s), so hosts that cached the claim
+    /// come back to us; a conflict that persists is counted (`arpAddressConflicts`) for the
+    /// operator, never fought packet for packet.
+    private mutating func defendAddress(_ address: IPv4Address, at now: NetInstant) {
+        statistics.arpAddressConflicts += 1
+        guard lastAddressDefense.map({ now - $0 >= .seconds(10) }) ?? true else { return }
+        lastAddressDefense = now
+        let announcement = ARPRepr(operation: .request, senderHardwareAddress: interface.macAddress,
+                                   senderProtocolAddress: address, targetHardwareAddress: .zero,
+                                   targetProtocolAddress: address)
+        queueReply(.arp(announcement, to: .broadcast), at: now)
     }
 
     /// Sends the ARP requests that are due, giving up (and dropping the queued packets) on

@@ -54,6 +54,8 @@ public struct NetStack {
     var nextEphemeralPort: UInt16
     /// The source MAC of the frame being received, for stateless replies.
     var receivingFrom = MACAddress.zero
+    /// When we last announced an address someone else claimed (RFC 5227 §2.4).
+    var lastAddressDefense: NetInstant?
 
     /// A stateless reply waiting for a TX frame.
     enum PendingReply {

@@ -21,6 +21,9 @@ public struct NetStatistics: Sendable, Hashable {
     public var arpEntriesLearned = 0
     /// ARP that would have moved a locked entry to another MAC (`ARPConfiguration.lockTime`).
     public var arpUpdatesIgnored = 0
+    /// ARP from another MAC claiming one of our addresses (RFC 5227 §2.4): a misconfigured or
+    /// hostile host; answered with an announcement at most every 10 s.
+    public var arpAddressConflicts = 0
     /// Packets dropped because their neighbor's queue was full or resolution failed.
     public var arpQueueDrops = 0
     public var arpResolutionFailures = 0

@@ -30,6 +30,27 @@ import Testing
         #expect(stack.arpCache.lookup(Host.remoteIP, at: now) == nil)
     }
 
+    /// RFC 5227 §2.4 (b): a host claiming our address gets one announcement back, not one per
+    /// packet, and the claim is counted.
+    @Test mutating func addressConflictIsDefendedOncePerInterval() {
+        let intruder = MACAddress(0x02, 0, 0, 0, 0, 0x66)
+        let claim = Frame.arp(.request, senderMAC: intruder, senderIP: Host.localIP, targetIP: Host.localIP)
+        stack.receive(claim, at: now)
+        stack.receive(claim, at: now + .seconds(1))
+        let sent = sentFrames(at: now + .seconds(1))
+        #expect(sent.count == 1)
+        let announcement = sent.first.flatMap { frame in
+            frame.withUnsafeBytes { try? ARPRepr(parsing: ARPPacket(EthernetFrame($0).payload)) }
+        }
+        #expect(announcement == ARPRepr(operation: .request, senderHardwareAddress: Host.localMAC,
+                                        senderProtocolAddress: Host.localIP, targetHardwareAddress: .zero,
+                                        targetProtocolAddress: Host.localIP))
+        #expect(sent.first.map { Array($0[0..<6]) } == [0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+        #expect(stack.statistics.arpAddressConflicts == 2)
+        stack.receive(claim, at: now + .seconds(11))
+        #expect(sentFrames(at: now + .seconds(11)).count == 1, "defended again after 10 s")
+    }
+
     @Test mutating func requestForOtherAddressIsIgnored() {
         stack.receive(Frame.arp(.request, targetIP: Host.otherIP), at: now)
         #expect(sentFrames(at: now).isEmpty)
