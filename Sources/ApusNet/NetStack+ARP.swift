@@ -34,7 +34,8 @@ extension NetStack {
         } else if learnable && (forUs || arpCache.contains(sender)) {
             if !arpCache.contains(sender) { statistics.arpEntriesLearned += 1 }
             let waiting = arpCache.learn(sender, at: senderMAC, now: now)
-            for packet in waiting { queueReply(.packet(packet, to: senderMAC), at: now) }
+            // Already admitted (the neighbor queue bounds them): never dropped here.
+            for packet in waiting { queueReply(.packet(packet, to: senderMAC), bounded: false, at: now) }
             wakeNeighborWaiters(at: now)
         }
         if forUs && arp.operation == .request {

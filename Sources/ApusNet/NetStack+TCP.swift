@@ -126,7 +126,8 @@ extension NetStack {
         let index = try liveIndex(connection, "tcp abort")
         let tuple = connections[index]!.tuple
         if let reset = connections[index]!.abort() {
-            queueReply(.tcp(reset, source: tuple.localAddress, destination: tuple.remoteAddress, via: nil), at: now)
+            queueReply(.tcp(reset, source: tuple.localAddress, destination: tuple.remoteAddress, via: nil),
+                       bounded: false, at: now)
         }
         afterApplicationCall(index, at: now)
     }

@@ -221,8 +221,13 @@ public struct NetStack {
         EthernetRepr(destination: mac, source: interface.macAddress, etherType: .ipv4)
     }
 
-    mutating func queueReply(_ reply: PendingReply, at now: NetInstant) {
-        guard pendingReplies.count - pendingRepliesStart < configuration.maximumPendingReplies else {
+    /// Queues a stateless reply. Replies to what arrives are bounded by `maximumPendingReplies`
+    /// (a flood must not grow the queue); `bounded: false` is for the RSTs of the application's
+    /// own aborts, which the connection table already bounds (one per connection) and which
+    /// must not be lost when many connections are aborted in one tick (deadlines expiring
+    /// together), or the peers would be left with half-open connections.
+    mutating func queueReply(_ reply: PendingReply, bounded: Bool = true, at now: NetInstant) {
+        guard !bounded || pendingReplies.count - pendingRepliesStart < configuration.maximumPendingReplies else {
             statistics.replyQueueDrops += 1
             return
         }

@@ -32,6 +32,11 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// segments that would draw one are dropped silently (and counted), so a flood of forged
     /// segments gets no answer flood back.
     public var challengeACKsPerSecond: Int = 10
+    /// Least time between two ACKs answering segments outside the window or failing PAWS
+    /// (RFC 9293 §3.10.7.4 "send an acknowledgment"): one such ACK tells a genuine peer all it
+    /// needs, and more would let forged or looping segments draw an ACK each (ACK loops,
+    /// reflection). 500 ms is Linux's `tcp_invalid_ratelimit`.
+    public var invalidSegmentACKInterval: NetDuration = .milliseconds(500)
     /// Out-of-order segments held for reassembly; beyond this they are dropped and counted
     /// (their bytes also count against the receive window, so the window bounds them too).
     public var maximumOutOfOrderSegments: Int = 64

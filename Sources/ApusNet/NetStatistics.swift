@@ -45,6 +45,9 @@ public struct NetStatistics: Sendable, Hashable {
     public var tcpChallengeACKs = 0
     /// Challenge ACKs not sent: the connection's RFC 5961 §7 budget for the second was spent.
     public var tcpChallengeACKsSuppressed = 0
+    /// Segments outside the window (or failing PAWS) left unanswered: an ACK for one had gone
+    /// out within `TCPConfiguration.invalidSegmentACKInterval`.
+    public var tcpInvalidSegmentACKsSuppressed = 0
     public var tcpOutOfOrderQueued = 0
     public var tcpOutOfOrderDropped = 0
     /// Segments (or their tails) dropped unacknowledged: buffering them would exceed

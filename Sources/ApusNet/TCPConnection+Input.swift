@@ -168,14 +168,14 @@ extension TCPConnection {
         // PAWS (RFC 7323 §5.3): a TSval older than TS.Recent marks an old duplicate.
         if timestampsEnabled, timestampRecentValid, !flags.contains(.rst), let timestamps = segment.options.timestamps,
            Int32(bitPattern: timestamps.value &- timestampRecent) < 0 {
-            acknowledgeNow = true
+            acknowledgeInvalidSegment(&statistics, at: now)
             return nil
         }
 
         // First: is the segment in the window?
         guard isAcceptable(segment, payloadLength: payload.count) else {
             if !flags.contains(.rst) {
-                acknowledgeNow = true
+                acknowledgeInvalidSegment(&statistics, at: now)
                 if state == .timeWait && flags.contains(.fin) { enterTimeWait(at: now) }
             }
             return nil
@@ -398,6 +398,17 @@ extension TCPConnection {
         }
         challengeACKsInWindow += 1
         statistics.tcpChallengeACKs += 1
+        acknowledgeNow = true
+    }
+
+    /// The ACK RFC 9293 §3.10.7.4 sends for an unacceptable segment, at most one per
+    /// `invalidSegmentACKInterval`.
+    private mutating func acknowledgeInvalidSegment(_ statistics: inout NetStatistics, at now: NetInstant) {
+        if let last = lastInvalidSegmentACK, now - last < configuration.invalidSegmentACKInterval {
+            statistics.tcpInvalidSegmentACKsSuppressed += 1
+            return
+        }
+        lastInvalidSegmentACK = now
         acknowledgeNow = true
     }
 

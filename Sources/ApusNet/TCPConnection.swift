@@ -92,6 +92,8 @@ struct TCPConnection {
     /// RFC 5961 §7 budget: challenge ACKs sent in the second that began at `challengeWindowStart`.
     var challengeACKsInWindow = 0
     var challengeWindowStart = NetInstant.zero
+    /// When we last answered a segment outside the window (`invalidSegmentACKInterval`).
+    var lastInvalidSegmentACK: NetInstant?
     /// In-order bytes received since the last ACK we sent.
     var unacknowledgedBytes = 0
     var timeWaitDeadline: NetInstant?

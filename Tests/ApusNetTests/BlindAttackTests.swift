@@ -68,6 +68,55 @@ import Testing
         t.send(t.remote(seq: rcv + 200, flags: .rst))
         #expect(t.poll().count == 1, "a new second, a new budget")
     }
+
+    /// RFC 9293 answers a segment outside the window with an ACK; one per
+    /// `invalidSegmentACKInterval` (Linux's 500 ms) tells a genuine peer all it needs, so 200
+    /// forged segments draw one ACK, not 200, and the connection is untouched.
+    @Test func answersToSegmentsOutsideTheWindowAreRateLimited() throws {
+        var t = TCPHarness()
+        t.acceptConnection()
+        let rcv = t.remoteISN + 1, snd = t.localISN + 1
+        var answered = 0
+        for offset in 0..<200 {
+            t.send(t.remote(seq: rcv + 1_000_000 + offset * 10, ack: snd), payload: pattern(4))
+            answered += t.poll().count
+        }
+        #expect(answered == 1)
+        #expect(t.stack.statistics.tcpInvalidSegmentACKsSuppressed == 199)
+        t.advance(by: .milliseconds(500))
+        t.send(t.remote(seq: rcv - 100, ack: snd), payload: pattern(4))
+        t.expect(t.local(seq: snd, ack: rcv))
+        t.send(t.remote(seq: rcv, ack: snd), payload: pattern(10))
+        let handle = try #require(t.handle)
+        #expect(t.stack.bytesAvailable(on: handle) == 10)
+    }
+}
+
+/// The application's aborts are not stateless replies: when many connections are aborted in
+/// one tick (message deadlines expiring together under a slowloris), every peer gets its RST,
+/// however small the queue for replies to arriving packets.
+@Suite struct MassAbortTests {
+    @Test func everyAbortInOneTickSendsItsReset() throws {
+        var t = TCPHarness()
+        try t.stack.listen(on: TCPHarness.localPort)
+        let count = 3 * t.stack.configuration.maximumPendingReplies
+        for i in 0..<count {
+            let port = UInt16(40_000 + i)
+            t.send(TCPRepr(sourcePort: port, destinationPort: TCPHarness.localPort, sequenceNumber: t.remoteISN,
+                           flags: .syn, windowSize: 65_535, options: TCPOptions(maximumSegmentSize: 1460)))
+            let synAck = try #require(t.poll().first?.0)
+            t.send(TCPRepr(sourcePort: port, destinationPort: TCPHarness.localPort, sequenceNumber: t.remoteISN + 1,
+                           acknowledgmentNumber: synAck.sequenceNumber + 1, flags: .ack, windowSize: 65_535))
+        }
+        let handles = t.takeEvents().compactMap { event -> TCPHandle? in
+            if case .accepted(let handle, _) = event { handle } else { nil }
+        }
+        #expect(handles.count == count)
+        for handle in handles { try t.stack.abort(handle, at: t.now) }
+        let resets = t.poll().filter { $0.0.flags.contains(.rst) }
+        #expect(Set(resets.map(\.0.destinationPort)).count == count)
+        #expect(t.stack.statistics.replyQueueDrops == 0)
+    }
 }
 
 /// SYNs from addresses no connection can have are dropped, not answered (RFC 1122 §4.2.3.10).
