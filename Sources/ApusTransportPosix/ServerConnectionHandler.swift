@@ -41,6 +41,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var isReading = false
     private var repliesInRead = 0
     private var needsFlush = false
+    /// Replies made while the socket was over NIO's high watermark, still unencoded (they hold
+    /// references to their values): a client that pipelines calls for a large value and reads
+    /// nothing costs NIO's buffer plus references, not one encoded copy per call owed.
+    private var heldReplies: [WireMessage] = []
+    /// What to do once the held replies are out (close after the last owed reply).
+    private var actionAfterHeld: ServerConnection.Action?
 
     init(dispatcher: ServerDispatcher, configuration: ServerConnection.Configuration) {
         self.dispatcher = dispatcher
@@ -60,6 +66,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        heldReplies.removeAll()
+        actionAfterHeld = nil
         state?.markClosed()
         connection.closed()
         timer?.cancel()
@@ -121,13 +129,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writeHeldReplies(context: context)
         resumeIfReplied()
         context.fireChannelWritabilityChanged()
     }
 
     /// After replies went out: a paused connection reads what it stashed, then the socket again.
     private func resumeIfReplied() {
-        guard paused, !isReading, !connection.isPaused, let context, context.channel.isWritable else { return }
+        guard paused, !isReading, !connection.isPaused, heldReplies.isEmpty, let context, context.channel.isWritable else { return }
         paused = false
         isReading = true
         repliesInRead = 0
@@ -153,7 +162,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // Half-closed by the peer: answer what is owed, then close.
-            if let action = connection.peerFinished(at: .now) { apply(action) }
+            if let action = connection.peerFinished(at: .now) {
+                apply(action)
+            } else if connection.hasBufferedInput && !paused {
+                // Calls that arrived before the FIN and were stashed are still answered.
+                isReading = true
+                var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
+                read(&none, at: .now)
+                isReading = false
+                if needsFlush {
+                    needsFlush = false
+                    context.flush()
+                }
+            }
             armTimer()
         }
         context.fireUserInboundEventTriggered(event)
@@ -170,7 +191,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     fileprivate func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         guard let context else { return }
         let (reply, then) = connection.prepareReply(message, protocol: protocolID, at: .now)
-        if let reply {
+        if let reply, !heldReplies.isEmpty || !context.channel.isWritable {
+            heldReplies.append(reply)
+        } else if let reply {
             var buffer = context.channel.allocator.buffer(capacity: reply.size)
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reply.size) { reply.write(into: $0) }
             if isReading && repliesInRead > 0 {
@@ -181,10 +204,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
             if isReading { repliesInRead += 1 }
         }
-        if let then { apply(then) }
+        if let then {
+            if heldReplies.isEmpty { apply(then) } else { actionAfterHeld = then }
+        }
         if !isReading {
             resumeIfReplied()
             armTimer()
+        }
+    }
+
+    /// Encodes and writes held replies while the socket takes them.
+    private func writeHeldReplies(context: ChannelHandlerContext) {
+        guard !heldReplies.isEmpty else { return }
+        var written = 0
+        while written < heldReplies.count && context.channel.isWritable {
+            let reply = heldReplies[written]
+            var buffer = context.channel.allocator.buffer(capacity: reply.size)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: reply.size) { reply.write(into: $0) }
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            written += 1
+        }
+        heldReplies.removeFirst(written)
+        context.flush()
+        if heldReplies.isEmpty, let action = actionAfterHeld {
+            actionAfterHeld = nil
+            apply(action)
         }
     }
 
@@ -199,11 +243,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
             context.close(promise: nil)
         case .close:
-            if needsFlush {
-                needsFlush = false
-                context.flush()
+            if !heldReplies.isEmpty {
+                actionAfterHeld = action
+                return
             }
-            context.close(promise: nil)
+            needsFlush = false
+            // NIO fails the writes still pending when a channel closes: close once the socket took
+            // everything written before (writes complete in order), or after the drain timeout
+            // when the peer stopped reading.
+            let channel = context.channel
+            let forced = context.eventLoop.scheduleTask(in: .nanoseconds(connection.configuration.drainTimeout.inNanoseconds)) {
+                channel.close(promise: nil)
+            }
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                forced.cancel()
+                channel.close(promise: nil)
+            }
         }
     }
 

@@ -129,7 +129,10 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
             drain(connection, stack: &stack, at: now)
         case .writable(let handle):
             guard let connection = connections[handle] else { return }
-            connection.output.writeHeld(to: handle, stack: &stack, at: now)
+            if !connection.output.writeHeld(to: handle, stack: &stack, at: now), connection.resetReason == nil {
+                connection.resetReason = "a held request could not be encoded"
+                resetsDue.append(connection)
+            }
             if !connection.output.isBlocked { drain(connection, stack: &stack, at: now) }
         case .closed(let handle, let reason):
             guard let connection = connections.removeValue(forKey: handle) else { return }

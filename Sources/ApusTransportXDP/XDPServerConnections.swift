@@ -100,7 +100,11 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
             if let connection = connections[handle] { drain(connection, stack: &stack, at: now) }
         case .writable(let handle):
             guard let connection = connections[handle] else { return }
-            connection.output.writeHeld(to: handle, stack: &stack, at: now)
+            guard connection.output.writeHeld(to: handle, stack: &stack, at: now) else {
+                record(.reset(reason: "a held reply could not be encoded"), on: connection)
+                applyActions(&stack, at: now)
+                return
+            }
             if !connection.output.isBlocked { drain(connection, stack: &stack, at: now) }
         case .closed(let handle, let reason):
             guard let connection = connections.removeValue(forKey: handle) else { return }
@@ -122,7 +126,11 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         }
         if !connection.peerFinished && stack.isAtEndOfStream(handle) {
             connection.peerFinished = true
-            if let action = connection.core.peerFinished(at: now.streamTime) { record(action, on: connection) }
+            if let action = connection.core.peerFinished(at: now.streamTime) {
+                record(action, on: connection)
+            } else if connection.core.hasBufferedInput {
+                _ = consume(UnsafeRawBufferPointer(start: nil, count: 0), on: connection, at: now)  // drops a cut-off message
+            }
         }
         applyActions(&stack, at: now)
     }

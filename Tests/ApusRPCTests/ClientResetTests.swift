@@ -60,6 +60,38 @@ import Glibc
             #expect(try await Echo.Client(transport).echoBinary(payload: payload) == payload)
         }
     }
+
+    /// A client that pipelines calls for a large value and reads nothing for a while (a small
+    /// receive buffer): the server holds the replies it cannot send unencoded and stops reading;
+    /// when the client reads, every reply arrives whole and in order, then the close after FIN.
+    @Test func pipelinedLargeRepliesThatWaitForTheReaderArriveInOrder() async throws {
+        try await withServer(router: exampleRouter()) { (port, _) async throws in
+            let value = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            let setup = try KernelSocket(port: port)
+            try setup.send(frame(callBytes("put", KV.PutArgs(key: "big", value: value), sequenceID: 1)))
+            let stored = try parseReply(try setup.receiveFrame())
+            #expect(stored.exception == nil)
+            setup.reset()
+
+            let socket = try KernelSocket(port: port, receiveBuffer: 4096)
+            let calls = 24
+            for sequenceID in 0..<Int32(calls) {
+                try socket.send(frame(callBytes("get", KV.GetArgs(key: "big"), sequenceID: sequenceID)))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            shutdown(socket.fd, Int32(SHUT_WR))
+            for sequenceID in 0..<Int32(calls) {
+                let frame: [UInt8]
+                do { frame = try socket.receiveFrame() } catch { Issue.record("reply \(sequenceID): \(error)"); throw error }
+                let reply = try parseReply(frame)
+                #expect(reply.sequenceID == sequenceID)
+                #expect(reply.body.count > value.count)
+            }
+            var byte: UInt8 = 0
+            #expect(recv(socket.fd, &byte, 1, 0) == 0, "the server closes after the last owed reply")
+            socket.reset()
+        }
+    }
 }
 
 /// An `echo` call whose string argument has a negative length.

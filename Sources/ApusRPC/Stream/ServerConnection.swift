@@ -60,6 +60,8 @@ package struct ServerConnection: ~Copyable {
     private var lastActivity: Duration
     /// When the first byte of the message now in progress (held by the reader) arrived.
     private var messageSince: Duration?
+    /// The reader holds input stashed while paused, which may hold complete messages.
+    private var stashed = false
 
     package init(configuration: Configuration, at now: Duration) {
         self.configuration = configuration
@@ -84,7 +86,10 @@ package struct ServerConnection: ~Copyable {
     /// Keeps the rest of `input` to be read by later calls to `receive` (while paused).
     package mutating func stash(_ input: inout MessageReader.Input, at now: Duration) {
         guard phase != .closed else { return }
-        if !input.isExhausted { lastActivity = now }
+        if !input.isExhausted {
+            lastActivity = now
+            stashed = true
+        }
         reader.stash(&input)
     }
 
@@ -94,10 +99,11 @@ package struct ServerConnection: ~Copyable {
     package mutating func receive(_ input: inout MessageReader.Input, at now: Duration) -> Input {
         guard phase != .closed else { return .needMore }
         if !input.isExhausted { lastActivity = now }
-        if case .peerFinished = phase { return .needMore }  // bytes after FIN cannot come; ignore defensively
         if isPaused { return .paused }
+        if case .peerFinished = phase { return receiveStashedAfterFIN() }
         do throws(ThriftError) {
             guard let message = try reader.next(from: &input) else {
+                stashed = false  // every complete message stashed has been read
                 if reader.bufferedBytes == 0 {
                     messageSince = nil
                 } else if messageSince == nil {
@@ -110,6 +116,21 @@ package struct ServerConnection: ~Copyable {
         } catch {
             return .action(fail("malformed or oversized input: \(error)"))
         }
+    }
+
+    /// After the peer's FIN only stashed bytes remain (nothing can follow a FIN): complete
+    /// messages among them are still answered, a message the FIN cut off is dropped.
+    private mutating func receiveStashedAfterFIN() -> Input {
+        guard reader.bufferedBytes > 0 else { return .needMore }
+        var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
+        do throws(ThriftError) {
+            if let message = try reader.next(from: &none) { return .message(message) }
+        } catch {
+            return .action(fail("malformed input before the peer's FIN: \(error)"))
+        }
+        reader.reset()
+        stashed = false
+        return closeIfDone().map(Input.action) ?? .needMore
     }
 
     /// When the message in progress must be complete by.
@@ -132,10 +153,11 @@ package struct ServerConnection: ~Copyable {
     }
 
     /// The peer finished sending (FIN, or end of stream): close once every owed reply is out.
-    /// A message cut off by the FIN is dropped.
+    /// Messages stashed while paused are still read (call `receive` while `hasBufferedInput`);
+    /// a message cut off by the FIN is dropped.
     package mutating func peerFinished(at now: Duration) -> Action? {
         guard phase == .open || isDraining else { return nil }
-        reader.reset()
+        if !stashed { reader.reset() }
         messageSince = nil
         phase = .peerFinished(since: now)
         return closeIfDone()
@@ -152,6 +174,7 @@ package struct ServerConnection: ~Copyable {
     /// The transport lost the connection (reset, error, closed): forget everything.
     package mutating func closed() {
         phase = .closed
+        stashed = false
         messageSince = nil
         reader.reset()
         owedReplies = 0
@@ -223,7 +246,7 @@ package struct ServerConnection: ~Copyable {
     private mutating func closeIfDone() -> Action? {
         switch phase {
         case .peerFinished, .draining:
-            guard owedReplies <= 0 else { return nil }
+            guard owedReplies <= 0, reader.bufferedBytes == 0 || isDraining else { return nil }
             let reason = isDraining ? "server shutting down" : "the peer closed its side"
             phase = .closed
             return .close(reason: reason)
@@ -234,6 +257,7 @@ package struct ServerConnection: ~Copyable {
 
     private mutating func fail(_ reason: String) -> Action {
         phase = .closed
+        stashed = false
         messageSince = nil
         reader.reset()
         return .reset(reason: reason)

@@ -207,6 +207,32 @@ import Testing
         do { let value = connection.bufferedBytes; #expect(value == 0) }
     }
 
+    /// Calls stashed while the connection was paused (replies owed, or a socket that takes no
+    /// more) came before the FIN: they are answered, and only a message the FIN cut off is dropped.
+    @Test func callsStashedBeforeTheFINAreStillAnswered() {
+        var connection = ServerConnection(configuration: Self.configuration, at: .zero)
+        let calls = (1...3).flatMap { frame(callBytes("echo", Echo.EchoArgs(message: "x"), sequenceID: Int32($0))) }
+        let bytes = calls + frame(callBytes("echo", Echo.EchoArgs(message: "cut"), sequenceID: 4)).prefix(9)
+        bytes.withUnsafeBytes { raw in
+            var input = MessageReader.Input(raw)
+            guard case .message = connection.receive(&input, at: .zero) else { Issue.record("no first message"); return }
+            _ = connection.dispatched(.dispatched(expectsReply: true))
+            connection.stash(&input, at: .zero)  // the transport paused here
+        }
+        do { let value = connection.peerFinished(at: .seconds(1)); #expect(value == nil) }
+        let (messages, action) = Self.feed(&connection, [[]])
+        #expect(messages.count == 2, "the two stashed complete calls")
+        #expect(action == nil, "replies are still owed")
+        do { let value = connection.bufferedBytes; #expect(value == 0, "the cut-off call is dropped") }
+        let reply = OutgoingMessage(name: "echo", type: .reply, sequenceID: 1, body: EmptyStruct())
+        for _ in 0..<2 {
+            let value = connection.prepareReply(reply, protocol: .binary, at: .seconds(1)).then
+            #expect(value == nil)
+        }
+        let last = connection.prepareReply(reply, protocol: .binary, at: .seconds(1))
+        #expect(last.then == .close(reason: "the peer closed its side"))
+    }
+
     @Test func drainingWaitsForOwedRepliesThenClosesOrGivesUpAtTheDrainTimeout() {
         var connection = ServerConnection(configuration: Self.configuration, at: .zero)
         _ = Self.feed(&connection, [ArraySlice(frame(callBytes("echo", Echo.EchoArgs(message: "x"))))])
