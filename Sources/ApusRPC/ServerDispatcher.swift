@@ -149,9 +149,13 @@ public final class ServerDispatcher: Sendable {
                 reply = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
             } catch {
                 // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
-                logger.error("handler threw an undeclared error", metadata: [
-                    "method": "\(descriptor)", "error": "\(error)", "peer": "\(context.remotePeer)",
-                ])
+                // At most one line a second: a peer can make a handler fail on every call.
+                let now = clockOrigin.duration(to: .now)
+                if let suppressed = connectionLog.withLock({ $0.admit("undeclared error", at: now) }) {
+                    var metadata: Logger.Metadata = ["method": "\(descriptor)", "error": "\(error)", "peer": "\(context.remotePeer)"]
+                    if suppressed > 0 { metadata["errorsNotLogged"] = "\(suppressed)" }
+                    logger.error("handler threw an undeclared error", metadata: metadata)
+                }
                 reply = expectsReply
                     ? .exception(RPCError(.internalError, "internal error in \(descriptor)"), name: descriptor.method,
                                  sequenceID: context.sequenceID)
