@@ -125,8 +125,9 @@ extension NetStack {
     public mutating func abort(_ connection: TCPHandle, at now: NetInstant) throws(NetError) {
         let index = try liveIndex(connection, "tcp abort")
         let tuple = connections[index]!.tuple
+        let linkAddress = connections[index]!.linkAddress
         if let reset = connections[index]!.abort() {
-            queueReply(.tcp(reset, source: tuple.localAddress, destination: tuple.remoteAddress, via: nil),
+            queueReply(.tcp(reset, source: tuple.localAddress, destination: tuple.remoteAddress, via: linkAddress),
                        bounded: false, at: now)
         }
         afterApplicationCall(index, at: now)
@@ -386,6 +387,7 @@ extension NetStack {
                let index = try? makeConnection(tuple, passive: true, at: now,
                                                initialSequenceNumber: segment.acknowledgmentNumber - 1) {
                 statistics.tcpSYNCookiesAccepted += 1
+                connections[index]!.linkAddress = receivingFrom
                 connections[index]!.acceptCookie(segment, mss: mss, at: now)
                 process(incoming, on: index, at: now, delivery: &delivery)
                 return
@@ -425,6 +427,7 @@ extension NetStack {
         }
         listeners[tuple.localPort]!.halfOpen += 1
         connections[index]!.listenerPort = tuple.localPort
+        connections[index]!.linkAddress = receivingFrom
         connections[index]!.acceptSYN(segment, at: now)
         nextDeadline = min(nextDeadline, now)
     }

@@ -375,9 +375,13 @@ public struct NetStack {
                                                                transmitter: inout T) -> SegmentTransmission {
         let tuple = connections[index]!.tuple
         let mac: MACAddress
-        switch resolve(tuple.remoteAddress, at: now) {
-        case .resolved(let resolved): mac = resolved
-        case .pending, .noRoute: return .waiting
+        if let linkAddress = connections[index]!.linkAddress {
+            mac = linkAddress
+        } else {
+            switch resolve(tuple.remoteAddress, at: now) {
+            case .resolved(let resolved): mac = resolved
+            case .pending, .noRoute: return .waiting
+            }
         }
         let repr = segment.repr
         let ip = IPv4Repr(source: tuple.localAddress, destination: tuple.remoteAddress, protocol: .tcp,

@@ -300,8 +300,11 @@ extension TCPConnection {
                 notifications.insert(.writable)
             }
             if finAcknowledged { transition(.finAcknowledged) }
-        } else if acknowledgment == sendUnacknowledged && payloadLength == 0
+        } else if acknowledgment == sendUnacknowledged && payloadLength == 0 && window > 0
                     && !segment.flags.contains(.fin) && window == sendWindow && sendMaximum > sendUnacknowledged {
+            // A zero window's answers to our probes repeat the same ACK: that is a full receiver,
+            // not loss, and must not trigger fast retransmit (RFC 5681 §2's duplicates assume
+            // data the peer could have taken).
             duplicateACK(acknowledgment: acknowledgment)
         }
         if sendWindowUpdateSequence < segment.sequenceNumber

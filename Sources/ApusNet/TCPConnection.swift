@@ -84,6 +84,10 @@ struct TCPConnection {
     var keepaliveProbesSent = 0
     /// When this connection's segments last confirmed the peer's ARP entry (rate-limits the lookups).
     var neighbourConfirmed = NetInstant.zero
+    /// Passive opens: the link-layer source of the peer's SYN. Segments go back there, as the
+    /// reply to any frame would, so serving never waits on ARP and a peer behind a router is
+    /// answered through the router its SYN came through. nil: resolve the next hop (active opens).
+    var linkAddress: MACAddress?
     /// A keepalive probe is due.
     var keepaliveDue = false
     var delayedACKDeadline: NetInstant?
