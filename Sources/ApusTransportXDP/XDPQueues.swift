@@ -12,9 +12,21 @@ public struct XDPPlacement: Sendable {
     public var queues: [UInt32]
     /// CPU per queue (nil: the i-th CPU this process may run on).
     public var cpus: [Int]?
-    /// The IPv4 address Apus owns (claimed in the program's owned_ipv4 map; configured in no kernel).
+    /// The IPv4 address Apus serves on: one of its own (claimed in the program's owned_ipv4
+    /// map, configured in no kernel) or, with port steering, the kernel's own address on the
+    /// interface, of which Apus takes only its TCP port.
     public var address: String
-    public var prefixLength: Int
+    /// The on-link prefix; nil: the kernel's subnet on the interface that holds `address`.
+    public var prefixLength: Int?
+    /// The router for off-link destinations (dotted quad); nil: the kernel's default route's
+    /// gateway through the interface, if it has one. Passive connections never need it: they
+    /// answer the link-layer source of their SYN.
+    public var gateway: String?
+    /// The largest IPv4 packet; nil: the interface's MTU.
+    public var mtu: Int?
+    /// What the XDP program steers to Apus; nil: `.ports` when the kernel has `address` on the
+    /// interface, else `.address`.
+    public var steering: Steering?
     public var socket: XSKSocket.Configuration
     public var tcp: TCPConfiguration
     /// Connections each queue's stack holds at most (`NetStackConfiguration.maximumConnections`).
@@ -25,7 +37,16 @@ public struct XDPPlacement: Sendable {
     /// accept a pseudo-header-only checksum (`NetStackConfiguration.acceptPartialChecksums`).
     public var acceptPartialChecksums = false
 
-    public init(interface: String, queues: [UInt32] = [0], cpus: [Int]? = nil, address: String, prefixLength: Int = 24,
+    /// How the XDP program picks Apus's traffic out of the interface's.
+    public enum Steering: String, Sendable, CaseIterable {
+        /// Everything for an address of Apus's own (and its ARP): the kernel never has it.
+        case address
+        /// Only the served TCP port of the kernel's own address: the kernel keeps ARP, ICMP and
+        /// every other port (the program's port mode).
+        case ports
+    }
+
+    public init(interface: String, queues: [UInt32] = [0], cpus: [Int]? = nil, address: String, prefixLength: Int? = nil,
                 socket: XSKSocket.Configuration = XSKSocket.Configuration(), tcp: TCPConfiguration = TCPConfiguration()) {
         self.interface = interface
         self.queues = queues
@@ -49,14 +70,80 @@ public struct XDPPlacement: Sendable {
     /// How an XDP program is attached to `interface`: "native", "skb", "hw", "multi", or nil when none is.
     public static func attachMode(of interface: String) -> String? { XDPProgramMaps.attachMode(of: interface) }
 
-    /// Why XDP cannot be used here, or nil when it can (root, the interface, the pinned program).
+    /// Why XDP cannot be used here, or nil when it can (capabilities, the interface, the pinned program).
     public static func unavailableReason(interface: String) -> String? {
-        if geteuid() != 0 { return "not root (AF_XDP and the program's maps need root, or CAP_NET_ADMIN + CAP_BPF)" }
+        if let missing = Capabilities.missingForXDP() { return "missing \(missing)" }
         if access("/sys/class/net/\(interface)", F_OK) != 0 { return "no interface \(interface) in this network namespace" }
         if access("/sys/fs/bpf/apus/\(interface)", F_OK) != 0 {
             return "the Apus XDP program is not loaded on \(interface) (scripts/xdp-load.sh \(interface), or scripts/testbed.sh up)"
         }
         return nil
+    }
+}
+
+extension XDPPlacement {
+    /// The stack's view of the link, from the flags and what the kernel has on the interface:
+    /// address, prefix, MTU, gateway, and how the program must steer. Refuses what would take
+    /// traffic that is not Apus's: the kernel's address with address steering (ARP, ICMP and
+    /// every port of the host), or an address another host on the link answers for.
+    public func network(macAddress: MACAddress, kernel: KernelInterface) throws(XSKError) -> (InterfaceConfiguration, Steering) {
+        guard let owned = IPv4Address(address) else {
+            throw XSKError("'\(address)' is not an IPv4 address", errno: EINVAL, hint: "write it as a dotted quad, e.g. 10.10.0.10")
+        }
+        let kernelHasIt = kernel.owns(owned)
+        let steering = self.steering ?? (kernelHasIt ? .ports : .address)
+        switch steering {
+        case .ports where !kernelHasIt:
+            throw XSKError("steer ports of \(owned) on \(interface)", errno: EADDRNOTAVAIL,
+                           hint: "port steering serves an address the kernel has on \(interface) (`ip -4 addr show \(interface)`"
+                               + " lists \(kernel.addresses.map { "\($0.address)" }.joined(separator: ", ")));"
+                               + " or give Apus an address of its own with --steer address")
+        case .address where kernelHasIt:
+            throw XSKError("steer all of \(owned) on \(interface)", errno: EADDRINUSE,
+                           hint: "\(owned) is the kernel's own address on \(interface): Apus would take its ARP, ICMP and every"
+                               + " port; serve one port of it with --steer ports, or give Apus a free address")
+        case .address:
+            if let (_, mac) = kernel.neighbours.first(where: { $0.0 == owned }) {
+                throw XSKError("claim \(owned) on \(interface)", errno: EADDRINUSE,
+                               hint: "another host (\(mac)) answers ARP for \(owned) (`ip neigh show dev \(interface)`); choose a free address")
+            }
+        default:
+            break
+        }
+        let prefix: Int
+        if let prefixLength {
+            guard (1...32).contains(prefixLength) else {
+                throw XSKError("prefix length \(prefixLength)", errno: EINVAL, hint: "give 1...32")
+            }
+            prefix = prefixLength
+        } else if let subnet = kernel.subnet(containing: owned) {
+            prefix = subnet.prefixLength
+        } else {
+            throw XSKError("find the subnet of \(owned) on \(interface)", errno: EINVAL,
+                           hint: "no address of the kernel's on \(interface) shares a subnet with it: give --prefix-length")
+        }
+        let subnet = IPv4Subnet(address: owned, prefixLength: prefix)
+        var router: IPv4Address?
+        if let gateway {
+            guard let parsed = IPv4Address(gateway) else {
+                throw XSKError("'\(gateway)' is not an IPv4 address", errno: EINVAL, hint: "write the gateway as a dotted quad")
+            }
+            router = parsed
+        } else {
+            router = kernel.gateway
+        }
+        if let router, !subnet.contains(router) {
+            throw XSKError("use gateway \(router)", errno: ENETUNREACH, hint: "it is not on \(subnet), the on-link subnet of \(owned)")
+        }
+        // One packet per 4 KiB UMEM frame: less XDP's 256 bytes of headroom, Ethernet and a VLAN
+        // tag. A larger link MTU (jumbo frames) is used up to this; the MSS tells peers.
+        let largest = 4096 - 256 - 18
+        if let mtu, !(576...largest).contains(mtu) {
+            throw XSKError("MTU \(mtu)", errno: EINVAL, hint: "give 576...\(largest) (one packet per 4 KiB AF_XDP frame)")
+        }
+        let linkMTU = mtu ?? min(kernel.mtu ?? 1500, largest)
+        return (InterfaceConfiguration(macAddress: macAddress, addresses: [owned], mtu: linkMTU, subnet: subnet, gateway: router),
+                steering)
     }
 }
 
@@ -67,35 +154,35 @@ final class XDPQueueSet: @unchecked Sendable {
     let placement: XDPPlacement
     let maps: XDPProgramMaps
     let engines: [QueueEngine]
+    let steering: XDPPlacement.Steering
     private var threads: [PinnedThread] = []
     private var claimed = false
+    /// TCP ports claimed in port mode.
+    private var claimedPorts: [UInt16] = []
 
     /// Opens the maps and sockets, and starts one engine per queue, built by `makeEngine`.
     init(_ placement: XDPPlacement,
          makeEngine: (_ queue: UInt32, _ network: NetStackConfiguration) throws(XSKError) -> QueueEngine) throws(XSKError) {
         self.placement = placement
-        guard let owned = IPv4Address(placement.address) else {
-            throw XSKError("'\(placement.address)' is not an IPv4 address", errno: 0, hint: "write it as a dotted quad, e.g. 10.10.0.10")
-        }
-        guard (1...32).contains(placement.prefixLength) else {
-            throw XSKError("prefix length \(placement.prefixLength)", errno: 0, hint: "give 1...32")
-        }
         guard !placement.queues.isEmpty else { throw XSKError("no queues given", errno: 0, hint: "e.g. --queues 0") }
-        if geteuid() != 0 {
-            throw XSKError("AF_XDP on \(placement.interface)", errno: EPERM)
+        if let missing = Capabilities.missingForXDP() {
+            throw XSKError("AF_XDP on \(placement.interface): this process lacks \(missing)", errno: EPERM,
+                           hint: "run as root, or grant them: setcap cap_net_admin,cap_net_raw,cap_bpf+ep BINARY,"
+                               + " or AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF in the systemd unit")
         }
         guard access("/sys/class/net/\(placement.interface)", F_OK) == 0 else {
             throw XSKError("interface \(placement.interface)", errno: ENODEV,
                            hint: "no such interface in this network namespace (see `ip link`)")
         }
-        let maps = try XDPProgramMaps(interface: placement.interface)
-        self.maps = maps
         guard let mac = XDPPlacement.macAddress(of: placement.interface) else {
             throw XSKError("read the MAC address of \(placement.interface) (/sys/class/net/\(placement.interface)/address)",
                            errno: ENODEV)
         }
-        var network = NetStackConfiguration(interface: InterfaceConfiguration(
-            macAddress: mac, addresses: [owned], subnet: IPv4Subnet(address: owned, prefixLength: placement.prefixLength)))
+        let (interface, steering) = try placement.network(macAddress: mac, kernel: KernelInterface(name: placement.interface))
+        self.steering = steering
+        let maps = try XDPProgramMaps(interface: placement.interface)
+        self.maps = maps
+        var network = NetStackConfiguration(interface: interface)
         network.tcp = placement.tcp
         network.maximumConnections = placement.maximumConnections
         network.maximumBufferMemory = placement.maximumBufferMemory
@@ -137,11 +224,24 @@ final class XDPQueueSet: @unchecked Sendable {
         }
     }
 
-    /// Waits for every engine to listen or be ready to connect, then claims the address.
-    func start() async throws(XSKError) {
+    /// Waits for every engine to listen or be ready to connect, then claims the address (or,
+    /// with port steering, the TCP `ports` of it).
+    func start(ports: [UInt16] = []) async throws(XSKError) {
         for engine in engines { await engine.started.wait() }
-        try maps.claim(ipv4: placement.address)
-        claimed = true
+        switch steering {
+        case .address:
+            try maps.claim(ipv4: placement.address)
+            claimed = true
+        case .ports:
+            guard !ports.isEmpty else {
+                throw XSKError("steer ports of \(placement.address)", errno: EINVAL,
+                               hint: "port steering serves a port of the kernel's address; an XDP client needs an address of its own")
+            }
+            for port in ports {
+                try maps.claim(tcpPort: port, of: placement.address)
+                claimedPorts.append(port)
+            }
+        }
     }
 
     func stopAccepting() {
@@ -158,6 +258,8 @@ final class XDPQueueSet: @unchecked Sendable {
             maps.release(ipv4: placement.address)
             claimed = false
         }
+        for port in claimedPorts { maps.release(tcpPort: port, of: placement.address) }
+        claimedPorts = []
         for queue in placement.queues { maps.unregister(queue: queue) }
     }
 }

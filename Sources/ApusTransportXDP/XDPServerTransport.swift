@@ -47,7 +47,7 @@ public final class XDPServerTransport: ServerTransport {
         queues.withLock { $0 = set }
         lastEngines.withLock { $0 = set.engines }
         do {
-            try await set.start()
+            try await set.start(ports: [configuration.port])
         } catch {
             await set.close()
             queues.withLock { $0 = nil }

@@ -12,6 +12,8 @@ public final class XDPProgramMaps: @unchecked Sendable {
     public let directory: String
     let xsks: Int32
     let ownedIPv4: Int32
+    let ownedPorts: Int32
+    let configMap: Int32
     let stats: Int32
 
     /// Opens the pinned maps; a clear error when the program is not loaded.
@@ -35,21 +37,29 @@ public final class XDPProgramMaps: @unchecked Sendable {
             close(xsks)
             throw error
         }
-        let stats: Int32
-        do { stats = try open(APUS_MAP_STATS) } catch {
-            close(xsks)
-            close(ownedIPv4)
-            throw error
+        var opened = [xsks, ownedIPv4]
+        func openMore(_ name: String) throws(XSKError) -> Int32 {
+            do {
+                let fd = try open(name)
+                opened.append(fd)
+                return fd
+            } catch {
+                for fd in opened { close(fd) }
+                throw error
+            }
         }
+        let ownedPorts = try openMore(APUS_MAP_OWNED_PORTS)
+        let configMap = try openMore(APUS_MAP_CONFIG)
+        let stats = try openMore(APUS_MAP_STATS)
         self.xsks = xsks
         self.ownedIPv4 = ownedIPv4
+        self.ownedPorts = ownedPorts
+        self.configMap = configMap
         self.stats = stats
     }
 
     deinit {
-        close(xsks)
-        close(ownedIPv4)
-        close(stats)
+        for fd in [xsks, ownedIPv4, ownedPorts, configMap, stats] { close(fd) }
     }
 
     /// Slots in the `xsks` map: one per RX queue the program can steer.
@@ -97,6 +107,54 @@ public final class XDPProgramMaps: @unchecked Sendable {
         guard inet_pton(AF_INET, address, &parsed) == 1 else { return }
         var key = parsed.s_addr
         _ = bpf_map_delete_elem(ownedIPv4, &key)
+    }
+
+    /// Port mode: steers TCP `port` of `address` (the kernel's own address) to the sockets,
+    /// and turns the program's port mode on. The kernel keeps the address's ARP, ICMP and
+    /// every other port. Refused when another process already steers that port.
+    public func claim(tcpPort port: UInt16, of address: String) throws(XSKError) {
+        var key = try Self.portKey(port, address)
+        var value = UInt8(APUS_OWNED)
+        guard bpf_map_update_elem(ownedPorts, &key, &value, UInt64(BPF_NOEXIST)) == 0 else {
+            let code = errno
+            throw XSKError("claim TCP port \(port) of \(address) in \(directory)/owned_ports", errno: code,
+                           hint: code == EEXIST ? "another process already serves it through Apus's program (see `apus xdp stats`)"
+                                                : XSKError.defaultHint(code))
+        }
+        var zero: UInt32 = 0
+        var config = apus_config(mode: UInt32(APUS_MODE_PORT.rawValue))
+        guard bpf_map_update_elem(configMap, &zero, &config, UInt64(BPF_ANY)) == 0 else {
+            let code = errno
+            _ = bpf_map_delete_elem(ownedPorts, &key)
+            throw XSKError("turn on port mode in \(directory)/config", errno: code)
+        }
+    }
+
+    /// Stops steering TCP `port` of `address`; the program leaves port mode when no port is left.
+    public func release(tcpPort port: UInt16, of address: String) {
+        guard var key = try? Self.portKey(port, address) else { return }
+        _ = bpf_map_delete_elem(ownedPorts, &key)
+        var first = apus_port_key()
+        if bpf_map_get_next_key(ownedPorts, nil, &first) != 0 {
+            var zero: UInt32 = 0
+            var config = apus_config(mode: UInt32(APUS_MODE_OWNED_ADDRESS.rawValue))
+            _ = bpf_map_update_elem(configMap, &zero, &config, UInt64(BPF_ANY))
+        }
+    }
+
+    /// Whether TCP `port` of `address` is steered (port mode).
+    public func isClaimed(tcpPort port: UInt16, of address: String) -> Bool {
+        guard var key = try? Self.portKey(port, address) else { return false }
+        var value: UInt8 = 0
+        return bpf_map_lookup_elem(ownedPorts, &key, &value) == 0
+    }
+
+    private static func portKey(_ port: UInt16, _ address: String) throws(XSKError) -> apus_port_key {
+        var parsed = in_addr()
+        guard inet_pton(AF_INET, address, &parsed) == 1 else {
+            throw XSKError("parse IPv4 address '\(address)'", errno: EINVAL, hint: "write it as a dotted quad, e.g. 10.10.0.1")
+        }
+        return apus_port_key(addr: parsed.s_addr, proto: UInt8(IPPROTO_TCP), pad: 0, port: port.bigEndian)
     }
 
     /// The program's counters summed over CPUs, by `apus_stat` index

@@ -72,10 +72,16 @@ struct Serve: AsyncParsableCommand {
     var queues = "0"
     @Option(help: "AF_XDP: CPUs for the queue threads, in queue order (default: the CPUs this process may use).")
     var cpus: String?
-    @Option(help: "AF_XDP: the IPv4 address Apus owns and answers ARP for (configured in no kernel).")
+    @Option(help: "AF_XDP: the IPv4 address to serve on: one Apus owns (configured in no kernel), or the kernel's own address on --interface, of which Apus takes only --port.")
     var address: String?
-    @Option(help: "AF_XDP: prefix length of the on-link subnet.")
-    var prefixLength = 24
+    @Option(help: "AF_XDP: what the XDP program steers to Apus: address (all of an address of Apus's own) or ports (only --port of the kernel's address). Default: ports when the kernel has --address on --interface, else address.")
+    var steer: XDPPlacement.Steering?
+    @Option(help: "AF_XDP: prefix length of the on-link subnet (default: the kernel's subnet on --interface that holds --address).")
+    var prefixLength: Int?
+    @Option(help: "AF_XDP: router for clients on other subnets (default: the kernel's default gateway through --interface).")
+    var gateway: String?
+    @Option(help: "AF_XDP: largest IPv4 packet (default: the interface's MTU, at most 3822 with 4 KiB frames).")
+    var mtu: Int?
     @Option(help: "AF_XDP: how the XDP program must be attached: native or skb (checked, not changed).")
     var mode: AttachMode?
     @Option(name: .customLong("zero-copy"), help: "AF_XDP: auto, on or off.")
@@ -197,6 +203,9 @@ struct Serve: AsyncParsableCommand {
         var placement = XDPPlacement(interface: interface, queues: try XDP.parseList(queues),
                                      cpus: try cpus.map { try XDP.parseList($0).map(Int.init) },
                                      address: address!, prefixLength: prefixLength, socket: socket, tcp: tcp)
+        placement.steering = steer
+        placement.gateway = gateway
+        placement.mtu = mtu
         placement.maximumConnections = maxConnections
         placement.maximumBufferMemory = maxBufferMemory << 20
         placement.acceptPartialChecksums = acceptPartialChecksums
@@ -296,3 +305,5 @@ extension Serve {
         return max(1, min(count, System.coreCount))
     }
 }
+
+extension XDPPlacement.Steering: ExpressibleByArgument {}
