@@ -50,6 +50,14 @@ struct {
 } config SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, APUS_MAX_VLANS);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vlans SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, APUS_STAT_COUNT);
 	__type(key, __u32);
@@ -69,6 +77,12 @@ struct arp_ipv4 {
 	__u8   tha[ETH_ALEN];
 	__u8   tpa[4];
 } __attribute__((packed));
+
+/* An IEEE 802.1Q tag after the MAC addresses (linux/if_vlan.h is not uapi). */
+struct apus_vlan_tag {
+	__be16 tci;             /* PCP (3), DEI (1), VID (12) */
+	__be16 encapsulated;    /* the inner EtherType */
+};
 
 /* The first four bytes of TCP and UDP alike. */
 struct l4_ports {
@@ -190,7 +204,24 @@ int apus_xdp(struct xdp_md *ctx)
 		return malformed();
 	proto = eth->h_proto;
 	l3 = eth + 1;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+	if (proto == bpf_htons(ETH_P_8021Q)) {
+		struct apus_vlan_tag *tag = l3;
+		__u32 vid;
+		__u8 *served;
+
+		if ((void *)(tag + 1) > data_end)
+			return malformed();
+		vid = bpf_ntohs(tag->tci) & 0x0fff;
+		served = bpf_map_lookup_elem(&vlans, &vid);
+		proto = tag->encapsulated;
+		/* A VLAN Apus does not serve, or a second tag inside: the kernel's. */
+		if (!served || *served != APUS_OWNED ||
+		    proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+			count(APUS_STAT_VLAN);
+			return pass();
+		}
+		l3 = tag + 1;
+	} else if (proto == bpf_htons(ETH_P_8021AD)) {
 		count(APUS_STAT_VLAN);
 		return pass();
 	}

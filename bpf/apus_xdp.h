@@ -27,8 +27,9 @@
  *     part of the key so that serving a port on one address (the host's own)
  *     never takes the kernel's traffic to the same port on another.
  *                                                           -> XSK
- *   - 802.1Q/802.1AD-tagged frames                          -> kernel: Apus's
- *     stack is on the untagged link, and would answer them untagged
+ *   - 802.1Q-tagged frames of a VLAN set in `vlans`: the rules above applied
+ *     to what the tag encloses (Apus's stack on that VLAN answers tagged)
+ *   - 802.1Q frames of other VLANs, stacked tags, 802.1AD  -> kernel (vlan counter)
  *   - everything else, and anything malformed               -> kernel (XDP_PASS)
  * "-> XSK" is bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS): with no
  * socket registered for that queue the frame goes to the kernel instead and
@@ -47,6 +48,7 @@
 #define APUS_MAP_OWNED_PORTS    "owned_ports"
 #define APUS_MAP_CONFIG         "config"
 #define APUS_MAP_STATS          "stats"
+#define APUS_MAP_VLANS          "vlans"
 
 /* ---- xsks: BPF_MAP_TYPE_XSKMAP ---------------------------------------------
  * key: __u32 rx queue index; value: __u32 AF_XDP socket fd (write-only from
@@ -82,6 +84,12 @@ struct apus_config {
 	__u32 mode;     /* enum apus_mode; unknown values behave like 0 */
 };
 
+/* ---- vlans: BPF_MAP_TYPE_ARRAY, key __u32 VLAN id (0...4095) -----------------
+ * value: __u8, APUS_OWNED when Apus serves on that 802.1Q VLAN, else 0. Only
+ * tagged frames of such a VLAN are looked at further. (With NIC VLAN offload on,
+ * the tag is stripped before XDP runs: `ethtool -K IF rxvlan off`.) */
+#define APUS_MAX_VLANS          4096
+
 /* ---- stats: BPF_MAP_TYPE_PERCPU_ARRAY ----------------------------------------
  * key: __u32 counter index below; value: __u64 per CPU. A user-space lookup
  * returns libbpf_num_possible_cpus() values of 8 bytes each; sum them.
@@ -95,7 +103,7 @@ enum apus_stat {
 	APUS_STAT_PASSED          = 2,  /* returned XDP_PASS for any reason */
 	APUS_STAT_REDIRECT_ERRORS = 3,  /* owned, but no socket at rx_queue_index */
 	APUS_STAT_MALFORMED       = 4,  /* truncated header, bad IHL/length/version */
-	APUS_STAT_VLAN            = 5,  /* 802.1Q/802.1AD-tagged: left to the kernel */
+	APUS_STAT_VLAN            = 5,  /* tagged, not a VLAN Apus serves: left to the kernel */
 	APUS_STAT_COUNT           = 6,
 };
 

@@ -13,6 +13,7 @@
 #     --impair (loss 2%, reorder 5%) plus a 2% nftables drop on apus-c's egress
 #   - afterwards every connection is closed, none reset or failed, and every UMEM
 #     frame of server and client is home
+#   - 802.1Q: server and Apus client on VLAN 100 of the testbed link, every call answered tagged
 #
 #   bash scripts/rpc-check.sh [APUS_BINARY]     (default .build/debug/apus)
 #
@@ -38,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() {
-  bash scripts/testbed.sh exec srv "$apus" serve --transport xdp --interface apus-s --address 10.10.0.10 --port 9090 \
+  bash scripts/testbed.sh exec srv "$apus" serve --transport xdp --interface apus-s --address "${ADDRESS:-10.10.0.10}" --port 9090 \
     --read-timeout 1 --grace-period 2 "$@" >"$log" 2>&1 &
   server=$!
   for _ in $(seq 150); do grep -q "listening on" "$log" && return 0; sleep 0.1; done
@@ -122,6 +123,20 @@ case "$summary" in *" tcp_retransmissions=0 "*) fail "impaired: the server never
   *) pass "impaired: the server retransmitted what was lost" ;; esac
 case "$dropped" in "packets 0"|"") fail "impaired: nftables dropped nothing" ;; *) pass "impaired: the kernel client lost packets to nftables ($dropped) and recovered" ;; esac
 check_server_counters "impaired" "$summary" 128
+
+# --- 802.1Q: Apus serves 10.30.0.10 on VLAN 100 of apus-s and the Apus client owns 10.30.0.20 on
+# VLAN 100 of apus-c: each side's program steers only frames tagged 100 to it, so every call
+# answered went tagged both ways. (This kernel has no 8021q module for a kernel peer.) -------------
+ADDRESS=10.30.0.10 start_server --vlan 100 --prefix-length 24
+if timeout 120 bash scripts/testbed.sh exec cli "$apus" bench --host 10.30.0.10 --port 9090 --connections 8 --concurrency 8 \
+    --calls 8000 --verify --timeout 30 --transport xdp --interface apus-c --address 10.30.0.20 --prefix-length 24 --vlan 100 \
+    >"$log.client" 2>&1; then
+  pass "VLAN 100: Apus XDP client, 8 connections x 1,000 calls, every reply correct and tagged"
+else
+  fail "VLAN 100: $(tail -5 "$log.client" | tr '\n' ' ')"
+fi
+stop_server; echo "     server: ${summary#apus serve: queue 0: }"
+check_server_counters "VLAN 100" "$summary" 8
 
 echo "rpc-check: $failures failed"
 [ "$failures" = 0 ]

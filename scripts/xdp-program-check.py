@@ -65,7 +65,7 @@ class Program:
             fail(f"cannot load {path}: {os.strerror(ctypes.get_errno())} (needs root / CAP_BPF)")
         self.fd = libbpf.bpf_program__fd(libbpf.bpf_object__find_program_by_name(self.obj, b"apus_xdp"))
         self.maps = {name: libbpf.bpf_object__find_map_fd_by_name(self.obj, name.encode())
-                     for name in ["owned_ipv4", "owned_ports", "config", "stats"]}
+                     for name in ["owned_ipv4", "owned_ports", "config", "stats", "vlans"]}
         self.cpus = os.sysconf("SC_NPROCESSORS_CONF")
         possible = open("/sys/devices/system/cpu/possible").read().strip()
         self.cpus = int(possible.split("-")[-1]) + 1
@@ -142,10 +142,26 @@ def main():
     steered = {"redirect_errors": 1}  # owned, and no socket in this copy's xsks
     case("ARP for the owned address is steered", arp_request(owned), steered)
     case("ARP for another address goes to the kernel", arp_request(other), {})
-    case("802.1Q-tagged ARP for the owned address goes to the kernel", ethernet(0x0806, arp_request(owned)[14:], tag=5),
-         {"vlan": 1})
-    case("802.1Q-tagged TCP to the owned address goes to the kernel",
+    case("802.1Q-tagged ARP for the owned address, VLAN not served: the kernel's",
+         ethernet(0x0806, arp_request(owned)[14:], tag=5), {"vlan": 1})
+    case("802.1Q-tagged TCP to the owned address, VLAN not served: the kernel's",
          ethernet(0x0800, l4(owned, IPPROTO_TCP, 9090)[14:], tag=5), {"vlan": 1})
+    program.update("vlans", struct.pack("<I", 5), b"\x01")
+    case("802.1Q-tagged ARP for the owned address on a served VLAN is steered",
+         ethernet(0x0806, arp_request(owned)[14:], tag=5), steered)
+    case("802.1Q-tagged TCP to the owned address on a served VLAN is steered",
+         ethernet(0x0800, l4(owned, IPPROTO_TCP, 9090)[14:], tag=0x2005), steered)
+    case("802.1Q-tagged TCP to another address on a served VLAN: the kernel's",
+         ethernet(0x0800, l4(other, IPPROTO_TCP, 9090)[14:], tag=5), {})
+    case("802.1Q-tagged frame on another VLAN: the kernel's", ethernet(0x0800, l4(owned, IPPROTO_TCP, 9090)[14:], tag=6),
+         {"vlan": 1})
+    case("stacked 802.1Q tags on a served VLAN: the kernel's",
+         ethernet(0x8100, struct.pack("!H", 7) + struct.pack("!H", 0x0800) + l4(owned, IPPROTO_TCP, 9090)[14:], tag=5),
+         {"vlan": 1})
+    case("802.1AD (QinQ) frames: the kernel's",
+         b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02" + struct.pack("!HH", 0x88A8, 5) + struct.pack("!H", 0x0800)
+         + l4(owned, IPPROTO_TCP, 9090)[14:], {"vlan": 1})
+    case("a truncated 802.1Q tag is malformed", b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x81\x00\x00", {"malformed": 1})
     case("TCP to the owned address is steered", l4(owned, IPPROTO_TCP, 9090), steered)
     case("TCP to another address goes to the kernel (address mode)", l4(host, IPPROTO_TCP, 9090), {})
     case("a truncated IPv4 header is malformed", ethernet(0x0800, ipv4(owned, IPPROTO_TCP, b"")[:12]), {"malformed": 1})

@@ -38,14 +38,25 @@ public struct InterfaceConfiguration: Sendable, Hashable {
     /// is treated as on-link (a point-to-point testbed).
     public var subnet: IPv4Subnet?
     public var gateway: IPv4Address?
+    /// The IEEE 802.1Q VLAN the stack is on: only frames tagged with it are its own, and every
+    /// frame it sends carries the tag. nil: the untagged link.
+    public var vlan: UInt16?
 
     public init(macAddress: MACAddress, addresses: [IPv4Address], mtu: Int = 1500,
-                subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil) {
+                subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil, vlan: UInt16? = nil) {
         self.macAddress = macAddress
         self.addresses = addresses
         self.mtu = mtu
         self.subnet = subnet
         self.gateway = gateway
+        self.vlan = vlan
+    }
+
+    /// The Ethernet header of a frame to `destination`, tagged when the stack is on a VLAN.
+    @inlinable
+    public func link(to destination: MACAddress, _ etherType: EtherType) -> EthernetRepr {
+        EthernetRepr(destination: destination, source: macAddress, etherType: etherType,
+                     vlanTag: vlan.map { VLANTag(identifier: $0) })
     }
 
     @inlinable

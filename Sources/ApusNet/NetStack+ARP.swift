@@ -76,7 +76,7 @@ extension NetStack {
                 let request = ARPRepr(operation: .request, senderHardwareAddress: interface.macAddress,
                                       senderProtocolAddress: source, targetHardwareAddress: .zero,
                                       targetProtocolAddress: address)
-                let link = EthernetRepr(destination: .broadcast, source: interface.macAddress, etherType: .arp)
+                let link = interface.link(to: .broadcast, .arp)
                 guard FrameWriter.transmit(&transmitter, link: link, arp: request) else { return false }
                 statistics.framesSent += 1
                 statistics.arpRequestsSent += 1

@@ -101,9 +101,10 @@ public struct NetStack {
             statistics.droppedNotForUs += 1
             return
         }
-        // The stack sits on an untagged link: a tagged frame belongs to a VLAN it is not on,
-        // and answering it untagged would put the reply on the wrong segment.
-        guard ethernet.headerLength == EthernetFrame.headerLength else {
+        // A frame of another VLAN (or tagged while the stack is on the untagged link, or the
+        // reverse) belongs to a segment the stack is not on: answering it would put the reply
+        // on the wrong one.
+        guard ethernet.vlanTag?.identifier == interface.vlan else {
             statistics.droppedVLAN += 1
             return
         }
@@ -217,9 +218,7 @@ public struct NetStack {
         return destination
     }
 
-    func link(to mac: MACAddress) -> EthernetRepr {
-        EthernetRepr(destination: mac, source: interface.macAddress, etherType: .ipv4)
-    }
+    func link(to mac: MACAddress) -> EthernetRepr { interface.link(to: mac, .ipv4) }
 
     /// Queues a stateless reply. Replies to what arrives are bounded by `maximumPendingReplies`
     /// (a flood must not grow the queue); `bounded: false` is for the RSTs of the application's
@@ -243,7 +242,7 @@ public struct NetStack {
             var dropped = false
             switch reply {
             case .arp(let arp, let mac):
-                let link = EthernetRepr(destination: mac, source: interface.macAddress, etherType: .arp)
+                let link = interface.link(to: mac, .arp)
                 sent = FrameWriter.transmit(&transmitter, link: link, arp: arp)
             case .packet(let bytes, let mac):
                 let link = link(to: mac)

@@ -6,7 +6,7 @@ public struct NetStatistics: Sendable, Hashable {
     /// Ethernet: truncated, unsupported (stacked tags, 802.3 length), unknown EtherType.
     public var droppedMalformed = 0
     public var droppedUnknownEtherType = 0
-    /// 802.1Q-tagged frames: the stack's link is untagged.
+    /// Frames of another VLAN than the stack's (`InterfaceConfiguration.vlan`), tagged or untagged.
     public var droppedVLAN = 0
     /// Unicast frames to another MAC.
     public var droppedNotForUs = 0

@@ -46,7 +46,22 @@ public struct KernelInterface: Sendable {
         addresses.filter { $0.contains(address) }.max { $0.prefixLength < $1.prefixLength }
     }
 
+    /// The kernel's 802.1Q interface for VLAN `identifier` on `parent` (`ip link add link PARENT
+    /// name N type vlan id ID`), from /proc/net/vlan/config; nil when there is none.
+    public static func vlanInterface(of parent: String, identifier: UInt16) -> String? {
+        readFile("/proc/net/vlan/config").flatMap { parseVLANInterface($0, parent: parent, identifier: identifier) }
+    }
+
     // MARK: Parsing (static, so tests feed them text)
+
+    /// /proc/net/vlan/config: two header lines, then "name | VID | parent".
+    static func parseVLANInterface(_ text: String, parent: String, identifier: UInt16) -> String? {
+        for line in text.split(separator: "\n").dropFirst(2) {
+            let fields = line.split(separator: "|").map { $0.trimmingWhitespace }
+            if fields.count == 3, fields[2] == parent, UInt16(fields[1]) == identifier { return fields[0] }
+        }
+        return nil
+    }
 
     /// `/proc/net/route`: the gateway of the default route (destination and mask 0, RTF_GATEWAY)
     /// through `interface`, the lowest metric first. Addresses there are hex in host byte order.

@@ -27,6 +27,9 @@ public struct XDPPlacement: Sendable {
     /// What the XDP program steers to Apus; nil: `.ports` when the kernel has `address` on the
     /// interface, else `.address`.
     public var steering: Steering?
+    /// The 802.1Q VLAN to serve on (1...4094), tagged on `interface`; nil: the untagged link.
+    /// Prefix, MTU and gateway then come from the kernel's VLAN interface on it, if any.
+    public var vlan: UInt16?
     public var socket: XSKSocket.Configuration
     public var tcp: TCPConfiguration
     /// Connections each queue's stack holds at most (`NetStackConfiguration.maximumConnections`).
@@ -142,8 +145,11 @@ extension XDPPlacement {
             throw XSKError("MTU \(mtu)", errno: EINVAL, hint: "give 576...\(largest) (one packet per 4 KiB AF_XDP frame)")
         }
         let linkMTU = mtu ?? min(kernel.mtu ?? 1500, largest)
-        return (InterfaceConfiguration(macAddress: macAddress, addresses: [owned], mtu: linkMTU, subnet: subnet, gateway: router),
-                steering)
+        if let vlan, !(1...4094).contains(vlan) {
+            throw XSKError("VLAN \(vlan)", errno: EINVAL, hint: "802.1Q VLAN ids are 1...4094")
+        }
+        return (InterfaceConfiguration(macAddress: macAddress, addresses: [owned], mtu: linkMTU, subnet: subnet, gateway: router,
+                                       vlan: vlan), steering)
     }
 }
 
@@ -159,6 +165,7 @@ final class XDPQueueSet: @unchecked Sendable {
     private var claimed = false
     /// TCP ports claimed in port mode.
     private var claimedPorts: [UInt16] = []
+    private var servedVLAN: UInt16?
 
     /// Opens the maps and sockets, and starts one engine per queue, built by `makeEngine`.
     init(_ placement: XDPPlacement,
@@ -178,7 +185,9 @@ final class XDPQueueSet: @unchecked Sendable {
             throw XSKError("read the MAC address of \(placement.interface) (/sys/class/net/\(placement.interface)/address)",
                            errno: ENODEV)
         }
-        let (interface, steering) = try placement.network(macAddress: mac, kernel: KernelInterface(name: placement.interface))
+        let kernelInterface = placement.vlan.flatMap { KernelInterface.vlanInterface(of: placement.interface, identifier: $0) }
+            ?? placement.interface
+        let (interface, steering) = try placement.network(macAddress: mac, kernel: KernelInterface(name: kernelInterface))
         self.steering = steering
         let maps = try XDPProgramMaps(interface: placement.interface)
         self.maps = maps
@@ -228,6 +237,10 @@ final class XDPQueueSet: @unchecked Sendable {
     /// with port steering, the TCP `ports` of it).
     func start(ports: [UInt16] = []) async throws(XSKError) {
         for engine in engines { await engine.started.wait() }
+        if let vlan = placement.vlan {
+            try maps.serve(vlan: vlan)
+            servedVLAN = vlan
+        }
         switch steering {
         case .address:
             try maps.claim(ipv4: placement.address)
@@ -260,6 +273,10 @@ final class XDPQueueSet: @unchecked Sendable {
         }
         for port in claimedPorts { maps.release(tcpPort: port, of: placement.address) }
         claimedPorts = []
+        if let vlan = servedVLAN {
+            maps.release(vlan: vlan)
+            servedVLAN = nil
+        }
         for queue in placement.queues { maps.unregister(queue: queue) }
     }
 }

@@ -15,6 +15,7 @@ public final class XDPProgramMaps: @unchecked Sendable {
     let ownedPorts: Int32
     let configMap: Int32
     let stats: Int32
+    let vlans: Int32?
 
     /// Opens the pinned maps; a clear error when the program is not loaded.
     public init(interface: String, root: String = "/sys/fs/bpf/apus") throws(XSKError) {
@@ -51,6 +52,9 @@ public final class XDPProgramMaps: @unchecked Sendable {
         let ownedPorts = try openMore(APUS_MAP_OWNED_PORTS)
         let configMap = try openMore(APUS_MAP_CONFIG)
         let stats = try openMore(APUS_MAP_STATS)
+        // Older loads of the program have no `vlans` map: fine until a VLAN is asked for.
+        let vlans = bpf_obj_get("\(root)/\(interface)/\(APUS_MAP_VLANS)")
+        self.vlans = vlans >= 0 ? vlans : nil
         self.xsks = xsks
         self.ownedIPv4 = ownedIPv4
         self.ownedPorts = ownedPorts
@@ -59,7 +63,7 @@ public final class XDPProgramMaps: @unchecked Sendable {
     }
 
     deinit {
-        for fd in [xsks, ownedIPv4, ownedPorts, configMap, stats] { close(fd) }
+        for fd in [xsks, ownedIPv4, ownedPorts, configMap, stats, vlans ?? -1] where fd >= 0 { close(fd) }
     }
 
     /// Slots in the `xsks` map: one per RX queue the program can steer.
@@ -140,6 +144,28 @@ public final class XDPProgramMaps: @unchecked Sendable {
             var config = apus_config(mode: UInt32(APUS_MODE_OWNED_ADDRESS.rawValue))
             _ = bpf_map_update_elem(configMap, &zero, &config, UInt64(BPF_ANY))
         }
+    }
+
+    /// Steers 802.1Q frames of VLAN `identifier` by the rules for untagged ones (owned
+    /// addresses and ports) instead of leaving them all to the kernel.
+    public func serve(vlan identifier: UInt16) throws(XSKError) {
+        guard let vlans else {
+            throw XSKError("serve VLAN \(identifier): \(directory) has no vlans map", errno: ENOENT,
+                           hint: "the loaded XDP program predates VLAN support: reload it (scripts/xdp-load.sh \(interface))")
+        }
+        var key = UInt32(identifier)
+        var value = UInt8(APUS_OWNED)
+        guard identifier < 4095, bpf_map_update_elem(vlans, &key, &value, UInt64(BPF_ANY)) == 0 else {
+            throw XSKError("serve VLAN \(identifier) in \(directory)/vlans", errno: identifier < 4095 ? errno : ERANGE,
+                           hint: "VLAN ids are 1...4094")
+        }
+    }
+
+    public func release(vlan identifier: UInt16) {
+        guard let vlans else { return }
+        var key = UInt32(identifier)
+        var value: UInt8 = 0
+        _ = bpf_map_update_elem(vlans, &key, &value, UInt64(BPF_ANY))
     }
 
     /// Whether TCP `port` of `address` is steered (port mode).

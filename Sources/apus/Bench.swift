@@ -79,6 +79,10 @@ struct Bench: AsyncParsableCommand {
     var interface: String?
     @Option(help: "xdp: the IPv4 address this client owns (configured in no kernel).")
     var address: String?
+    @Option(help: "xdp: serve on this 802.1Q VLAN of --interface (frames tagged with it).")
+    var vlan: UInt16?
+    @Option(help: "xdp: prefix length of the on-link subnet (default: the kernel's subnet on --interface that holds --address).")
+    var prefixLength: Int?
     @Option(help: "xdp: RX queue.")
     var queue: UInt32 = 0
     @Option(help: "xdp: CPU for the queue's thread.")
@@ -129,8 +133,9 @@ struct Bench: AsyncParsableCommand {
             var socket = XSKSocket.Configuration()
             socket.mode = zeroCopy.mode
             socket.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
-            let placement = XDPPlacement(interface: interface!, queues: [queue], cpus: cpu.map { [$0] }, address: address!,
-                                         socket: socket)
+            var placement = XDPPlacement(interface: interface!, queues: [queue], cpus: cpu.map { [$0] }, address: address!,
+                                         prefixLength: prefixLength, socket: socket)
+            placement.vlan = vlan
             var options = QueueEngine.Options()
             options.busyPoll = busyPoll
             if let impair {

@@ -80,6 +80,8 @@ struct Serve: AsyncParsableCommand {
     var prefixLength: Int?
     @Option(help: "AF_XDP: router for clients on other subnets (default: the kernel's default gateway through --interface).")
     var gateway: String?
+    @Option(help: "AF_XDP: serve on this 802.1Q VLAN of --interface (frames tagged with it, replies tagged; prefix, MTU and gateway from the kernel's VLAN interface, if any).")
+    var vlan: UInt16?
     @Option(help: "AF_XDP: largest IPv4 packet (default: the interface's MTU, at most 3822 with 4 KiB frames).")
     var mtu: Int?
     @Option(help: "AF_XDP: how the XDP program must be attached: native or skb (checked, not changed).")
@@ -206,6 +208,7 @@ struct Serve: AsyncParsableCommand {
         placement.steering = steer
         placement.gateway = gateway
         placement.mtu = mtu
+        placement.vlan = vlan
         placement.maximumConnections = maxConnections
         placement.maximumBufferMemory = maxBufferMemory << 20
         placement.acceptPartialChecksums = acceptPartialChecksums

@@ -34,6 +34,26 @@ import Testing
         #expect(neighbours.map(\.1) == [MACAddress(0x02, 0xaa, 0, 0, 0, 0x02)])
     }
 
+    @Test func theVLANInterfaceOfAParentIsFound() {
+        let config = """
+            VLAN Dev name    | VLAN ID
+            Name-Type: VLAN_NAME_TYPE_RAW_PLUS_VID_NO_PAD
+            apus-s.100     | 100  | apus-s
+            eth0.7         | 7  | eth0
+            """
+        #expect(KernelInterface.parseVLANInterface(config, parent: "apus-s", identifier: 100) == "apus-s.100")
+        #expect(KernelInterface.parseVLANInterface(config, parent: "apus-s", identifier: 7) == nil)
+    }
+
+    @Test func aVLANIsCarriedToTheStackAndChecked() throws {
+        var placement = XDPPlacement(interface: "apus-s", address: "10.10.0.10")
+        placement.vlan = 100
+        let (interface, _) = try placement.network(macAddress: Self.mac, kernel: Self.kernel)
+        #expect(interface.vlan == 100)
+        placement.vlan = 4095
+        #expect(throws: XSKError.self) { try placement.network(macAddress: Self.mac, kernel: Self.kernel) }
+    }
+
     @Test func theLoopbackInterfaceIsReadFromThisKernel() {
         let lo = KernelInterface(name: "lo")
         #expect(lo.owns(IPv4Address(127, 0, 0, 1)))
