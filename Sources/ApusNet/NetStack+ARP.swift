@@ -33,6 +33,7 @@ extension NetStack {
             statistics.arpUpdatesIgnored += 1
         } else if learnable && (forUs || arpCache.contains(sender)) {
             if !arpCache.contains(sender) { statistics.arpEntriesLearned += 1 }
+            configuration.sharedNeighbours?.publish(sender, at: senderMAC, now: now)
             let waiting = arpCache.learn(sender, at: senderMAC, now: now)
             // Already admitted (the neighbor queue bounds them): never dropped here.
             for packet in waiting { queueReply(.packet(packet, to: senderMAC), bounded: false, at: now) }
@@ -66,6 +67,14 @@ extension NetStack {
     /// transmitter ran out of frames.
     mutating func sendARPRequests<T: FrameTransmitter & ~Copyable>(at now: NetInstant, transmitter: inout T) -> Bool {
         for address in arpCache.dueRequests(at: now) {
+            // Another queue's stack may have heard the answer (the NIC hashed it there).
+            if let mac = configuration.sharedNeighbours?.lookup(address, at: now) {
+                for packet in arpCache.learn(address, at: mac, now: now) {
+                    queueReply(.packet(packet, to: mac), bounded: false, at: now)
+                }
+                wakeNeighborWaiters(at: now)
+                continue
+            }
             switch arpCache.requestDue(address, now: now) {
             case .gaveUp(let dropped):
                 statistics.arpResolutionFailures += 1

@@ -208,6 +208,10 @@ public struct NetStack {
             nextHop = gateway
         }
         if let mac = arpCache.lookup(nextHop, at: now) { return .resolved(mac) }
+        if let mac = configuration.sharedNeighbours?.lookup(nextHop, at: now) {
+            _ = arpCache.learn(nextHop, at: mac, now: now)  // nothing waits: it was not pending here
+            return .resolved(mac)
+        }
         if arpCache.startResolving(nextHop, now: now) { nextDeadline = min(nextDeadline, now) }
         return .pending
     }

@@ -100,6 +100,9 @@ public struct NetStackConfiguration: Sendable {
     /// configuration made (the system's generator, getrandom(2) on Linux), so neither can be
     /// predicted or forged by anyone who can read this source. Tests may set a fixed one.
     public var secret: (UInt64, UInt64) = NetStackConfiguration.randomSecret()
+    /// Neighbours shared with the other stacks on the same interface (one per NIC queue): what
+    /// one learns from ARP, the others use. nil: this stack's own cache only.
+    public var sharedNeighbours: SharedNeighbours? = nil
     /// Called on every TCP state change, for tracing.
     public var tcpTrace: (@Sendable (TCPStateChange) -> Void)? = nil
 

@@ -193,6 +193,8 @@ final class XDPQueueSet: @unchecked Sendable {
         self.maps = maps
         var network = NetStackConfiguration(interface: interface)
         network.tcp = placement.tcp
+        // One neighbour table for all the queues: an ARP answer hashed to one queue serves them all.
+        network.sharedNeighbours = SharedNeighbours(lifetime: network.arp.entryLifetime, capacity: network.arp.maximumEntries)
         network.maximumConnections = placement.maximumConnections
         network.maximumBufferMemory = placement.maximumBufferMemory
         network.acceptPartialChecksums = placement.acceptPartialChecksums

@@ -252,3 +252,49 @@ import Testing
         #expect(stack.arpCache.lookup(Host.remoteIP, at: .milliseconds(1_100)) == Self.spoofMAC)
     }
 }
+
+/// Stacks on the queues of one interface share what they learn from ARP: the answer lands on
+/// one queue, the flow that needs it may be on another.
+@Suite struct SharedNeighbourTests {
+    static func pair() -> (NetStack, NetStack) {
+        var configuration = Host.configuration()
+        configuration.sharedNeighbours = SharedNeighbours()
+        return (NetStack(configuration: configuration), NetStack(configuration: configuration))
+    }
+
+    @Test func aNeighbourLearnedOnOneQueueServesAnother() throws {
+        var (a, b) = Self.pair()
+        let now = NetInstant.seconds(10)
+        a.receive(Frame.arp(.request), at: now)  // Host.remoteIP asks for us on queue A
+        _ = try a.pollFrames(at: now)
+        _ = try b.connect(to: Host.remoteIP, port: 9090, at: now)
+        let sent = try b.pollFrames(at: now)
+        #expect(sent.map(\.arp) == [nil], "no ARP request on queue B")
+        #expect(sent.first?.tcp?.flags == .syn)
+        #expect(sent.first?.ethernet.destination == Host.remoteMAC)
+    }
+
+    @Test func aFlowWaitingOnOneQueueGoesOutWhenAnotherHearsTheAnswer() throws {
+        var (a, b) = Self.pair()
+        var now = NetInstant.seconds(10)
+        _ = try b.connect(to: Host.otherIP, port: 9090, at: now)
+        var sent = try b.pollFrames(at: now)
+        if sent.isEmpty { sent = try b.pollFrames(at: now) }
+        #expect(sent.first?.arp?.targetProtocolAddress == Host.otherIP)
+        // The reply is hashed to queue A (it asked too, or the request was broadcast).
+        let otherMAC = MACAddress(0x02, 0, 0, 0, 0, 0x99)
+        a.receive(Frame.arp(.request, senderMAC: otherMAC, senderIP: Host.otherIP), at: now)
+        now += .seconds(1)
+        let retried = try b.pollFrames(at: now)
+        #expect(retried.allSatisfy { $0.arp == nil }, "B used A's answer instead of asking again")
+        #expect(retried.first?.tcp?.flags == .syn)
+        #expect(retried.first?.ethernet.destination == otherMAC)
+    }
+
+    @Test func staleSharedEntriesAreNotUsed() {
+        let shared = SharedNeighbours(lifetime: .seconds(60))
+        shared.publish(Host.remoteIP, at: Host.remoteMAC, now: .seconds(10))
+        #expect(shared.lookup(Host.remoteIP, at: .seconds(69)) == Host.remoteMAC)
+        #expect(shared.lookup(Host.remoteIP, at: .seconds(70)) == nil)
+    }
+}
