@@ -104,6 +104,7 @@ class Server:
     """A long-running process (a server), its output in a log file."""
 
     running = []
+    logs = []   # every log file, removed by teardown()
 
     def __init__(self, argv, label, env=None):
         self.label = label
@@ -111,6 +112,7 @@ class Server:
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env)
         Server.running.append(self)
+        Server.logs.append(self.log.name)
         self.status = None
 
     def output(self):
@@ -233,6 +235,11 @@ def teardown():
         run(["bash", f"{ROOT}/scripts/testbed.sh", "down"], env={**os.environ, **MQ_ENV}, timeout=90, check=False)
     for d in tmpdirs:
         shutil.rmtree(d, ignore_errors=True)
+    for log in Server.logs:
+        try:
+            os.unlink(log)
+        except OSError:
+            pass
 
 
 def routed_up():
