@@ -29,6 +29,9 @@ bash scripts/net-check.sh .build/debug/apus || status=1
 echo "== Thrift RPC over AF_XDP end to end: Apache Python clients, 64 x 1,000 calls clean and impaired (privileged)"
 bash scripts/rpc-check.sh .build/debug/apus || status=1
 
+echo "== real networks: routed clients, port mode beside the kernel, refusals, 2 queues, capabilities (privileged)"
+bash scripts/network-check.sh .build/debug/apus || status=1
+
 echo "== swift test"
 swift test --skip-build 2>&1 | tee /tmp/apus-swift-test.log | grep -vE '^(◇|↳|✔ Test [^r])|passed after|^Test Suite|Executed 0 tests|^\[' || true
 if ! grep -qE '^✔ Test run with [0-9]+ tests? .*passed' /tmp/apus-swift-test.log; then status=1; fi
