@@ -570,12 +570,12 @@ def check_capabilities(apus, check):
     pins = f"/sys/fs/bpf/apus/{IF_SRV}"
 
     base = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    caps = ["--inh-caps=+net_admin,+net_raw,+bpf", "--ambient-caps=+net_admin,+net_raw,+bpf"]
+    caps = ["--inh-caps=+net_admin,+net_raw,+bpf,+ipc_lock", "--ambient-caps=+net_admin,+net_raw,+bpf,+ipc_lock"]
 
     # Without the pins given to the uid: the maps are root's 0600 files in a 0700 directory.
     status, out = run(in_ns(NS_SRV, base + caps + [binary, "serve", "--transport", "xdp", "--interface", IF_SRV,
                                                    "--address", OWNED, "--port", str(PORT)]), timeout=30, check=False)
-    check.result(status not in (0, 124) and "bpf/apus" in out,
+    check.result(status not in (0, 124) and "bpf/apus" in out and "chown" in out,
                  f"capabilities: uid {NOBODY} with the capabilities but root's pins ({oct(os.stat(pins).st_mode & 0o777)}"
                  f" root): refused, exit {status}: {one_line(out)}")
 
@@ -610,24 +610,22 @@ def check_capabilities(apus, check):
 
     memlock = resource.getrlimit(resource.RLIMIT_MEMLOCK)[0]
     umem = 16384 * 4096
-    good, details = serve_unprivileged("unprivileged server", [])
-    why = ""
-    if not good and "XDP_UMEM_REG" in details and "No buffer space" in details:
-        why = (f" -- the UMEM (16384 frames x 4 KiB = {umem >> 20} MiB) is charged to RLIMIT_MEMLOCK "
-               f"({memlock >> 10} KiB here) without CAP_IPC_LOCK; Apus's capability check and its setcap hint do not "
-               "cover it (Apus bug)")
-    check.result(good, f"capabilities: apus serve as uid {NOBODY} with CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF only "
-                 f"(pins chowned to {NOBODY}), RLIMIT_MEMLOCK {memlock >> 10} KiB: {details}{why}")
-    if not good:
-        # The two ways around it that need no CAP_SYS_RESOURCE (which raising the limit with
-        # prlimit, or systemd's LimitMEMLOCK=, would): CAP_IPC_LOCK, or a UMEM under the limit.
-        good, details = serve_unprivileged("unprivileged server + CAP_IPC_LOCK", [],
-                                           extra_caps=",+ipc_lock")
-        check.result(good, f"capabilities: the same plus CAP_IPC_LOCK (UMEM not charged to RLIMIT_MEMLOCK): {details}")
+    # The UMEM is charged to RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK: with the three
+    # capabilities only and a limit under the default 64 MiB UMEM, Apus refuses up front and names
+    # the ways out (CAP_IPC_LOCK, LimitMEMLOCK=, --frames) rather than failing in XDP_UMEM_REG.
+    if memlock != resource.RLIM_INFINITY and memlock < umem:
+        good, details = serve_unprivileged("unprivileged server, default UMEM", [])
+        named = all(word in details for word in ("CAP_IPC_LOCK", "LimitMEMLOCK", "--frames"))
+        check.result(not good and named and "XDP_UMEM_REG" not in details,
+                     f"capabilities: the three capabilities only, RLIMIT_MEMLOCK {memlock >> 10} KiB < the {umem >> 20} MiB "
+                     f"UMEM: refused before any socket, naming the ways out: {details}")
         frames = max(256, min(1024, memlock // 4096 // 2))
         good, details = serve_unprivileged("unprivileged server, small UMEM", [], flags=["--frames", str(frames)])
         check.result(good, f"capabilities: the three capabilities only, --frames {frames} ({frames * 4 >> 10} MiB "
                      f"UMEM, under RLIMIT_MEMLOCK): {details}")
+    good, details = serve_unprivileged("unprivileged server + CAP_IPC_LOCK", [], extra_caps=",+ipc_lock")
+    check.result(good, f"capabilities: apus serve as uid {NOBODY} with CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_IPC_LOCK "
+                 f"(pins chowned to {NOBODY}): {details}")
 
     status, out = run(in_ns(NS_SRV, base + [binary, "serve", "--transport", "xdp", "--interface", IF_SRV,
                                             "--address", OWNED, "--port", str(PORT)]), timeout=30, check=False)

@@ -7,7 +7,7 @@ import Glibc
 /// refused for not being root, and one without them is told which it lacks.
 enum Capabilities {
     /// Bit numbers from <linux/capability.h>.
-    static let netAdmin = 12, netRaw = 13, sysAdmin = 21, bpf = 39
+    static let netAdmin = 12, netRaw = 13, ipcLock = 14, sysAdmin = 21, bpf = 39
 
     /// The effective set (`CapEff` in /proc/self/status), nil when unreadable.
     static func effective() -> UInt64? {
@@ -33,6 +33,24 @@ enum Capabilities {
         if !has(netAdmin) { missing.append("CAP_NET_ADMIN") }
         if !has(bpf) && !has(sysAdmin) { missing.append("CAP_BPF") }
         return missing.isEmpty ? nil : missing.joined(separator: ", ")
+    }
+}
+
+extension Capabilities {
+    /// Why `bytes` of UMEM cannot be registered, or nil: without CAP_IPC_LOCK the kernel charges
+    /// AF_XDP UMEM to RLIMIT_MEMLOCK (often 8 MiB), and a short limit shows up only as a bare
+    /// ENOBUFS from setsockopt(XDP_UMEM_REG).
+    static func lockedMemoryShortfall(bytes: Int, effective set: UInt64? = effective()) -> String? {
+        if let set, set & (1 << UInt64(ipcLock)) != 0 { return nil }
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0 else { return nil }
+        return shortfall(bytes: bytes, limit: limit.rlim_cur == rlim_t.max ? nil : Int(clamping: limit.rlim_cur))
+    }
+
+    static func shortfall(bytes: Int, limit: Int?) -> String? {
+        guard let limit, limit < bytes else { return nil }
+        return "the UMEM needs \(bytes >> 20) MiB of locked memory and RLIMIT_MEMLOCK is \(limit >> 20) MiB without CAP_IPC_LOCK:"
+            + " grant CAP_IPC_LOCK, raise the limit (systemd LimitMEMLOCK=, ulimit -l) or use fewer --frames"
     }
 }
 

@@ -161,6 +161,8 @@ final class XDPQueueSet: @unchecked Sendable {
     let maps: XDPProgramMaps
     let engines: [QueueEngine]
     let steering: XDPPlacement.Steering
+    /// The link as the stacks see it (address, subnet, MTU, gateway, VLAN).
+    let link: InterfaceConfiguration
     private var threads: [PinnedThread] = []
     private var claimed = false
     /// TCP ports claimed in port mode.
@@ -174,12 +176,17 @@ final class XDPQueueSet: @unchecked Sendable {
         guard !placement.queues.isEmpty else { throw XSKError("no queues given", errno: 0, hint: "e.g. --queues 0") }
         if let missing = Capabilities.missingForXDP() {
             throw XSKError("AF_XDP on \(placement.interface): this process lacks \(missing)", errno: EPERM,
-                           hint: "run as root, or grant them: setcap cap_net_admin,cap_net_raw,cap_bpf+ep BINARY,"
-                               + " or AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF in the systemd unit")
+                           hint: "run as root, or grant them: setcap cap_net_admin,cap_net_raw,cap_bpf,cap_ipc_lock+ep BINARY,"
+                               + " or AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_IPC_LOCK in the systemd unit"
+                               + " (CAP_IPC_LOCK, or LimitMEMLOCK=, for the UMEM)")
         }
         guard access("/sys/class/net/\(placement.interface)", F_OK) == 0 else {
             throw XSKError("interface \(placement.interface)", errno: ENODEV,
                            hint: "no such interface in this network namespace (see `ip link`)")
+        }
+        let umemBytes = Int(placement.socket.frameCount) * Int(placement.socket.frameSize) * placement.queues.count
+        if let shortfall = Capabilities.lockedMemoryShortfall(bytes: umemBytes) {
+            throw XSKError("register \(placement.queues.count) UMEM(s) on \(placement.interface)", errno: ENOBUFS, hint: shortfall)
         }
         guard let mac = XDPPlacement.macAddress(of: placement.interface) else {
             throw XSKError("read the MAC address of \(placement.interface) (/sys/class/net/\(placement.interface)/address)",
@@ -189,6 +196,7 @@ final class XDPQueueSet: @unchecked Sendable {
             ?? placement.interface
         let (interface, steering) = try placement.network(macAddress: mac, kernel: KernelInterface(name: kernelInterface))
         self.steering = steering
+        self.link = interface
         let maps = try XDPProgramMaps(interface: placement.interface)
         self.maps = maps
         var network = NetStackConfiguration(interface: interface)

@@ -59,6 +59,12 @@ public final class XDPServerTransport: ServerTransport {
     /// The queues' engines (statistics, executors), once listening.
     public var engines: [QueueEngine] { queues.withLock { $0?.engines ?? [] } }
 
+    /// What the placement became once listening: the link as read from the kernel and the
+    /// flags (subnet, MTU, gateway, VLAN), and how the program steers.
+    public var network: (link: InterfaceConfiguration, steering: XDPPlacement.Steering)? {
+        queues.withLock { set in set.map { ($0.link, $0.steering) } }
+    }
+
     /// The engines of the last `listen`, also after `close` (final statistics).
     public var finishedEngines: [QueueEngine] { lastEngines.withLock { $0 } }
 

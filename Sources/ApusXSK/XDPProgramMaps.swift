@@ -28,6 +28,9 @@ public final class XDPProgramMaps: @unchecked Sendable {
                 throw XSKError("open pinned map \(root)/\(interface)/\(name)", errno: code,
                                hint: code == ENOENT
                                    ? "the Apus XDP program is not loaded on \(interface): run scripts/xdp-load.sh \(interface) (the testbed does it)"
+                                   : code == EACCES && geteuid() != 0
+                                   ? "the pinned maps are not this user's: give \(root)/\(interface) and its files to the service's"
+                                       + " user or group (chown -R), as its loader should, and let it pass through \(root)"
                                    : XSKError.defaultHint(code))
             }
             return fd

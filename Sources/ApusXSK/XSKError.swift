@@ -22,7 +22,8 @@ public struct XSKError: Error, CustomStringConvertible, Sendable {
 
     static func defaultHint(_ errno: Int32) -> String {
         switch errno {
-        case EPERM, EACCES: "AF_XDP and BPF maps need root (or CAP_NET_ADMIN + CAP_BPF)"
+        case EPERM, EACCES: "AF_XDP and BPF maps need root, or CAP_NET_RAW + CAP_NET_ADMIN + CAP_BPF (and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK for the UMEM)"
+        case ENOBUFS: "RLIMIT_MEMLOCK is too small for the UMEM: grant CAP_IPC_LOCK, raise the limit (systemd LimitMEMLOCK=, ulimit -l) or use fewer --frames"
         case ENODEV, ENXIO: "no such interface or queue in this network namespace"
         case EBUSY: "another AF_XDP socket is bound to this queue"
         case EAFNOSUPPORT: "this kernel has no AF_XDP (CONFIG_XDP_SOCKETS)"

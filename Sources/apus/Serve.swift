@@ -271,7 +271,11 @@ struct Serve: AsyncParsableCommand {
                     detail = " interface=\(placement.interface) queues=\(placement.queues.map(String.init).joined(separator: ","))"
                         + " xdp=\(XDPPlacement.attachMode(of: placement.interface) ?? "?") xsk=\(modes)"
                         + " cpus=\(xdp.engines.map { $0.cpu.map(String.init) ?? "-" }.joined(separator: ","))"
-                        + (busyPoll ? " busy-poll" : "") + (impair.map { " impaired=\($0)" } ?? "")
+                    if let (link, steering) = xdp.network {
+                        detail += " steer=\(steering.rawValue) subnet=\(link.subnet.map { "\($0)" } ?? "-")"
+                            + " gateway=\(link.gateway.map { "\($0)" } ?? "none") mtu=\(link.mtu)" + (link.vlan.map { " vlan=\($0)" } ?? "")
+                    }
+                    detail += (busyPoll ? " busy-poll" : "") + (impair.map { " impaired=\($0)" } ?? "")
                 }
                 Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName)"
                             + " services=\(services)\(detail))")

@@ -124,6 +124,13 @@ import Testing
         #expect(throws: XSKError.self) { try placement.network(macAddress: Self.mac, kernel: Self.kernel) }
     }
 
+    @Test func aLockedMemoryLimitTooSmallForTheUMEMIsNamed() {
+        #expect(Capabilities.shortfall(bytes: 64 << 20, limit: 8 << 20)?.contains("CAP_IPC_LOCK") == true)
+        #expect(Capabilities.shortfall(bytes: 4 << 20, limit: 8 << 20) == nil)
+        #expect(Capabilities.shortfall(bytes: 64 << 20, limit: nil) == nil, "unlimited")
+        #expect(Capabilities.lockedMemoryShortfall(bytes: 1 << 40, effective: 1 << 14) == nil, "CAP_IPC_LOCK: no limit applies")
+    }
+
     @Test func capabilitiesAreNamed() {
         #expect(Capabilities.missingForXDP(0) == "CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF")
         let granted: UInt64 = 1 << 12 | 1 << 13 | 1 << 39
