@@ -266,7 +266,9 @@ testbed_prerequisites() {
   fi
   ((${#missing[@]} == 0)) || die "missing: ${missing[*]}
   run (as root): bash scripts/setup.sh"
-  [ "${APUS_QUEUES:-1}" = 1 ] || die "APUS_QUEUES=$APUS_QUEUES: the Apus servers serve queue 0 alone; unset it"
+  # rpc: the XDP server takes every queue (--queues all), pinned to the server's CPU like the others.
+  [ "${APUS_QUEUES:-1}" = 1 ] || [ "$mode" = rpc ] ||
+    die "APUS_QUEUES=$APUS_QUEUES: the $mode servers serve queue 0 alone; unset it (rpc serves every queue)"
   # Someone else's testbed (scripts/xdp-check.sh, another bench) would be torn down by ours.
   for ns in "$ns_srv" "$ns_cli"; do
     [ ! -e "/run/netns/$ns" ] || die "network namespace $ns exists: another testbed user may be running
@@ -1059,7 +1061,7 @@ start_rpc_server() {
   local name="$1" log="$2" cmd i
   case "$name" in
     xdp)
-      cmd=("$apus_bin" serve --transport xdp --interface "$if_srv" --queues "$queue" --address "$ip_owned"
+      cmd=("$apus_bin" serve --transport xdp --interface "$if_srv" --queues "$([ "${APUS_QUEUES:-1}" = 1 ] && echo "$queue" || echo all)" --address "$ip_owned"
            --port "$rpc_port_xdp" --protocol binary --framing framed --cpus 0) ;;
     kernel)
       cmd=("$apus_bin" serve --transport kernel --host "$ip_srv" --port "$rpc_port_kernel" --threads 1

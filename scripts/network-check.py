@@ -21,9 +21,9 @@ pins on every way out (normal end, failure, SIGINT/SIGTERM/SIGHUP, the time budg
      lacks, an off-subnet gateway, an unknown interface, a second server on a steered port; each
      exits non-zero with a message that says why and leaves nothing claimed
   4. multi-queue: scripts/testbed.sh with 2 queues (apus-nc-mqs/apus-nc-mqc, 10.42.0.0/24),
-     `apus serve --queues 0,1`, 64 kernel connections: every call answered, both queues accepted
+     `apus serve --queues all` (two rx queues), 64 kernel connections: every call answered, both queues accepted
   5. capabilities: the server as uid 65534 with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF (pin
-     directory chowned to that uid, as a deployment's loader would) serves; without them it exits
+     directory handed to that uid by xdp-load.sh --owner, as a deployment's loader would) serves; without them it exits
      naming what is missing
 
 Prints one `ok   ...` or `FAIL ...` line per check, with figures; exits 1 if any failed.
@@ -530,9 +530,11 @@ def check_multiqueue(apus, check):
     owned = MQ_ENV["APUS_IP_OWNED"]
     _, xps = run(netns(ns_cli, ["sh", "-c", f"for q in /sys/class/net/{if_cli}/queues/tx-*; do "
                                             f"echo \"$q $(cat $q/xps_cpus 2>/dev/null)\"; done"]), check=False)
-    server = apus_serve(apus, ns_srv, "--interface", if_srv, "--address", owned, "--queues", "0,1",
+    server = apus_serve(apus, ns_srv, "--interface", if_srv, "--address", owned, "--queues", "all",
                         label="multi-queue server")
-    if not check.result(server.wait_for(r"listening on"), f"multi-queue: apus serve --queues 0,1 on {if_srv}"
+    started = server.wait_for(r"listening on")
+    if not check.result(started and "queues=0,1 " in server.output(),
+                        f"multi-queue: apus serve --queues all on {if_srv} took both rx queues (queues=0,1)"
                         + ("" if server.proc.poll() is None else f": {one_line(server.output())}")):
         server.stop()
         return
@@ -579,10 +581,15 @@ def check_capabilities(apus, check):
                  f"capabilities: uid {NOBODY} with the capabilities but root's pins ({oct(os.stat(pins).st_mode & 0o777)}"
                  f" root): refused, exit {status}: {one_line(out)}")
 
-    # What a deployment's loader does: give the pin directory and its maps to the service's uid.
-    os.chown(pins, NOBODY, NOBODY)
-    for name in os.listdir(pins):
-        os.chown(os.path.join(pins, name), NOBODY, NOBODY)
+    # What a deployment's loader does: reload with the pins handed to the service's uid.
+    run(["bash", f"{ROOT}/scripts/xdp-unload.sh", IF_SRV, "--netns", NS_SRV], timeout=60, check=False)
+    loaded.remove((IF_SRV, NS_SRV))
+    status, out = run(["bash", f"{ROOT}/scripts/xdp-load.sh", IF_SRV, "--mode", XDP_MODE, "--netns", NS_SRV,
+                       "--owner", f"{NOBODY}:{NOBODY}"], timeout=90, check=False)
+    if status == 0:
+        loaded.append((IF_SRV, NS_SRV))
+    check.result(status == 0 and os.stat(pins).st_uid == NOBODY,
+                 f"capabilities: xdp-load.sh --owner {NOBODY}:{NOBODY} hands the pins to the uid: exit {status}")
     def serve_unprivileged(label, limits, extra_caps="", flags=()):
         """Starts the copy as NOBODY with the three capabilities (+ extra_caps, under `limits`,
         e.g. prlimit), makes one Thrift call, stops it; returns (served, details)."""

@@ -13,6 +13,8 @@
 #   APUS_NS_SRV [apus-srv]  APUS_NS_CLI [apus-cli]  APUS_IF_SRV [apus-s]  APUS_IF_CLI [apus-c]
 #   APUS_IP_SRV [10.10.0.1] APUS_IP_CLI [10.10.0.2] APUS_IP_OWNED [10.10.0.10] APUS_PREFIX [24]
 #   APUS_XDP_MODE [native]  native | skb
+#   APUS_XDP_OWNER []       USER[:GROUP]: the pinned maps are handed to USER (xdp-load.sh --owner),
+#                           for a server running as USER with capabilities instead of root
 #   APUS_QUEUES [1]         numrxqueues/numtxqueues of both veth ends. veth delivers a
 #                           frame on the server's rx queue with the index of the client's tx
 #                           queue, so with >1 queue every queue needs a socket.

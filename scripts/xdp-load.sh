@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Loads Apus's XDP program on IFACE and pins its maps (DESIGN decision 2).
 #
-#   scripts/xdp-load.sh IFACE [--mode native|skb] [--netns NS]
+#   scripts/xdp-load.sh IFACE [--mode native|skb] [--netns NS] [--owner USER[:GROUP]]
 #
 # Builds bpf/apus_xdp.bpf.c if needed (scripts/build-bpf.sh), attaches it with
 # `xdp-loader load` (libxdp) and pins the maps at /sys/fs/bpf/apus/IFACE/
-# (xsks, owned_ipv4, owned_ports, config, stats; layouts in bpf/apus_xdp.h).
+# (xsks, owned_ipv4, owned_ports, config, vlans, stats; layouts in bpf/apus_xdp.h).
+#
+# --owner USER[:GROUP]: hands the pin directory and its maps to USER, so a server
+# running as USER with only its capabilities (CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF,
+# CAP_IPC_LOCK; README "On a real network") can open them. /sys/fs/bpf/apus is made
+# searchable by others (o+x) for the same reason; nothing there is readable by them.
 #
 # --netns NS: IFACE lives in network namespace NS (/run/netns/NS). xdp-loader
 # then runs under `nsenter --net`, which switches only the network namespace:
@@ -21,7 +26,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pin_root=/sys/fs/bpf/apus
 
 usage() {
-  echo "usage: $0 IFACE [--mode native|skb] [--netns NS]" >&2
+  echo "usage: $0 IFACE [--mode native|skb] [--netns NS] [--owner USER[:GROUP]]" >&2
   exit 64
 }
 die() { echo "xdp-load: $*" >&2; exit 1; }
@@ -29,13 +34,15 @@ die() { echo "xdp-load: $*" >&2; exit 1; }
 . "$root/scripts/lib/xdp.sh"
 args=("$@")
 
-iface="" mode=native netns=""
+iface="" mode=native netns="" pin_owner="${APUS_XDP_OWNER:-}"
 while (($#)); do
   case "$1" in
     --mode) [ $# -ge 2 ] || usage; mode="$2"; shift 2 ;;
     --mode=*) mode="${1#--mode=}"; shift ;;
     --netns) [ $# -ge 2 ] || usage; netns="$2"; shift 2 ;;
     --netns=*) netns="${1#--netns=}"; shift ;;
+    --owner) [ $# -ge 2 ] || usage; pin_owner="$2"; shift 2 ;;
+    --owner=*) pin_owner="${1#--owner=}"; shift ;;
     -h|--help) usage ;;
     -*) echo "xdp-load: unknown option $1" >&2; usage ;;
     *) [ -z "$iface" ] || usage; iface="$1"; shift ;;
@@ -102,8 +109,13 @@ fi
 
 link="$("${in_ns[@]}" ip -o link show dev "$iface")"
 [[ "$link" == *"prog/xdp"* ]] || die "xdp-loader returned success but $iface shows no XDP program"
-for map in xsks owned_ipv4 owned_ports config stats; do
+for map in xsks owned_ipv4 owned_ports config vlans stats; do
   [ -e "$pin_dir/$map" ] || die "map '$map' was not pinned at $pin_dir/$map"
 done
+if [ -n "$pin_owner" ]; then
+  chown -R "$pin_owner" "$pin_dir" || die "cannot give $pin_dir to '$pin_owner' (chown -R)"
+  chmod o+x "$pin_root"
+  echo "xdp-load: $pin_dir and its maps now belong to $pin_owner" >&2
+fi
 prog="$(grep -o 'prog/xdp id [0-9]* name [^ ]*' <<<"$link" || true)"
 echo "xdp-load: attached apus_xdp to $iface${netns:+ (netns $netns)} in $mode mode (${prog#prog/xdp }); maps pinned in $pin_dir/"

@@ -70,6 +70,19 @@ public struct XDPPlacement: Sendable {
         return MACAddress(text)
     }
 
+    /// The RX queues of `interface` (the rx-N entries in sysfs), nil when it cannot be read.
+    /// RSS spreads flows over all of them, so a server must take every one.
+    public static func receiveQueueCount(of interface: String) -> Int? {
+        guard let directory = opendir("/sys/class/net/\(interface)/queues") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("rx-") { count += 1 }
+        }
+        return count
+    }
+
     /// How an XDP program is attached to `interface`: "native", "skb", "hw", "multi", or nil when none is.
     public static func attachMode(of interface: String) -> String? { XDPProgramMaps.attachMode(of: interface) }
 
@@ -202,7 +215,15 @@ final class XDPQueueSet: @unchecked Sendable {
         var network = NetStackConfiguration(interface: interface)
         network.tcp = placement.tcp
         // One neighbour table for all the queues: an ARP answer hashed to one queue serves them all.
-        network.sharedNeighbours = SharedNeighbours(lifetime: network.arp.entryLifetime, capacity: network.arp.maximumEntries)
+        let neighbours = SharedNeighbours(lifetime: network.arp.entryLifetime, capacity: network.arp.maximumEntries)
+        if steering == .ports {
+            // ARP for the kernel's address goes to the kernel, not to us: start from what it knows.
+            let now = MonotonicClock.now()
+            for (address, neighbourMAC) in KernelInterface(name: kernelInterface).neighbours {
+                neighbours.publish(address, at: neighbourMAC, now: now)
+            }
+        }
+        network.sharedNeighbours = neighbours
         network.maximumConnections = placement.maximumConnections
         network.maximumBufferMemory = placement.maximumBufferMemory
         network.acceptPartialChecksums = placement.acceptPartialChecksums

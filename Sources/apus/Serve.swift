@@ -68,7 +68,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "AF_XDP: interface with Apus's XDP program.")
     var interface: String?
-    @Option(help: "AF_XDP: RX queues to serve, one pinned thread each (e.g. 0,1).")
+    @Option(help: "AF_XDP: RX queues to serve, one pinned thread each (e.g. 0,1), or all (every RX queue of --interface).")
     var queues = "0"
     @Option(help: "AF_XDP: CPUs for the queue threads, in queue order (default: the CPUs this process may use).")
     var cpus: String?
@@ -202,7 +202,16 @@ struct Serve: AsyncParsableCommand {
         socket.busyPoll = busyPoll ? XSKSocket.BusyPoll() : nil
         var tcp = TCPConfiguration()
         tcp.timeWaitDuration = .seconds(5)
-        var placement = XDPPlacement(interface: interface, queues: try XDP.parseList(queues),
+        let queueList: [UInt32]
+        if queues == "all" {
+            guard let count = XDPPlacement.receiveQueueCount(of: interface), count > 0 else {
+                throw fail("--queues all: cannot count the RX queues of \(interface) (/sys/class/net/\(interface)/queues)")
+            }
+            queueList = Array(0..<UInt32(count))
+        } else {
+            queueList = try XDP.parseList(queues)
+        }
+        var placement = XDPPlacement(interface: interface, queues: queueList,
                                      cpus: try cpus.map { try XDP.parseList($0).map(Int.init) },
                                      address: address!, prefixLength: prefixLength, socket: socket, tcp: tcp)
         placement.steering = steer
