@@ -133,6 +133,19 @@ extension NetStack {
         afterApplicationCall(index, at: now)
     }
 
+    /// How `destination` is reached: its next hop (itself when on-link, else the gateway),
+    /// nil when it is off-link and there is no gateway.
+    public func route(to destination: IPv4Address) -> (nextHop: IPv4Address?, onLink: Bool) {
+        if let subnet = interface.subnet, !subnet.contains(destination) { return (interface.gateway, false) }
+        return (destination, true)
+    }
+
+    /// The link-layer address of neighbour `address`, if this stack (or another queue's, through
+    /// `SharedNeighbours`) resolved it and the entry is still valid.
+    public func neighbour(of address: IPv4Address, at now: NetInstant) -> MACAddress? {
+        arpCache.lookup(address, at: now) ?? configuration.sharedNeighbours?.lookup(address, at: now)
+    }
+
     /// The connection's state, or nil when the handle is no longer valid.
     public func state(of connection: TCPHandle) -> TCPState? {
         index(of: connection).map { connections[$0]!.state }

@@ -145,7 +145,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
             if connection.core.isOpen {
                 failures = connection.core.lost(connection.resetReason ?? "\(reason)")
             } else {
-                failures = connection.core.connectFailed("\(reason)").failures
+                failures = connection.core.connectFailed(Self.explain(reason, to: configuration.server, stack: stack, at: now)).failures
             }
             connection.resetReason = nil
             for failure in failures { failure.run() }
@@ -201,6 +201,27 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
             }
         }
         writing.removeAll(keepingCapacity: true)
+    }
+
+    /// Why an active open failed, in the operator's terms: an unanswered SYN is told apart
+    /// from a next hop (the gateway, for an off-link server) that never answered ARP.
+    static func explain(_ reason: TCPCloseReason, to server: IPv4Address, stack: borrowing NetStack, at now: NetInstant) -> String {
+        switch reason {
+        case .refused:
+            return "refused (RST): nothing listens on that port"
+        case .timedOut:
+            let route = stack.route(to: server)
+            guard let nextHop = route.nextHop else {
+                return "no route: \(server) is off-link and there is no gateway (--gateway, or a default route on the interface)"
+            }
+            guard stack.neighbour(of: nextHop, at: now) != nil else {
+                let via = nextHop == server ? "\(server)" : "the gateway \(nextHop)"
+                return "timed out: \(via) never answered ARP (is it up, on this link and subnet?)"
+            }
+            return "timed out: no answer to the SYN after its retries (server down, or a firewall drops it)"
+        default:
+            return "\(reason)"
+        }
     }
 
     private func open(_ connection: XDPClientConnection, stack: inout NetStack, at now: NetInstant) {
