@@ -20,6 +20,10 @@ echo "== apus serve vs Apache Thrift's Python clients (every protocol and framin
 /usr/bin/python3 scripts/interop/check_server.py .build/debug/apus > /tmp/apus-interop.log 2>&1 || status=1
 grep -vE '^ok ' /tmp/apus-interop.log || true
 
+echo "== apus serve vs Apache Thrift's Python THeader clients (metadata in and out)"
+/usr/bin/python3 scripts/interop/check_theader.py .build/debug/apus > /tmp/apus-theader.log 2>&1 || status=1
+grep -vE '^ok ' /tmp/apus-theader.log || true
+
 echo "== AF_XDP on the netns testbed (privileged)"
 bash scripts/xdp-check.sh .build/debug/apus || status=1
 

@@ -2,13 +2,18 @@ import ApusRPC
 import Synchronization
 
 /// The Echo service `apus serve` runs: every method returns what it got;
-/// `fire` counts, `firedCount` tells the count (server-wide).
+/// `fire` counts, `firedCount` tells the count (server-wide). `echo` also echoes
+/// the call's metadata: request header K comes back as response header echo-K
+/// (THeader calls; other framings carry no headers).
 public final class EchoHandler: Echo.ServiceProtocol {
     private let fired = Atomic<Int64>(0)
 
     public init() {}
 
-    public func echo(message: String, context: ServerContext) async throws -> String { message }
+    public func echo(message: String, context: ServerContext) async throws -> String {
+        for (key, value) in context.metadata { context.responseMetadata["echo-" + key] = value }
+        return message
+    }
     public func echoBinary(payload: [UInt8], context: ServerContext) async throws -> [UInt8] { payload }
     public func echoItem(item: Item, context: ServerContext) async throws -> Item { item }
     public func ping(context: ServerContext) async throws {}

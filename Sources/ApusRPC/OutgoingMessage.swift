@@ -8,13 +8,17 @@ public struct OutgoingMessage: Sendable {
     public var type: MessageType
     public var sequenceID: Int32
     public var body: any ThriftMessageBody
+    /// The THeader to send it in (a reply to a call that came in THeader); nil: the
+    /// connection's plain framing.
+    public var header: THeader?
 
     @inlinable
-    public init(name: String, type: MessageType, sequenceID: Int32, body: any ThriftMessageBody) {
+    public init(name: String, type: MessageType, sequenceID: Int32, body: any ThriftMessageBody, header: THeader? = nil) {
         self.name = name
         self.type = type
         self.sequenceID = sequenceID
         self.body = body
+        self.header = header
     }
 
     /// An EXCEPTION message carrying `error` as a TApplicationException.

@@ -17,13 +17,17 @@ public struct ServerContext: Sendable {
     /// Request metadata: key/value headers (filled by THeader transports).
     public var metadata: [String: String]
     public var logger: Logger
+    /// Headers for the reply (THeader info headers when the call came in THeader; other
+    /// framings carry none): handlers and middleware add to it.
+    public let responseMetadata: ResponseMetadata
     @usableFromInline let connection: ConnectionState?
 
     public init(
         method: MethodDescriptor, sequenceID: Int32, messageType: MessageType = .call,
         remotePeer: PeerAddress = .unknown, localPeer: PeerAddress = .unknown,
         deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:],
-        logger: Logger = ServerContext.silentLogger, connection: ConnectionState? = nil
+        logger: Logger = ServerContext.silentLogger, connection: ConnectionState? = nil,
+        responseMetadata: ResponseMetadata = .discarded
     ) {
         self.method = method
         self.sequenceID = sequenceID
@@ -34,6 +38,7 @@ public struct ServerContext: Sendable {
         self.metadata = metadata
         self.logger = logger
         self.connection = connection
+        self.responseMetadata = responseMetadata
     }
 
     /// True when the call's task was cancelled (deadline, shutdown) or its
@@ -67,4 +72,29 @@ public final class ConnectionState: Sendable {
 
     /// Called by the transport when the connection goes away.
     public func markClosed() { closed.store(true, ordering: .relaxed) }
+}
+
+/// The headers a reply will carry, set by the handler or middleware while the call runs.
+/// A reference: every copy of a call's `ServerContext` shares it. Calls whose framing
+/// carries no headers share `discarded`, which keeps nothing (and costs no allocation).
+public final class ResponseMetadata: Sendable {
+    private let headers = Mutex<[String: String]>([:])
+    private let keeps: Bool
+
+    public init() { keeps = true }
+    private init(discarding: Void) { keeps = false }
+
+    /// For calls that cannot carry reply headers (framed or buffered, not THeader).
+    public static let discarded = ResponseMetadata(discarding: ())
+
+    public subscript(key: String) -> String? {
+        get { headers.withLock { $0[key] } }
+        set {
+            guard keeps else { return }
+            headers.withLock { $0[key] = newValue }
+        }
+    }
+
+    /// Every header set so far.
+    public var all: [String: String] { headers.withLock { $0 } }
 }

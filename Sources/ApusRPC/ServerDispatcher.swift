@@ -85,7 +85,25 @@ public final class ServerDispatcher: Sendable {
     ///   so a handler that never suspends completes inline, before this returns.
     package func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
-        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil
+        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil,
+        header transportHeader: THeader? = nil
+    ) -> Outcome {
+        guard let transportHeader else {
+            return dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
+                            header: nil, responseMetadata: .discarded)
+        }
+        // A call in THeader is answered in THeader: same protocol, frame sequence number and
+        // flags, the handler's response headers as its info headers.
+        let responseMetadata = ResponseMetadata()
+        return dispatch(bytes, protocol: protocolID, connection: connection,
+                        sink: HeaderReplySink(base: sink, request: transportHeader, responseMetadata: responseMetadata),
+                        executor: executor, header: transportHeader, responseMetadata: responseMetadata)
+    }
+
+    private func dispatch(
+        _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
+        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)?,
+        header transportHeader: THeader?, responseMetadata: ResponseMetadata
     ) -> Outcome {
         let message: IncomingMessage
         do throws(ThriftError) {
@@ -126,9 +144,14 @@ public final class ServerDispatcher: Sendable {
             }
             return .dispatched(expectsReply: expectsReply)
         }
+        var metadata: [String: String] = [:]
+        if let transportHeader {
+            metadata = transportHeader.persistentHeaders.merging(transportHeader.headers) { $1 }
+        }
         let context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
-            remotePeer: connection.remotePeer, localPeer: connection.localPeer, logger: logger, connection: connection)
+            remotePeer: connection.remotePeer, localPeer: connection.localPeer, metadata: metadata, logger: logger,
+            connection: connection, responseMetadata: responseMetadata)
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         Task.immediate(executorPreference: executor) { [handler, logger] in
@@ -165,5 +188,26 @@ public final class ServerDispatcher: Sendable {
             self.inFlight.subtract(1, ordering: .relaxed)
         }
         return .dispatched(expectsReply: expectsReply)
+    }
+}
+
+/// Puts a reply in the THeader its call came in (when it came in one), with the response
+/// headers the handler set. Passes everything else through unchanged.
+final class HeaderReplySink<Base: ResponseSink>: ResponseSink {
+    let base: Base
+    let request: THeader
+    let responseMetadata: ResponseMetadata
+
+    init(base: Base, request: THeader, responseMetadata: ResponseMetadata) {
+        self.base = base
+        self.request = request
+        self.responseMetadata = responseMetadata
+    }
+
+    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        var reply = message
+        reply.header = THeader(flags: request.flags, sequenceNumber: request.sequenceNumber, protocol: protocolID,
+                               transforms: request.transforms, headers: responseMetadata.all)
+        base.send(reply, protocol: protocolID)
     }
 }

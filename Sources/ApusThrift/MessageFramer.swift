@@ -36,6 +36,15 @@ public struct MessageFramer: Sendable {
         public var consumed: Int
         /// The message's protocol (sniffed or configured).
         public var protocolID: ThriftProtocolID
+        /// The THeader the message came in, if it came in one (its payload is `range`).
+        public var header: THeader?
+
+        public init(range: Range<Int>, consumed: Int, protocolID: ThriftProtocolID, header: THeader? = nil) {
+            self.range = range
+            self.consumed = consumed
+            self.protocolID = protocolID
+            self.header = header
+        }
     }
 
     /// The first complete message in `bytes`, or nil when more bytes are needed.
@@ -56,6 +65,10 @@ public struct MessageFramer: Sendable {
             expectedTotal = MessageBoundary.frameHeaderSize + length
             guard bytes.count >= MessageBoundary.frameHeaderSize + length else { return nil }
             guard length > 0 else { throw ThriftError(.invalidFrame, offset: 0, detail: "empty frame") }
+            // THeader: the frame starts with its magic 0x0FFF (no Thrift message starts so).
+            if length >= 2 && bytes[4] == 0x0F && bytes[5] == 0xFF {
+                return try headerFrame(bytes, length: length)
+            }
             let protocolID = try resolveProtocol(bytes[MessageBoundary.frameHeaderSize], offset: MessageBoundary.frameHeaderSize)
             return Message(range: MessageBoundary.frameHeaderSize..<(MessageBoundary.frameHeaderSize + length),
                            consumed: MessageBoundary.frameHeaderSize + length, protocolID: protocolID)
@@ -74,6 +87,28 @@ public struct MessageFramer: Sendable {
                 throw error
             }
         }
+    }
+
+    /// A THeader frame: the message is its payload, in the protocol the header names.
+    private func headerFrame(_ bytes: UnsafeRawBufferPointer, length: Int) throws(ThriftError) -> Message {
+        let start = MessageBoundary.frameHeaderSize
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
+        let (header, payload) = try THeader.parse(frame, limits: limits)
+        if let configuredProtocol, configuredProtocol != header.protocolID {
+            throw ThriftError(.badVersion, offset: start, detail: "THeader carries \(header.protocolID), the server takes \(configuredProtocol)")
+        }
+        guard header.transforms.isEmpty else {
+            throw ThriftError(.invalidFrame, offset: start, detail: "THeader transforms \(header.transforms) are not supported yet"
+                              + " (send without zlib)")
+        }
+        do {
+            guard !payload.isEmpty, ThriftProtocolID(sniffing: frame[payload.lowerBound]) == header.protocolID else {
+                throw ThriftError(.invalidFrame, offset: start + payload.lowerBound,
+                                  detail: "THeader payload is not a \(header.protocolID) message")
+            }
+        }
+        return Message(range: (start + payload.lowerBound)..<(start + payload.upperBound), consumed: start + length,
+                       protocolID: header.protocolID, header: header)
     }
 
     private func resolveProtocol(_ byte: UInt8, offset: Int) throws(ThriftError) -> ThriftProtocolID {

@@ -112,7 +112,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             case .message(let message):
                 // The core is not borrowed here: replies may re-enter this handler freely.
                 let outcome = dispatcher.dispatch(message.bytes, protocol: message.protocolID, connection: state,
-                                                  sink: sink, executor: executor)
+                                                  sink: sink, executor: executor, header: message.header)
                 if let action = connection.dispatched(outcome) {
                     apply(action)
                     return

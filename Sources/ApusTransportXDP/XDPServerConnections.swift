@@ -67,7 +67,7 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
                 engine.counters.messagesReceived += 1
                 if message.wasReassembled { engine.counters.messagesReassembled += 1 }
                 let outcome = dispatcher.dispatch(message.bytes, protocol: message.protocolID, connection: connection.state,
-                                                  sink: connection.sink, executor: engine.executor)
+                                                  sink: connection.sink, executor: engine.executor, header: message.header)
                 if let action = connection.core.dispatched(outcome) {
                     record(action, on: connection)
                     return bytes.count

@@ -84,3 +84,39 @@ struct THeaderCase: CustomTestStringConvertible, Sendable {
         }
     }
 }
+
+/// The framer sniffs THeader among framed messages and hands out the inner message in place.
+@Suite struct THeaderFramingTests {
+    @Test(arguments: THeaderCase.all.filter { $0.transforms.isEmpty })
+    func theFramerFindsTheInnerMessage(_ golden: THeaderCase) throws {
+        var framer = MessageFramer(framing: nil, protocol: nil, limits: .default)
+        var expected: Int?
+        let message = try golden.bytes.withUnsafeBytes { try framer.next(in: $0, expectedTotal: &expected) }
+        let found = try #require(message)
+        #expect(framer.framing == .framed)
+        #expect(found.consumed == golden.bytes.count)
+        #expect(found.protocolID == golden.protocolID)
+        #expect(Array(golden.bytes[found.range]) == golden.payload)
+        #expect(found.header?.headers == golden.headers)
+        #expect(found.header?.sequenceNumber == golden.sequenceNumber)
+    }
+
+    @Test func aTransformNotYetSupportedIsAClearError() throws {
+        let zlib = try #require(THeaderCase.all.first { !$0.transforms.isEmpty })
+        var framer = MessageFramer(framing: nil, protocol: nil, limits: .default)
+        var expected: Int?
+        do {
+            _ = try zlib.bytes.withUnsafeBytes { try framer.next(in: $0, expectedTotal: &expected) }
+            Issue.record("a zlib frame was taken")
+        } catch {
+            #expect("\(error)".contains("not supported"))
+        }
+    }
+
+    @Test func aProtocolOtherThanTheConfiguredOneIsRefused() throws {
+        let compact = try #require(THeaderCase.all.first { $0.protocolID == .compact })
+        var framer = MessageFramer(framing: nil, protocol: .binary, limits: .default)
+        var expected: Int?
+        #expect(throws: ThriftError.self) { _ = try compact.bytes.withUnsafeBytes { try framer.next(in: $0, expectedTotal: &expected) } }
+    }
+}

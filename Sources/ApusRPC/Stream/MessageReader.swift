@@ -49,6 +49,8 @@ package struct MessageReader: ~Copyable {
         package var protocolID: ThriftProtocolID
         /// It spanned reads and was copied once into the reader's buffer.
         package var wasReassembled: Bool
+        /// The THeader it came in (metadata, and the form its reply must take), if any.
+        package var header: THeader? = nil
     }
 
     /// The next complete message, reading from `input` only as far as that message goes;
@@ -66,7 +68,7 @@ package struct MessageReader: ~Copyable {
         if let message = try framer.next(in: rest, expectedTotal: &expected) {
             input.advance(message.consumed)
             return Message(bytes: UnsafeRawBufferPointer(rebasing: rest[message.range]), protocolID: message.protocolID,
-                           wasReassembled: false)
+                           wasReassembled: false, header: message.header)
         }
         // The start of a message that continues in later reads: keep it.
         expectedTotal = expected
@@ -96,7 +98,7 @@ package struct MessageReader: ~Copyable {
                 expectedTotal = nil
                 handedOut = message.consumed
                 return Message(bytes: UnsafeRawBufferPointer(rebasing: partial.readable[message.range]), protocolID: message.protocolID,
-                               wasReassembled: true)
+                               wasReassembled: true, header: message.header)
             }
             expectedTotal = expected
             // More is needed: go on only when a frame header just completed and input remains.

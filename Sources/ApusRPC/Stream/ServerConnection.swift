@@ -62,6 +62,9 @@ package struct ServerConnection: ~Copyable {
     private var messageSince: Duration?
     /// The reader holds input stashed while paused, which may hold complete messages.
     private var stashed = false
+    /// THeader's persistent headers (INFO_PKEYVALUE): sent once, they hold for every later
+    /// message of the connection.
+    private var persistentHeaders: [String: String] = [:]
 
     package init(configuration: Configuration, at now: Duration) {
         self.configuration = configuration
@@ -112,7 +115,7 @@ package struct ServerConnection: ~Copyable {
                 return .needMore
             }
             if message.wasReassembled { messageSince = nil }
-            return .message(message)
+            return .message(withPersistentHeaders(message))
         } catch {
             return .action(fail("malformed or oversized input: \(error)"))
         }
@@ -124,7 +127,7 @@ package struct ServerConnection: ~Copyable {
         guard reader.bufferedBytes > 0 else { return .needMore }
         var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
         do throws(ThriftError) {
-            if let message = try reader.next(from: &none) { return .message(message) }
+            if let message = try reader.next(from: &none) { return .message(withPersistentHeaders(message)) }
         } catch {
             return .action(fail("malformed input before the peer's FIN: \(error)"))
         }
@@ -194,8 +197,9 @@ package struct ServerConnection: ~Copyable {
         do throws(ThriftError) {
             reply = try WireMessage(message, protocol: protocolID, framing: replyFraming)
         } catch {
-            let fallback = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
+            var fallback = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
                                                      name: message.name, sequenceID: message.sequenceID)
+            fallback.header = message.header
             reply = try? WireMessage(fallback, protocol: protocolID, framing: replyFraming)
         }
         return (reply, closeIfDone())
@@ -237,6 +241,15 @@ package struct ServerConnection: ~Copyable {
     }
 
     // MARK: Internals
+
+    private mutating func withPersistentHeaders(_ message: MessageReader.Message) -> MessageReader.Message {
+        guard var header = message.header else { return message }
+        if !header.persistentHeaders.isEmpty { persistentHeaders.merge(header.persistentHeaders) { $1 } }
+        header.persistentHeaders = persistentHeaders
+        var message = message
+        message.header = header
+        return message
+    }
 
     private var isDraining: Bool {
         if case .draining = phase { return true }

@@ -15,7 +15,14 @@ package struct WireMessage: Sendable {
         self.message = message
         self.protocolID = protocolID
         self.messageSize = try message.encodedSize(protocol: protocolID)
-        self.frameHeaderSize = framing == .framed ? MessageBoundary.frameHeaderSize : 0
+        if let header = message.header {
+            guard header.transforms.isEmpty else {
+                throw ThriftError(.invalidFrame, offset: 0, detail: "THeader transforms \(header.transforms) are not supported yet")
+            }
+            self.frameHeaderSize = header.frameHeaderSize  // LENGTH included
+        } else {
+            self.frameHeaderSize = framing == .framed ? MessageBoundary.frameHeaderSize : 0
+        }
     }
 
     /// Bytes on the wire.
@@ -25,7 +32,11 @@ package struct WireMessage: Sendable {
     /// the space is short or encoding failed (sizing succeeded, so that means a bug).
     package func write(into space: UnsafeMutableRawBufferPointer) -> Int {
         guard space.count >= size else { return 0 }
-        if frameHeaderSize > 0 { space.storeBytes(of: UInt32(messageSize).bigEndian, as: UInt32.self) }
+        if let header = message.header {
+            guard (try? header.write(into: space, payloadSize: messageSize)) == frameHeaderSize else { return 0 }
+        } else if frameHeaderSize > 0 {
+            space.storeBytes(of: UInt32(messageSize).bigEndian, as: UInt32.self)
+        }
         let body = UnsafeMutableRawBufferPointer(rebasing: space[frameHeaderSize..<size])
         guard let written = try? message.encode(protocol: protocolID, into: body), written == messageSize else { return 0 }
         return size
