@@ -46,11 +46,14 @@ let package = Package(
             name: "ApusXSK",
             dependencies: ["CXDP", .product(name: "Atomics", package: "swift-atomics")]
         ),
+        // zlib, for THeader's zlib transform.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Services, context, errors, router, middleware, server core, client; no syscalls.
         .target(
             name: "ApusRPC",
             dependencies: [
                 "ApusThrift",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

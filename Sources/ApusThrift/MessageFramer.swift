@@ -97,11 +97,10 @@ public struct MessageFramer: Sendable {
         if let configuredProtocol, configuredProtocol != header.protocolID {
             throw ThriftError(.badVersion, offset: start, detail: "THeader carries \(header.protocolID), the server takes \(configuredProtocol)")
         }
-        guard header.transforms.isEmpty else {
-            throw ThriftError(.invalidFrame, offset: start, detail: "THeader transforms \(header.transforms) are not supported yet"
-                              + " (send without zlib)")
+        for transform in header.transforms where transform != .zlib {
+            throw ThriftError(.invalidFrame, offset: start, detail: "THeader: unknown transform \(transform.rawValue) (Apus supports zlib, 1)")
         }
-        do {
+        if header.transforms.isEmpty {  // transformed payloads are checked once undone (MessageReader)
             guard !payload.isEmpty, ThriftProtocolID(sniffing: frame[payload.lowerBound]) == header.protocolID else {
                 throw ThriftError(.invalidFrame, offset: start + payload.lowerBound,
                                   detail: "THeader payload is not a \(header.protocolID) message")

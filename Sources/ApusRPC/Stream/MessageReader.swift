@@ -16,6 +16,8 @@ package struct MessageReader: ~Copyable {
     private var handedOut = 0
     /// The full size of the message in `partial`, once its frame header is in.
     private var expectedTotal: Int?
+    /// A THeader payload with its transforms (zlib) undone, handed out until the next call.
+    private var untransformed = ByteQueue()
 
     package init(framing: ThriftFraming?, protocol protocolID: ThriftProtocolID?, limits: ThriftLimits) {
         framer = MessageFramer(framing: framing, protocol: protocolID, limits: limits)
@@ -57,6 +59,20 @@ package struct MessageReader: ~Copyable {
     /// nil when `input` is used up without completing one (what was read is kept).
     /// Throws when the stream is malformed or over a limit: nothing after that can be trusted.
     package mutating func next(from input: inout Input) throws(ThriftError) -> Message? {
+        if !untransformed.isEmpty { untransformed.removeAll() }
+        guard let message = try nextFramed(from: &input) else { return nil }
+        guard let header = message.header, !header.transforms.isEmpty else { return message }
+        let bytes = try THeaderTransforms.decode(message.bytes, transforms: header.transforms, limit: framer.limits.maxFrameSize)
+        guard let first = bytes.first, ThriftProtocolID(sniffing: first) == header.protocolID else {
+            throw ThriftError(.invalidFrame, offset: 0, detail: "THeader payload, once its transforms are undone, is not a \(header.protocolID) message")
+        }
+        bytes.withUnsafeBytes { untransformed.append($0) }
+        var undone = message
+        undone.bytes = untransformed.readable
+        return undone
+    }
+
+    private mutating func nextFramed(from input: inout Input) throws(ThriftError) -> Message? {
         if handedOut > 0 {
             partial.removeFirst(handedOut)
             handedOut = 0
@@ -122,6 +138,7 @@ package struct MessageReader: ~Copyable {
     /// Drops everything held (the connection is gone or can no longer be trusted).
     package mutating func reset() {
         partial.removeAll()
+        untransformed.removeAll()
         handedOut = 0
         expectedTotal = nil
     }

@@ -9,16 +9,29 @@ package struct WireMessage: Sendable {
     /// Header and body, without the frame header.
     package let messageSize: Int
     package let frameHeaderSize: Int
+    /// The message with its THeader transforms applied (zlib), when it has any: made once
+    /// here, since its size is known only after compressing.
+    private let transformed: [UInt8]?
 
     /// Sizes `message`; throws when it cannot be encoded (a value over a limit, a bad union).
     package init(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
         self.message = message
         self.protocolID = protocolID
-        self.messageSize = try message.encodedSize(protocol: protocolID)
-        if let header = message.header {
-            guard header.transforms.isEmpty else {
-                throw ThriftError(.invalidFrame, offset: 0, detail: "THeader transforms \(header.transforms) are not supported yet")
+        let plainSize = try message.encodedSize(protocol: protocolID)
+        if let header = message.header, !header.transforms.isEmpty {
+            var plain = [UInt8](repeating: 0, count: plainSize)
+            let written = plain.withUnsafeMutableBytes { space in
+                Result { () throws(ThriftError) in try message.encode(protocol: protocolID, into: space) }
             }
+            guard try written.get() == plainSize else { throw ThriftError(.outputFull, offset: 0, detail: "message shorter than its size") }
+            let transformed = try THeaderTransforms.encode(plain, transforms: header.transforms)
+            self.transformed = transformed
+            self.messageSize = transformed.count
+        } else {
+            self.transformed = nil
+            self.messageSize = plainSize
+        }
+        if let header = message.header {
             self.frameHeaderSize = header.frameHeaderSize  // LENGTH included
         } else {
             self.frameHeaderSize = framing == .framed ? MessageBoundary.frameHeaderSize : 0
@@ -38,6 +51,10 @@ package struct WireMessage: Sendable {
             space.storeBytes(of: UInt32(messageSize).bigEndian, as: UInt32.self)
         }
         let body = UnsafeMutableRawBufferPointer(rebasing: space[frameHeaderSize..<size])
+        if let transformed {
+            transformed.withUnsafeBytes { body.copyMemory(from: $0) }
+            return size
+        }
         guard let written = try? message.encode(protocol: protocolID, into: body), written == messageSize else { return 0 }
         return size
     }
