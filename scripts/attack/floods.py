@@ -22,7 +22,7 @@ class SynSource:
         self.ips = []
         for last in range(100, 251):
             src = P.ip_bytes(env["subnet"] + str(last))
-            self.ips.append((P.ipv4(src, dst, 6, b"\0" * 24), P.ones_sum(src)))
+            self.ips.append((P.ipv4(src, dst, 6, b"\0" * 24)[:20], P.ones_sum(src)))
         self.options = P.tcp_options(mss=1460)
         self.middle = struct.pack("!IBBH", 0, 6 << 4, P.SYN, 64240)
         # Everything but the source address, source port and sequence number.
@@ -67,7 +67,7 @@ def forged_acks(env, tx, rng, count, tuples_from):
         ports.add(sport)
         payload = call if i % 3 == 0 else b""
         flags = P.ACK | (P.PSH if payload else 0)
-        tx.send(P.tcp_frame(P.random_mac(rng), server_mac, P.ip_bytes(src_ip), dst, sport, env["port"],
+        tx.send(P.tcp_frame(P.spoof_mac(src_ip), server_mac, P.ip_bytes(src_ip), dst, sport, env["port"],
                             rng.getrandbits(32), rng.getrandbits(32), flags, payload=payload))
     return ports
 
@@ -78,6 +78,8 @@ def forged_cookies(env, params):
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
     sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    P.announce(tx, env)
+    sniffer.recv(0.3)
     count = params["count"]
     calm_ports = forged_acks(env, tx, rng, count // 2, 10000)
     calm = sniffer.recv(1.5)
@@ -106,6 +108,8 @@ def odd_syns(env, params):
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
     sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    P.announce(tx, env)
+    sniffer.recv(0.3)
     server_mac, dst = P.mac_bytes(env["server_mac"]), P.ip_bytes(env["owned"])
     sent = {}
     for n, kind in enumerate(params["variants"] + ["control"] * 2):
@@ -159,6 +163,8 @@ def isn_predict(env, params):
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
     sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    P.announce(tx, env)
+    sniffer.recv(0.3)
     samples, missing = [], 0
     conns = [RawConnection(env, tx, sniffer, rng=rng, sport=41000 + i) for i in range(params["distinct"])]
     conns += [conns[0]] * params["repeats"]

@@ -25,6 +25,23 @@ def injections(conn):
     ]
 
 
+# The injections a receiver answers with an ACK (RFC 9293 §3.10.7.4, RFC 5961 §4-5).
+ANSWERED = ("in-window SYN", "ACK above SND.MAX", "out-of-window data", "old (duplicate) data",
+            "in-window RST + payload + future TSval")
+
+
+def by_kind(conn, count):
+    """ACKs drawn by `count` back-to-back segments of each answered kind, a second apart."""
+    out = {}
+    for label, kwargs in injections(conn):
+        if label in ANSWERED:
+            time.sleep(1.1)
+            for _ in range(count):
+                conn.send(**kwargs)
+            out[label] = answers(conn.collect(1.0))[0]
+    return out
+
+
 def answers(segs):
     acks = sum(1 for s in segs if s.flags & (P.ACK | P.SYN | P.RST) == P.ACK)
     return acks, sum(1 for s in segs if s.flags & P.RST)
@@ -34,6 +51,8 @@ def tcp_inject(env, params):
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
     sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    P.announce(tx, env)
+    sniffer.recv(0.3)
     conn = RawConnection(env, tx, sniffer, rng=rng)
     synack = conn.connect(2.0)
     if synack is None:
@@ -54,8 +73,7 @@ def tcp_inject(env, params):
     garbage = {}
     if all(c["survived"] for c in cases):
         time.sleep(1.1)
-        kinds = [c[1] for c in injections(conn) if c[0] not in ("no flags + data", "PSH without ACK + data",
-                                                                "RST outside the window")]
+        kinds = [c[1] for c in injections(conn) if c[0] in ANSWERED]
         start = time.monotonic()
         for i in range(params["garbage"]):
             kwargs = dict(kinds[i % len(kinds)])
@@ -66,6 +84,6 @@ def tcp_inject(env, params):
         acks, rsts = answers(conn.collect(1.5))
         survived, seen = conn.echo_ok("after garbage")
         garbage = {"segments": params["garbage"], "burst_s": round(burst, 3), "acks": acks, "rst": rsts,
-                   "survived": bool(survived and not rsts)}
+                   "survived": bool(survived and not rsts), "acks_by_kind": by_kind(conn, params["per_kind"])}
     conn.reset()
     return {"timestamps": synack.tsval is not None, "cases": cases, "garbage": garbage}

@@ -188,8 +188,9 @@ class Sniffer:
             except BlockingIOError:
                 return
 
-    def recv(self, timeout):
-        """Parsed segments that arrive within `timeout` s (at least one wait)."""
+    def recv(self, timeout, first=False):
+        """Parsed segments that arrive within `timeout` s (at least one wait);
+        `first`: return as soon as any arrived."""
         out, deadline = [], time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -214,7 +215,7 @@ class Sniffer:
                 seg = parse(frame, vlan, time.monotonic())
                 if seg is not None:
                     out.append(seg)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (first and out):
                 return out
 
     def answer_arp(self, frame):
@@ -248,6 +249,16 @@ def spoof_mac(ip):
     """The MAC this run answers ARP with for spoofed address `ip`: a random locally
     administered unicast prefix (fixed per run) and the address's last byte."""
     return _SPOOF_PREFIX + bytes([int(ip.rsplit(".", 1)[1])])
+
+
+def announce(tx, env):
+    """ARP requests from every spoofed address for the server's, so it learns their MACs
+    (`spoof_mac`) up front and its answers to spoofed flows are not lost while resolving."""
+    owned = ip_bytes(env["owned"])
+    for last in range(SPOOF_LOW, SPOOF_HIGH + 1):
+        ip = env["subnet"] + str(last)
+        mac = spoof_mac(ip)
+        tx.send(ethernet(b"\xff" * 6, mac, ETH_P_ARP, arp(1, mac, ip_bytes(ip), b"\0" * 6, owned)))
 
 
 def seed():

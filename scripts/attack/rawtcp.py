@@ -40,9 +40,9 @@ class RawConnection:
     def ours(self, seg):
         return seg.dst == self.src_ip and seg.dport == self.sport and seg.sport == self.dport
 
-    def collect(self, timeout):
+    def collect(self, timeout, first=False):
         """This connection's segments from the server within `timeout` s (plus any held back)."""
-        segs = [s for s in self.sniffer.recv(timeout) if self.ours(s)]
+        segs = [s for s in self.sniffer.recv(timeout, first) if self.ours(s)]
         out, self.backlog = self.backlog + segs, []
         for seg in out:
             if seg.tsval is not None:
@@ -57,7 +57,7 @@ class RawConnection:
         self.tx.send(frame)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for seg in self.collect(min(0.2, max(0.0, deadline - time.monotonic()))):
+            for seg in self.collect(min(0.2, max(0.0, deadline - time.monotonic())), first=True):
                 if seg.flags & (P.SYN | P.ACK) == P.SYN | P.ACK and seg.ack == (self.iss + 1) & 0xFFFFFFFF:
                     self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
                     self.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
@@ -83,7 +83,7 @@ class RawConnection:
         buffer, seen = b"", []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for seg in self.collect(0.1):
+            for seg in self.collect(0.1, first=True):
                 seen.append(seg)
                 if seg.flags & P.RST:
                     return None, seen
