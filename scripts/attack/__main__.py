@@ -7,7 +7,7 @@ import sys
 import time
 
 from .attacks import ATTACKS, BY_NAME
-from .lab import Lab, log
+from .lab import LOG, Lab, log
 from .run import report, run_attack, run_crash_restart
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,6 +62,7 @@ def main(argv):
         return 1
     logs = os.path.join(ROOT, ".build", "attack", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(logs, exist_ok=True)
+    LOG.append(open(os.path.join(logs, "output.txt"), "w"))
     lab = Lab(ROOT, opts.apus, logs)
 
     def interrupted(signum, _frame):

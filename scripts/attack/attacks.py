@@ -48,9 +48,9 @@ def forged_cookies(ctx):
         checks.append((p.get("non_rst", 1) == 0, f"{phase}: answers other than RST to forged ACKs: {p.get('non_rst')}"
                                                  f" ({p.get('with_data')} with data)"))
         checks.append((p.get("rst", 0) > 0, f"{phase}: forged flows visible to the sniffer ({p.get('rst')} RSTs back)"))
-    checks.append((r.get("cookie_synacks_seen", 0) > 4096,
-                   f"listener overflowed into cookie mode: {r.get('cookie_synacks_seen')} SYN-ACKs to"
-                   f" {r.get('flood_syns')} flood SYNs (backlog 4096)"))
+    checks.append((r.get("flood_tuples_answered", 0) > 4096,
+                   f"listener overflowed into cookie mode: {r.get('flood_tuples_answered')} of {r.get('flood_syns')}"
+                   f" flood SYNs answered (backlog 4096: the rest with cookies)"))
     accepted = c.get("accepted_delta")
     checks.append((accepted == 0, f"connections the server accepted during the attack: {accepted} (server counter)"))
     return checks
@@ -124,8 +124,9 @@ def tcp_inject(ctx):
     if g:
         checks.append((g["survived"], f"200 garbage segments: {'survived' if g['survived'] else 'connection lost'}"))
         checks.append((g["acks"] <= g["segments"] // 2,
-                       f"ACKs drawn by {g['segments']} garbage segments in {g['burst_s']} s: {g['acks']}"
-                       f" (target <= {g['segments'] // 2}); per kind x{ctx['params']['per_kind']}: {g['acks_by_kind']}"))
+                       f"ACKs drawn by {g['segments']} garbage segments over {g['spread_s']} s: {g['acks']}"
+                       f" (target <= {g['segments'] // 2}); per kind, {ctx['params']['per_kind']} each at the same pace:"
+                       f" {g['acks_by_kind']}"))
     return checks
 
 
@@ -171,7 +172,7 @@ ATTACKS = [
            "zero-window", lambda s: {"calls": 100 if s else 200, "payload": 2000, "stall": 3 if s else 5,
                                      "slow": 2 if s else 3, "timeout": 30 if s else 60}, check=zero_window),
     Attack("tcp-inject", "blind-injection segments against a raw-socket connection", "tcp-inject",
-           lambda s: {"garbage": 200, "per_kind": 40}, during=False, check=tcp_inject),
+           lambda s: {"garbage": 200, "per_kind": 20 if s else 40, "spread": 1.0}, during=False, check=tcp_inject),
     Attack("arp-spoof", "one unsolicited ARP reply claiming the client's address", "arp-spoof",
            lambda s: {"hold": 4 if s else 6}, probe=True, check=arp_spoof),
     Attack("bcast-syn", "SYNs from broadcast/multicast/zero addresses and broadcast/multicast MACs", "odd-syns",

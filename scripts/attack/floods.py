@@ -77,7 +77,7 @@ def forged_cookies(env, params):
     its backlog (cookie mode). Any answer other than an RST means a connection exists."""
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
-    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"], env["client_ip"])
     P.announce(tx, env)
     sniffer.recv(0.3)
     count = params["count"]
@@ -97,7 +97,8 @@ def forged_cookies(env, params):
         result[label] = {"rst": sum(1 for s in mine if s.flags & P.RST),
                          "non_rst": sum(1 for s in mine if not s.flags & P.RST),
                          "with_data": sum(1 for s in mine if s.payload)}
-    result["cookie_synacks_seen"] = sum(1 for s in hot if s.dport < 9000 and s.flags & (P.SYN | P.ACK) == P.SYN | P.ACK)
+    result["flood_tuples_answered"] = len({(s.dst, s.dport) for s in hot
+                                           if s.dport < 9000 and s.flags & (P.SYN | P.ACK) == P.SYN | P.ACK})
     return result
 
 
@@ -107,7 +108,7 @@ def odd_syns(env, params):
     bcast-mac, mcast-mac, pseudo-csum, zero-csum, bad-csum, vlan."""
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
-    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"], env["client_ip"])
     P.announce(tx, env)
     sniffer.recv(0.3)
     server_mac, dst = P.mac_bytes(env["server_mac"]), P.ip_bytes(env["owned"])
@@ -162,7 +163,7 @@ def isn_predict(env, params):
     tuple `repeats` more times (reset in between)."""
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
-    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"], env["client_ip"])
     P.announce(tx, env)
     sniffer.recv(0.3)
     samples, missing = [], 0

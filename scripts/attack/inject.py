@@ -30,15 +30,24 @@ ANSWERED = ("in-window SYN", "ACK above SND.MAX", "out-of-window data", "old (du
             "in-window RST + payload + future TSval")
 
 
-def by_kind(conn, count):
-    """ACKs drawn by `count` back-to-back segments of each answered kind, a second apart."""
+def paced(conn, segments, spread):
+    """Sends `segments` (kwargs) evenly over `spread` s, so that the server sees them one
+    by one rather than coalesced in one receive batch; returns the ACKs they drew."""
+    start, seen = time.monotonic(), []
+    for i, kwargs in enumerate(segments):
+        while time.monotonic() < start + spread * i / len(segments):
+            seen += conn.collect(0.002, first=True)
+        conn.send(**kwargs)
+    return answers(seen + conn.collect(1.0))
+
+
+def by_kind(conn, count, spread):
+    """ACKs drawn by `count` segments of each answered kind, each kind in its own second(s)."""
     out = {}
     for label, kwargs in injections(conn):
         if label in ANSWERED:
             time.sleep(1.1)
-            for _ in range(count):
-                conn.send(**kwargs)
-            out[label] = answers(conn.collect(1.0))[0]
+            out[label] = paced(conn, [kwargs] * count, spread)[0]
     return out
 
 
@@ -50,7 +59,7 @@ def answers(segs):
 def tcp_inject(env, params):
     rng = random.Random(P.seed())
     tx = P.sender(env["ifname"])
-    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"])
+    sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"], env["client_ip"])
     P.announce(tx, env)
     sniffer.recv(0.3)
     conn = RawConnection(env, tx, sniffer, rng=rng)
@@ -74,16 +83,17 @@ def tcp_inject(env, params):
     if all(c["survived"] for c in cases):
         time.sleep(1.1)
         kinds = [c[1] for c in injections(conn) if c[0] in ANSWERED]
-        start = time.monotonic()
+        segments = []
         for i in range(params["garbage"]):
             kwargs = dict(kinds[i % len(kinds)])
             if kwargs.get("payload"):
                 kwargs["payload"] = bytes([rng.randrange(256) for _ in range(8)])
-            conn.send(**kwargs)
-        burst = time.monotonic() - start
-        acks, rsts = answers(conn.collect(1.5))
+            segments.append(kwargs)
+        acks, rsts = paced(conn, segments, params["spread"])
         survived, seen = conn.echo_ok("after garbage")
-        garbage = {"segments": params["garbage"], "burst_s": round(burst, 3), "acks": acks, "rst": rsts,
-                   "survived": bool(survived and not rsts), "acks_by_kind": by_kind(conn, params["per_kind"])}
+        rsts += sum(1 for s in seen if s.flags & P.RST)
+        garbage = {"segments": params["garbage"], "spread_s": params["spread"], "acks": acks, "rst": rsts,
+                   "survived": bool(survived and not rsts),
+                   "acks_by_kind": by_kind(conn, params["per_kind"], params["spread"] * params["per_kind"] / params["garbage"])}
     conn.reset()
     return {"timestamps": synack.tsval is not None, "cases": cases, "garbage": garbage}

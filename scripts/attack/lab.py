@@ -16,8 +16,15 @@ PORT = 9090
 SERVER_CPU, CLIENT_CPU = "0", "1"
 
 
+LOG = []  # [open file] once the driver has a log directory
+
+
 def log(line):
+    """A line to stdout and to the run's output.txt."""
     print(line, flush=True)
+    for out in LOG:
+        out.write(line + "\n")
+        out.flush()
 
 
 class Lab:

@@ -15,6 +15,7 @@ ETH_P_8021Q = 0x8100
 SOL_PACKET = 263
 PACKET_AUXDATA = 8
 SO_ATTACH_FILTER = 26
+SO_RCVBUFFORCE = 33
 TP_STATUS_VLAN_VALID = 0x10
 
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
@@ -164,17 +165,20 @@ class Sniffer:
     from PACKET_AUXDATA since the kernel strips tags before packet sockets see them.
     Answers the server's ARP requests for spoofed addresses with `spoof_mac` (via `tx`)."""
 
-    def __init__(self, ifname, server_ip, tx=None, subnet=None):
+    def __init__(self, ifname, server_ip, tx=None, subnet=None, exclude_dst=None):
         self.tx, self.subnet, self.arp_answered = tx, subnet, 0
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         owned = struct.unpack("!I", ip_bytes(server_ip))[0]
-        # IPv4 from the server, or ARP (the server resolves the spoofed sources).
-        code = [(0x28, 0, 0, 12), (0x15, 3, 0, ETH_P_ARP), (0x15, 0, 3, ETH_P_IP), (0x20, 0, 0, 26),
-                (0x15, 0, 1, owned), (0x06, 0, 0, 0xFFFF), (0x06, 0, 0, 0)]
+        skip = struct.unpack("!I", ip_bytes(exclude_dst or "0.0.0.0"))[0] if exclude_dst else None
+        # ARP (the server resolves the spoofed sources), or IPv4 from the server and, with
+        # exclude_dst, not to that address (the legit load's replies would swamp the reader).
+        code = [(0x28, 0, 0, 12), (0x15, 5, 0, ETH_P_ARP), (0x15, 0, 5, ETH_P_IP), (0x20, 0, 0, 26),
+                (0x15, 0, 3, owned), (0x20, 0, 0, 30), (0x15, 1, 0, skip if skip is not None else owned),
+                (0x06, 0, 0, 0xFFFF), (0x06, 0, 0, 0)]
         program = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in code))
         s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(code), ctypes.addressof(program)))
         s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)  # a flood's answers wait here unread
         s.bind((ifname, 0))
         s.setblocking(False)
         self.sock = s
