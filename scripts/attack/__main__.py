@@ -19,7 +19,7 @@ def parse(argv):
     ap.add_argument("--only", help="comma-separated attack names (see --list)")
     ap.add_argument("--list", action="store_true", help="list the attacks and exit")
     ap.add_argument("--report-only", action="store_true", help="always exit 0")
-    ap.add_argument("--rate", type=int, default=10000, help="legit calls/s of the paced apus bench (default 10000)")
+    ap.add_argument("--rate", type=int, default=5000, help="legit calls/s of the paced apus bench (default 5000)")
     ap.add_argument("--apus", default=os.environ.get("APUS_BINARY", ".build/release/apus"), help="the apus binary")
     opts = ap.parse_args(argv)
     opts.apus = os.path.abspath(os.path.join(ROOT, opts.apus))

@@ -27,6 +27,12 @@ def new_conns(ctx):
                  f" (slowest {p.get('slowest_s')} s{', errors ' + str(p['errors']) if p.get('errors') else ''})")]
 
 
+def final_fields(ctx, *names):
+    """Some of the server's exit counters, `name=value ...`."""
+    fields = dict(f.split("=", 1) for f in ctx["final"].split() if "=" in f)
+    return " ".join(f"{n}={fields.get(n, '?')}" for n in names)
+
+
 def rss_growth_per_conn(ctx, count, limit_kb):
     growth = ctx["rss_peak"] - ctx["rss_before"]
     per = growth / max(count, 1)
@@ -83,7 +89,7 @@ def slowloris(ctx):
             (r.get("ended_within") == r.get("connected"),
              f"reset/closed within {limit} s of the header: {r.get('ended_within')}/{r.get('connected')}"
              f" (rst {r.get('rst')}, eof {r.get('eof')}, still open {r.get('still_open')}; first {r.get('first_s')} s,"
-             f" last {r.get('last_s')} s)"),
+             f" last {r.get('last_s')} s); server: {final_fields(ctx, 'connections_failed', 'tcp_resets_sent')}"),
             (growth <= bound, f"RSS growth {growth / 1024:.1f} MB for {n} x {SLOWLORIS_SIZE:,} B announced"
                               f" (target <= {bound / 1024:.0f} MB: 32 MB + 8 KB per connection)")]
 
@@ -103,15 +109,16 @@ def reply_amplify(ctx):
     bound = cap * n + 32 * MB
     return [(r.get("put_ok") and n == p["count"], f"{p['value_mb']} MB value stored; {n} connections x"
                                                   f" {p['calls']} pipelined gets, SO_RCVBUF 4096, never read"),
-            (growth <= bound, f"RSS growth {growth / MB:.0f} MB; cap {OWED_REPLIES} owed replies x {p['value_mb']} MB"
-                              f" = {cap // MB} MB per connection -> target <= {bound // MB} MB")]
+            (growth <= bound, f"RSS growth {growth / MB:.0f} MB (~{growth / n / (p['value_mb'] * MB):.1f} replies' worth per"
+                              f" connection); cap {OWED_REPLIES} owed replies x {p['value_mb']} MB = {cap // MB} MB per"
+                              f" connection -> target <= {bound // MB} MB")]
 
 
 def zero_window(ctx):
     r = ctx["result"]
     return [(r.get("replies") == r.get("calls") and r.get("in_order"),
              f"replies {r.get('replies')}/{r.get('calls')} (in order: {r.get('in_order')}) in {r.get('seconds')} s"
-             f"{', error ' + r['error'] if r.get('error') else ''}")]
+             f"{', read error ' + r['read_error'] if r.get('read_error') else ''}")]
 
 
 def tcp_inject(ctx):

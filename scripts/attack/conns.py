@@ -211,7 +211,7 @@ def zero_window(env, params):
     mark("hold")
     start = time.monotonic()
     time.sleep(params["stall"])
-    buffer, frames, errors = b"", [], None
+    buffer, frames, failure = b"", [], None
     deadline = start + params["timeout"]
     slow_until = time.monotonic() + params["slow"]
     s.setblocking(False)
@@ -222,10 +222,10 @@ def zero_window(env, params):
         try:
             chunk = s.recv(512 if slow else 1 << 20)
         except OSError as error:
-            errors = str(error)
+            failure = str(error)
             break
         if not chunk:
-            errors = "EOF"
+            failure = "EOF"
             break
         done, buffer = thrift.split_frames(buffer + chunk)
         frames += done
@@ -234,7 +234,7 @@ def zero_window(env, params):
     mark("end")
     in_order = all(thrift.reply_header(f)[2] == i and text.encode() in f for i, f in enumerate(frames))
     s.close()
-    return {"calls": params["calls"], "replies": len(frames), "in_order": in_order, "error": errors,
+    return {"calls": params["calls"], "replies": len(frames), "in_order": in_order, "read_error": failure,
             "seconds": round(time.monotonic() - start, 2)}
 
 
