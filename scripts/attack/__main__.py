@@ -67,13 +67,14 @@ def main(argv):
 
     def interrupted(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background (SIGINT ignored)
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGHUP, interrupted)
 
     rows, began = [], time.monotonic()
     try:
         log(f"attack-check: {'short' if opts.short else 'full'} run of {len(names)} attack(s); legit load: apus bench"
-            f" paced at {opts.rate} calls/s, 4 connections; logs in {logs}")
+            f" paced at {opts.rate} calls/s, 8 connections; logs in {logs}")
         lab.up()
         for name in names:
             attack = BY_NAME[name]

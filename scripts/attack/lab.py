@@ -133,10 +133,15 @@ class Lab:
                                  stderr=open(os.path.join(self.logs, f"worker-{name}.err"), "a"), text=True))
 
     def bench(self, rate, seconds, name):
-        argv = self.in_client([self.apus, "bench", "--host", self.owned, "--port", str(PORT), "--connections", "4",
-                               "--concurrency", "32", "--rate", str(rate), "--duration", str(seconds), "--timeout", "2"])
+        # 128 workers: each call is due 128/rate s after the last (25 ms at 5000/s), so a client
+        # thread scheduled late on the shared CPUs rarely misses its slot.
+        argv = self.in_client([self.apus, "bench", "--host", self.owned, "--port", str(PORT), "--connections", "8",
+                               "--concurrency", "128", "--rate", str(rate), "--duration", str(seconds), "--timeout", "2"])
         return Bench(self.spawn(argv, stdout=subprocess.PIPE, stderr=open(os.path.join(self.logs, f"bench-{name}.err"), "a"),
-                                text=True))
+                                text=True), open(os.path.join(self.logs, f"bench-{name}.out"), "a"))
+
+    def monitor(self, proc, name):
+        return Monitor(proc, lambda: self.counters(proc), open(os.path.join(self.logs, f"timeline-{name}.tsv"), "w"))
 
 
 class Worker:
@@ -175,13 +180,14 @@ class Bench:
     """`apus bench` with its once-a-second progress lines timestamped on arrival, so
     the QPS of any window can be read off the cumulative call count."""
 
-    def __init__(self, proc):
-        self.proc, self.points, self.errors = proc, [], 0
+    def __init__(self, proc, out):
+        self.proc, self.out, self.points, self.errors = proc, out, [], 0
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self):
         for line in self.proc.stdout:
+            self.out.write(f"{time.monotonic():.2f} {line}")
             m = re.match(r"progress: \d+s calls=(\d+) qps=\d+ errors=(\d+)", line)
             if m:
                 self.points.append((time.monotonic(), int(m.group(1))))
@@ -220,20 +226,41 @@ class Bench:
 
 
 class Monitor:
-    """Samples the server's RSS every 0.1 s (peak) and notices when it exits."""
+    """Samples the server's RSS every 0.1 s (peak); writes a timeline of RSS, CPU time and
+    the server's message counters to `out` (what explains a miss)."""
 
-    def __init__(self, proc):
-        self.proc, self.peak_kb, self.stop_flag = proc, rss_kb(proc.pid), threading.Event()
+    def __init__(self, proc, counters, out):
+        self.proc, self.counters, self.out = proc, counters, out
+        self.peak_kb, self.stop_flag = rss_kb(proc.pid), threading.Event()
+        self.out.write("time\trss_kb\tcpu_ticks\tmessages_in\tmessages_out\ttcp_retransmissions\n")
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
+        tick = 0
         while not self.stop_flag.wait(0.1):
-            self.peak_kb = max(self.peak_kb, rss_kb(self.proc.pid))
+            rss = rss_kb(self.proc.pid)
+            self.peak_kb = max(self.peak_kb, rss)
+            tick += 1
+            if tick % 5 == 0:
+                c = self.counters()
+                self.out.write(f"{time.monotonic():.2f}\t{rss}\t{cpu_ticks(self.proc.pid)}\t{c.get('messages_in')}"
+                               f"\t{c.get('messages_out')}\t{c.get('tcp_retransmissions')}\n")
+        self.out.flush()
 
     def stop(self):
         self.stop_flag.set()
         self.thread.join(2)
+
+
+def cpu_ticks(pid):
+    """utime + stime of the process, in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def rss_kb(pid):

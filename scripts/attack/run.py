@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from .lab import Monitor, log, rss_kb
+from .lab import log, rss_kb
 
 TARGET_RATIO = 0.9
 
@@ -32,7 +32,7 @@ def run_attack(lab, attack, opts):
         t_before = time.monotonic()
         time.sleep(before_s)
         rss_before, counters_before = rss_kb(server.pid), lab.counters(server)
-        monitor = Monitor(server)
+        monitor = lab.monitor(server, attack.name)
         probe = lab.worker("probe", {"interval": 0.1, "timeout": 3.0, "seconds": attack.timeout + 30}) if attack.probe else None
         worker = lab.worker(attack.worker, params)
         result = worker.wait(attack.timeout)
@@ -47,6 +47,8 @@ def run_attack(lab, attack, opts):
         time.sleep(after_s)
         rss_after = rss_kb(server.pid)
         monitor.stop()
+        monitor.out.write(f"# windows: before {t_before:.2f} attack {worker.started:.2f} during {d0:.2f}-{d1:.2f}"
+                          f" after {t_after:.2f}; marks {worker.marks}\n")
         time.sleep(1.2)  # one more progress line past the after window
         crashed = server.poll() is not None
     finally:
@@ -116,7 +118,7 @@ def run_crash_restart(lab, attack, opts):
         started = time.monotonic()
         second = lab.start_server([], "crash-2")
         restart_s = time.monotonic() - started
-        monitor = Monitor(second)
+        monitor = lab.monitor(second, attack.name)
         x2 = lab.xdp_stats()
         fresh = lab.bench(opts.rate, 600, "crash-2")
         ran = fresh.wait_running()
