@@ -112,7 +112,8 @@ def run_crash_restart(lab, attack, opts):
         redirected, errors = _delta(x0, x1, 1), _delta(x0, x1, 3)
         checks.append((redirected == 0 and (errors or 0) > 0,
                        f"after kill -9: frames for the owned address redirected {redirected}, passed to the kernel as"
-                       f" redirect errors {errors} (no stale socket in xsks)"))
+                       f" redirect errors {errors}: no stale socket in xsks (its values are not readable from user"
+                       f" space, bpftool: Operation not supported)"))
         pins = sorted(os.listdir(lab.pins)) if os.path.isdir(lab.pins) else []
         checks.append((set(pins) >= {"xsks", "owned_ipv4", "stats"}, f"pins left in {lab.pins}: {' '.join(pins)}"))
         started = time.monotonic()
