@@ -80,8 +80,14 @@ def main(argv):
             attack = BY_NAME[name]
             log(f"\n== {name}: {attack.title}")
             started = time.monotonic()
+            runner = run_crash_restart if name == "crash-restart" else run_attack
             try:
-                ctx = (run_crash_restart if name == "crash-restart" else run_attack)(lab, attack, opts)
+                ctx = runner(lab, attack, opts)
+                if ctx.get("contended"):  # once: a co-tenant's load is not the server's miss
+                    report(attack, ctx)
+                    log("  (a legit-QPS target was missed while the machine was busy: running it again)")
+                    ctx = runner(lab, attack, opts)
+                    ctx["checks"].append((True, "(second run: the first missed legit QPS on a busy machine)"))
             except (RuntimeError, OSError) as error:
                 log(f"  MISS  could not run: {error}")
                 rows.append((name, None))

@@ -161,7 +161,7 @@ ATTACKS = [
     Attack("syn-flood", "spoofed SYNs as fast as possible", "syn-flood",
            lambda s: {"count": 20000 if s else 100000, "seconds": 60}, probe=True, check=syn_flood),
     Attack("forged-cookies", "bare ACKs (1/3 with a Thrift call) guessing cookies, calm and in cookie mode",
-           "forged-cookies", lambda s: {"count": 3000, "flood": 6000}, check=forged_cookies),
+           "forged-cookies", lambda s: {"count": 3000, "flood": 6000, "rate": 20000}, check=forged_cookies),
     Attack("isn-predict", "ISNs of 8 tuples back to back and of one tuple 3 times", "isn-predict",
            lambda s: {"distinct": 8, "repeats": 2}, during=False, check=isn_predict),
     Attack("idle-conns", "idle kernel TCP connections held open", "idle-conns",

@@ -55,13 +55,20 @@ def syn_flood(env, params):
     return {"sent": sent, "seconds": round(elapsed, 2), "pps": int(sent / max(elapsed, 1e-6)), "send_errors": errors}
 
 
-def forged_acks(env, tx, rng, count, tuples_from):
+def pace(start, sent, rate):
+    """Sleeps until `sent` frames are due at `rate` per second since `start` (every 100)."""
+    if sent % 100 == 0:
+        time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+
+
+def forged_acks(env, tx, rng, count, tuples_from, rate):
     """`count` bare ACKs (every third with a framed Thrift call) from fresh spoofed tuples
-    with random acknowledgment numbers, none of which ever had a SYN-ACK."""
+    with random acknowledgment numbers, none of which ever had a SYN-ACK, `rate` per second."""
     server_mac, dst = P.mac_bytes(env["server_mac"]), P.ip_bytes(env["owned"])
     call = thrift.framed(thrift.echo("forged", seqid=1))
-    ports = set()
+    ports, start = set(), time.monotonic()
     for i in range(count):
+        pace(start, i, rate)
         src_ip = P.spoofed_ip(env["subnet"], rng)
         sport = tuples_from + i
         ports.add(sport)
@@ -80,16 +87,16 @@ def forged_cookies(env, params):
     sniffer = P.Sniffer(env["ifname"], env["owned"], tx, env["subnet"], env["client_ip"])
     P.announce(tx, env)
     sniffer.recv(0.3)
-    count = params["count"]
-    calm_ports = forged_acks(env, tx, rng, count // 2, 10000)
+    # Paced so that neither the XSK's RX ring nor the server's queue of stateless replies
+    # (RSTs, cookie SYN-ACKs) overflows: every forged ACK is seen and can be answered.
+    count, rate = params["count"], params["rate"]
+    calm_ports = forged_acks(env, tx, rng, count // 2, 10000, rate)
     calm = sniffer.recv(1.5)
-    source = SynSource(env, rng)
-    for _ in range(params["flood"]):
-        try:
-            tx.send(source.frame(sport=rng.randrange(1024, 9000)))
-        except OSError:
-            time.sleep(0.001)
-    hot_ports = forged_acks(env, tx, rng, count - count // 2, 40000)
+    source, start = SynSource(env, rng), time.monotonic()
+    for i in range(params["flood"]):
+        pace(start, i, rate)
+        tx.send(source.frame(sport=rng.randrange(1024, 9000)))
+    hot_ports = forged_acks(env, tx, rng, count - count // 2, 40000, rate)
     hot = sniffer.recv(2.0)
     result = {"forged": count, "flood_syns": params["flood"]}
     for label, ports, segs in (("calm", calm_ports, calm), ("cookie_mode", hot_ports, hot)):

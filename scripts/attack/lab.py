@@ -140,8 +140,9 @@ class Lab:
         return Bench(self.spawn(argv, stdout=subprocess.PIPE, stderr=open(os.path.join(self.logs, f"bench-{name}.err"), "a"),
                                 text=True), open(os.path.join(self.logs, f"bench-{name}.out"), "a"))
 
-    def monitor(self, proc, name):
-        return Monitor(proc, lambda: self.counters(proc), open(os.path.join(self.logs, f"timeline-{name}.tsv"), "w"))
+    def monitor(self, proc, bench, name):
+        return Monitor(proc, bench.proc.pid, lambda: self.counters(proc),
+                       open(os.path.join(self.logs, f"timeline-{name}.tsv"), "w"))
 
 
 class Worker:
@@ -229,10 +230,12 @@ class Monitor:
     """Samples the server's RSS every 0.1 s (peak); writes a timeline of RSS, CPU time and
     the server's message counters to `out` (what explains a miss)."""
 
-    def __init__(self, proc, counters, out):
-        self.proc, self.counters, self.out = proc, counters, out
+    def __init__(self, proc, bench_pid, counters, out):
+        self.proc, self.bench_pid, self.counters, self.out = proc, bench_pid, counters, out
         self.peak_kb, self.stop_flag = rss_kb(proc.pid), threading.Event()
-        self.out.write("time\trss_kb\tcpu_ticks\tmessages_in\tmessages_out\ttcp_retransmissions\n")
+        self.waits = []  # (time, server ms, bench ms) spent runnable but waiting for a CPU
+        self.out.write("time\trss_kb\tcpu_ticks\tmessages_in\tmessages_out\ttcp_retransmissions"
+                       "\tserver_cpu_wait_ms\tbench_cpu_wait_ms\n")
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -243,10 +246,20 @@ class Monitor:
             self.peak_kb = max(self.peak_kb, rss)
             tick += 1
             if tick % 5 == 0:
-                c = self.counters()
-                self.out.write(f"{time.monotonic():.2f}\t{rss}\t{cpu_ticks(self.proc.pid)}\t{c.get('messages_in')}"
-                               f"\t{c.get('messages_out')}\t{c.get('tcp_retransmissions')}\n")
+                c, now = self.counters(), time.monotonic()
+                self.waits.append((now, cpu_wait_ms(self.proc.pid), cpu_wait_ms(self.bench_pid)))
+                self.out.write(f"{now:.2f}\t{rss}\t{cpu_ticks(self.proc.pid)}\t{c.get('messages_in')}"
+                               f"\t{c.get('messages_out')}\t{c.get('tcp_retransmissions')}"
+                               f"\t{self.waits[-1][1]:.0f}\t{self.waits[-1][2]:.0f}\n")
         self.out.flush()
+
+    def wait_per_s(self, t0, t1):
+        """(server, bench) ms per second spent waiting for a CPU between t0 and t1 (None if unsampled)."""
+        inside = [w for w in self.waits if t0 - 0.5 <= w[0] <= t1 + 0.5]
+        if len(inside) < 2:
+            return None
+        span = inside[-1][0] - inside[0][0]
+        return tuple((inside[-1][i] - inside[0][i]) / span for i in (1, 2))
 
     def stop(self):
         self.stop_flag.set()
@@ -261,6 +274,18 @@ def cpu_ticks(pid):
         return int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def cpu_wait_ms(pid):
+    """Milliseconds all of the process's threads spent runnable, waiting for a CPU (schedstat)."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return total / 1e6
 
 
 def rss_kb(pid):
