@@ -179,7 +179,7 @@ ATTACKS = [
            "zero-window", lambda s: {"calls": 100 if s else 200, "payload": 2000, "stall": 3 if s else 5,
                                      "slow": 2 if s else 3, "timeout": 30 if s else 60}, check=zero_window),
     Attack("tcp-inject", "blind-injection segments against a raw-socket connection", "tcp-inject",
-           lambda s: {"garbage": 200, "per_kind": 20 if s else 40, "spread": 1.0}, during=False, check=tcp_inject),
+           lambda s: {"garbage": 200, "per_kind": 0 if s else 40, "spread": 1.0}, during=False, check=tcp_inject),
     Attack("arp-spoof", "one unsolicited ARP reply claiming the client's address", "arp-spoof",
            lambda s: {"hold": 4 if s else 6}, probe=True, check=arp_spoof),
     Attack("bcast-syn", "SYNs from broadcast/multicast/zero addresses and broadcast/multicast MACs", "odd-syns",

@@ -94,6 +94,7 @@ def tcp_inject(env, params):
         rsts += sum(1 for s in seen if s.flags & P.RST)
         garbage = {"segments": params["garbage"], "spread_s": params["spread"], "acks": acks, "rst": rsts,
                    "survived": bool(survived and not rsts),
-                   "acks_by_kind": by_kind(conn, params["per_kind"], params["spread"] * params["per_kind"] / params["garbage"])}
+                   "acks_by_kind": by_kind(conn, params["per_kind"], params["spread"] * params["per_kind"] / params["garbage"])
+                   if params["per_kind"] else "skipped (--short)"}
     conn.reset()
     return {"timestamps": synack.tsval is not None, "cases": cases, "garbage": garbage}

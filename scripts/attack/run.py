@@ -12,7 +12,7 @@ TARGET_RATIO = 0.9
 
 def windows(short):
     """(warm-up, before, minimum during, settle, after) in seconds."""
-    return (1.0, 2.0, 2.0, 1.0, 2.0) if short else (1.5, 3.0, 3.0, 1.0, 3.0)
+    return (1.0, 1.5, 2.0, 1.0, 1.5) if short else (1.5, 3.0, 3.0, 1.0, 3.0)
 
 
 def ratio(value, base):
