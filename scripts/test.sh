@@ -36,6 +36,9 @@ bash scripts/rpc-check.sh .build/debug/apus || status=1
 echo "== real networks: routed clients, port mode beside the kernel, refusals, 2 queues, capabilities (privileged)"
 bash scripts/network-check.sh .build/debug/apus || status=1
 
+echo "== under attack: 14 attack classes against the XDP server, short form (privileged; full: scripts/attack-check.sh)"
+APUS_BINARY=.build/debug/apus bash scripts/attack-check.sh --short --rate 3000 || status=1
+
 echo "== swift test"
 swift test --skip-build 2>&1 | tee /tmp/apus-swift-test.log | grep -vE '^(◇|↳|✔ Test [^r])|passed after|^Test Suite|Executed 0 tests|^\[' || true
 if ! grep -qE '^✔ Test run with [0-9]+ tests? .*passed' /tmp/apus-swift-test.log; then status=1; fi
