@@ -40,6 +40,10 @@ public final class ServerDispatcher: Sendable {
         self.logger = logger
     }
 
+    /// The THeader info header that carries the caller's remaining time in milliseconds, as
+    /// fbthrift's clients and servers write and read it.
+    public static let clientTimeoutHeader = "client_timeout"
+
     /// Logs what a transport does to a connection on its stream core's word: a reset as a
     /// warning (at most one line a second, with the count of those left out), a close at debug.
     /// Both transports log through here, so the lines are the same on either.
@@ -145,19 +149,38 @@ public final class ServerDispatcher: Sendable {
             return .dispatched(expectsReply: expectsReply)
         }
         var metadata: [String: String] = [:]
+        var deadline: ContinuousClock.Instant?
         if let transportHeader {
             metadata = transportHeader.persistentHeaders.merging(transportHeader.headers) { $1 }
+            // The caller's remaining time (fbthrift's `client_timeout`, milliseconds): spent
+            // already, the call is refused before its handler runs; else it bounds the handler.
+            if let value = metadata[Self.clientTimeoutHeader], let milliseconds = Int64(value) {
+                guard milliseconds > 0 else {
+                    if expectsReply {
+                        sink.send(.exception(RPCError(.deadlineExceeded, "\(descriptor) arrived with its deadline already passed"),
+                                             name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+                    }
+                    return .dispatched(expectsReply: expectsReply)
+                }
+                deadline = ContinuousClock.now.advanced(by: .milliseconds(milliseconds))
+            }
         }
         let context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
-            remotePeer: connection.remotePeer, localPeer: connection.localPeer, metadata: metadata, logger: logger,
-            connection: connection, responseMetadata: responseMetadata)
+            remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
+            logger: logger, connection: connection, responseMetadata: responseMetadata)
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         Task.immediate(executorPreference: executor) { [handler, logger] in
             let reply: OutgoingMessage?
             do {
-                let response = try await handler.handle(request, context: context)
+                let response: ServerResponse
+                if let deadline = context.deadline {
+                    response = try await TimeoutMiddleware(ContinuousClock.now.duration(to: deadline))
+                        .intercept(request, context: context, next: AnyHandler(handler))
+                } else {
+                    response = try await handler.handle(request, context: context)
+                }
                 if expectsReply {
                     if let body = response.body {
                         reply = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
@@ -211,3 +234,4 @@ final class HeaderReplySink<Base: ResponseSink>: ResponseSink {
         base.send(reply, protocol: protocolID)
     }
 }
+

@@ -95,6 +95,19 @@ def main():
                        f"THeader({name}) + zlib: echo with headers: {got!r}, {proto.get_headers()}")
             finally:
                 socket.close()
+        # The caller's deadline (fbthrift's client_timeout, ms): spent already, the call is
+        # refused before the handler; with time left, answered.
+        echo, proto, socket = client(port, THeaderSubprotocolID.BINARY, {"client_timeout": "0"})
+        try:
+            try:
+                echo.echo("too late")
+                result(False, "client_timeout 0: answered (expected DEADLINE_EXCEEDED)")
+            except Exception as error:  # noqa: BLE001
+                result("deadline" in str(error), f"client_timeout 0: refused before the handler: {error}")
+            proto.set_header(b"client_timeout", b"5000")
+            result(echo.echo("in time") == "in time", "client_timeout 5000: answered")
+        finally:
+            socket.close()
         # An unknown transform (snappy, 3, which Apache's Python cannot even write) is refused
         # with the connection closed; the server goes on serving others.
         import socket as sockets

@@ -1,0 +1,67 @@
+import ApusExamples
+import ApusThrift
+import Synchronization
+import Testing
+@testable import ApusRPC
+
+/// Calls that came in THeader: metadata in, response headers out, the caller's deadline.
+@Suite struct HeaderDispatchTests {
+    func dispatch(_ dispatcher: ServerDispatcher, _ message: String, headers: [String: String], sink: CollectingSink) {
+        let bytes = callBytes("echo", Echo.EchoArgs(message: message), sequenceID: 7)
+        let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+        _ = bytes.withUnsafeBytes {
+            dispatcher.dispatch($0, protocol: nil, connection: connection, sink: sink,
+                                header: THeader(sequenceNumber: 41, protocol: .binary, headers: headers))
+        }
+    }
+
+    @Test func theReplyGoesBackInTHeaderWithTheHandlersHeaders() async throws {
+        let sink = HeaderSink()
+        let dispatcher = makeDispatcher(exampleRouter())
+        let bytes = callBytes("echo", Echo.EchoArgs(message: "hi"), sequenceID: 7)
+        let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+        _ = bytes.withUnsafeBytes {
+            dispatcher.dispatch($0, protocol: nil, connection: connection, sink: sink,
+                                header: THeader(flags: 1, sequenceNumber: 41, protocol: .binary, headers: ["trace": "t1"]))
+        }
+        let reply = try #require(await sink.first())
+        #expect(reply.header == THeader(flags: 1, sequenceNumber: 41, protocol: .binary, headers: ["echo-trace": "t1"]))
+    }
+
+    @Test func aCallWhoseDeadlinePassedIsRefusedBeforeItsHandler() async throws {
+        let handler = ScriptedEcho()
+        let sink = CollectingSink()
+        dispatch(makeDispatcher(exampleRouter(echo: handler)), "x", headers: [ServerDispatcher.clientTimeoutHeader: "0"], sink: sink)
+        let reply = try parseReply(try #require(await sink.waitFor(1).first))
+        #expect(RPCError(try #require(reply.exception)).code == .deadlineExceeded)
+        #expect(handler.started.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func theCallersDeadlineBoundsTheHandler() async throws {
+        let handler = ScriptedEcho()
+        let sink = CollectingSink()
+        dispatch(makeDispatcher(exampleRouter(echo: handler)), "slow:60000", headers: [ServerDispatcher.clientTimeoutHeader: "50"], sink: sink)
+        let reply = try parseReply(try #require(await sink.waitFor(1).first))
+        #expect(RPCError(try #require(reply.exception)).code == .deadlineExceeded)
+        for _ in 0..<500 where handler.cancelled.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(handler.cancelled.load(ordering: .relaxed) == 1, "the handler was cancelled at the caller's deadline")
+    }
+}
+
+/// Keeps the messages the dispatcher sends, headers included.
+final class HeaderSink: ResponseSink {
+    private let messages = Mutex<[OutgoingMessage]>([])
+
+    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        messages.withLock { $0.append(message) }
+    }
+
+    func first(timeout: Duration = .seconds(20)) async -> OutgoingMessage? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let message = messages.withLock({ $0.first }) { return message }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+}
