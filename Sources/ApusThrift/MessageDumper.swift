@@ -35,6 +35,26 @@ public enum MessageDumper {
     }
 
     /// `{"error":"…"}` for a malformed message.
+    /// A THeader as a JSON object: {"flags":F,"seq":S,"protocol":P,"transforms":[...],"headers":{...}}
+    /// (and "persistent_headers" when there are any), keys sorted.
+    public static func json(_ header: THeader) -> String {
+        var json = "{\"flags\":\(header.flags),\"seq\":\(header.sequenceNumber),\"protocol\":"
+        appendString(header.protocolID.rawValue, to: &json)
+        json += ",\"transforms\":[" + header.transforms.map { $0 == .zlib ? "\"zlib\"" : "\($0.rawValue)" }.joined(separator: ",") + "]"
+        for (name, pairs) in [("headers", header.headers), ("persistent_headers", header.persistentHeaders)]
+        where name == "headers" || !pairs.isEmpty {
+            json += ",\"\(name)\":{"
+            for (index, key) in pairs.keys.sorted().enumerated() {
+                if index > 0 { json += "," }
+                appendString(key, to: &json)
+                json += ":"
+                appendString(pairs[key]!, to: &json)
+            }
+            json += "}"
+        }
+        return json + "}"
+    }
+
     public static func errorLine(_ message: String) -> String {
         var json = "{\"error\":"
         appendString(message, to: &json)

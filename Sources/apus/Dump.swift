@@ -1,3 +1,4 @@
+import ApusRPC
 import ApusThrift
 import ArgumentParser
 #if canImport(Glibc)
@@ -64,6 +65,9 @@ struct Dump: ParsableCommand {
             }
             message = UnsafeRawBufferPointer(rebasing: bytes[payload])
             consumed = MessageBoundary.frameHeaderSize
+            if message.count >= 2 && message[0] == 0x0F && message[1] == 0xFF {
+                return try dumpHeaderFrame(message, at: offset)
+            }
         }
         let protocolID = try resolveProtocol(message, at: offset + consumed)
         do throws(ThriftError) {
@@ -79,6 +83,43 @@ struct Dump: ParsableCommand {
             error.offset += offset + consumed
             throw error
         }
+    }
+
+    /// A THeader frame: its header as a JSON object beside the message it carries
+    /// ({"theader":{...},"name":...}), transforms (zlib) undone first.
+    func dumpHeaderFrame(_ frame: UnsafeRawBufferPointer, at offset: Int) throws(ThriftError) -> Int {
+        let start = MessageBoundary.frameHeaderSize
+        let header: THeader, payload: Range<Int>
+        do throws(ThriftError) {
+            (header, payload) = try THeader.parse(frame)
+        } catch {
+            var error = error
+            error.offset += offset + start
+            throw error
+        }
+        let raw = UnsafeRawBufferPointer(rebasing: frame[payload])
+        let bytes = header.transforms.isEmpty
+            ? Array(raw) : try THeaderTransforms.decode(raw, transforms: header.transforms, limit: ThriftLimits.default.maxFrameSize)
+        let dumped = bytes.withUnsafeBytes { message in
+            Result { () throws(ThriftError) -> String in
+                let (json, length) = try MessageDumper.dump(message, protocol: header.protocolID)
+                guard length == message.count else {
+                    throw ThriftError(.invalidFrame, protocolID: header.protocolID, offset: length,
+                                      detail: "THeader payload holds \(message.count) bytes but the message ends after \(length)")
+                }
+                return json
+            }
+        }
+        let json: String
+        do throws(ThriftError) {
+            json = try dumped.get()
+        } catch {
+            var error = error
+            error.offset += offset + start + payload.lowerBound
+            throw error
+        }
+        print("{\"theader\":" + MessageDumper.json(header) + "," + json.dropFirst())
+        return start + frame.count
     }
 
     func resolveProtocol(_ message: UnsafeRawBufferPointer, at offset: Int) throws(ThriftError) -> ThriftProtocolID {

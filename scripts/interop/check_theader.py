@@ -48,7 +48,27 @@ def client(port, protocol, headers=None, transforms=()):
     return Echo.Client(proto), proto, socket
 
 
+def check_dump():
+    """`apus dump` on THeader frames written by Apache's library: the header beside the message."""
+    import json
+    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ApusThriftTests", "Fixtures",
+                          "theader.json")
+    cases = json.load(open(golden))
+    data = b"".join(bytes.fromhex(case["hex"]) for case in cases)
+    out = subprocess.run([APUS, "dump"], input=data, capture_output=True, timeout=30)
+    lines = out.stdout.decode().splitlines()
+    good = out.returncode == 0 and len(lines) == len(cases)
+    for case, line in zip(cases, lines):
+        dumped = json.loads(line)
+        header = dumped.get("theader", {})
+        good = good and header.get("headers") == case["headers"] and header.get("seq") == case["seq"] \
+            and header.get("protocol") == case["protocol"] and dumped.get("name") == "echo"
+    result(good, f"apus dump: {len(lines)} THeader frames from Apache's Python printed with their headers"
+           + ("" if good else f": {out.stdout.decode()[:300]} {out.stderr.decode()[:300]}"))
+
+
 def main():
+    check_dump()
     tmp = tempfile.mkdtemp(prefix="apus-theader-")
     thriftgen.generate(tmp)
     server = subprocess.Popen([APUS, "serve", "--transport", "kernel", "--host", "127.0.0.1", "--port", "0"],

@@ -3,10 +3,10 @@ import CZlib
 
 /// THeader's payload transforms. zlib is the one Apache's C++, Java and Python share; an
 /// unknown transform is refused where the frame is read (`MessageFramer`).
-enum THeaderTransforms {
+package enum THeaderTransforms {
     /// Undoes `transforms` (applied in order by the sender) on `payload`. The result may not
     /// exceed `limit` bytes: a small frame must not inflate into unbounded memory.
-    static func decode(_ payload: UnsafeRawBufferPointer, transforms: [THeader.Transform], limit: Int) throws(ThriftError) -> [UInt8] {
+    package static func decode(_ payload: UnsafeRawBufferPointer, transforms: [THeader.Transform], limit: Int) throws(ThriftError) -> [UInt8] {
         var bytes = Array(payload)
         for transform in transforms.reversed() {
             guard transform == .zlib else {
@@ -18,7 +18,7 @@ enum THeaderTransforms {
     }
 
     /// Applies `transforms` in order to `message`.
-    static func encode(_ message: [UInt8], transforms: [THeader.Transform]) throws(ThriftError) -> [UInt8] {
+    package static func encode(_ message: [UInt8], transforms: [THeader.Transform]) throws(ThriftError) -> [UInt8] {
         var bytes = message
         for transform in transforms {
             guard transform == .zlib else {
