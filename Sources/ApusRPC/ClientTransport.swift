@@ -6,10 +6,30 @@ public struct CallOptions: Sendable {
     public var timeout: Duration?
     /// Overrides the method's own idempotency (from its IDL annotation) for retries.
     public var idempotent: Bool?
+    /// Headers sent with the call (THeader info headers, on a transport configured for THeader;
+    /// plain framings carry none). The timeout travels too, as `client_timeout`.
+    public var metadata: [String: String]
+    /// Receives the reply's headers (THeader), when given.
+    public var responseMetadata: ResponseMetadata?
 
-    public init(timeout: Duration? = nil, idempotent: Bool? = nil) {
+    public init(timeout: Duration? = nil, idempotent: Bool? = nil, metadata: [String: String] = [:],
+                responseMetadata: ResponseMetadata? = nil) {
         self.timeout = timeout
         self.idempotent = idempotent
+        self.metadata = metadata
+        self.responseMetadata = responseMetadata
+    }
+
+    /// The THeader a call with these options goes in: its metadata, and the time the caller
+    /// still waits as fbthrift's `client_timeout` (milliseconds), so the server can give up
+    /// when the caller has.
+    package func header(protocol protocolID: ThriftProtocolID, sequenceID: Int32) -> THeader {
+        var headers = metadata
+        if let timeout {
+            let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            headers[ServerDispatcher.clientTimeoutHeader] = String(milliseconds)
+        }
+        return THeader(sequenceNumber: UInt32(bitPattern: sequenceID), protocol: protocolID, headers: headers)
     }
 
     public static let defaults = CallOptions()

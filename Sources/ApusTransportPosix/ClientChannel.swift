@@ -41,7 +41,7 @@ final class ClientChannel: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.core = ClientConnection(configuration: .init(
-            framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
+            framing: configuration.theader ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
     }
 
     var endpoint: String { "\(host):\(port)" }
@@ -55,10 +55,10 @@ final class ClientChannel: @unchecked Sendable {
 
     /// Registers an encoded call and writes it (or connects first).
     func startCall(_ buffer: ByteBuffer, sequenceID: Int32, method: MethodDescriptor, timeout: Duration?,
-                   complete: @escaping Completion) {
+                   responseMetadata: ResponseMetadata? = nil, complete: @escaping Completion) {
         eventLoop.preconditionInEventLoop()
         let send = core.startCall((buffer, nil), sequenceID: sequenceID, method: method, deadline: timeout.map { .now + $0 },
-                                  complete: complete)
+                                  responseMetadata: responseMetadata, complete: complete)
         apply(send)
         armTimer()
     }
@@ -80,9 +80,11 @@ final class ClientChannel: @unchecked Sendable {
     }
 
     /// The request as bytes, on the caller's thread (off the event loop when the caller is).
-    func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32) throws(RPCError) -> ByteBuffer {
+    func encode(_ request: some ThriftMessageBody, method: MethodDescriptor, type: MessageType, sequenceID: Int32,
+                options: CallOptions = .defaults) throws(RPCError) -> ByteBuffer {
         let name = configuration.multiplexed ? method.multiplexedName : method.method
-        let message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
+        var message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
+        if configuration.theader { message.header = options.header(protocol: configuration.protocolID, sequenceID: sequenceID) }
         do throws(ThriftError) {
             let wire = try WireMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
             var buffer = ByteBufferAllocator().buffer(capacity: wire.size)

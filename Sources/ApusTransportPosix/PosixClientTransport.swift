@@ -21,6 +21,10 @@ public final class PosixClientTransport: ClientTransport {
         public var connectTimeout: TimeAmount
         /// Send `Service:method` names (TMultiplexedProtocol), for servers that host several services.
         public var multiplexed: Bool
+        /// Send every call in a THeader frame (Apache's HeaderFormatSpec), with `CallOptions.metadata`
+        /// and the timeout (`client_timeout`) as its headers; replies' headers go to
+        /// `CallOptions.responseMetadata`. `framing` is then ignored.
+        public var theader = false
 
         public init(
             framing: ThriftFraming = .framed, protocol protocolID: ThriftProtocolID = .binary, limits: ThriftLimits = .default,
@@ -77,16 +81,18 @@ public final class PosixClientTransport: ClientTransport {
     ) async throws -> Reply {
         let connection = pick()
         let sequenceID = connection.nextSequenceID()
-        let buffer = try connection.encode(request, method: method, type: .call, sequenceID: sequenceID)
+        let buffer = try connection.encode(request, method: method, type: .call, sequenceID: sequenceID, options: options)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let complete: ClientChannel.Completion = { result in continuation.resume(with: result, decode: decode) }
                 if connection.eventLoop.inEventLoop {
-                    connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
+                    connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout,
+                                         responseMetadata: options.responseMetadata, complete: complete)
                 } else {
                     nonisolated(unsafe) let complete = complete
                     connection.eventLoop.execute {
-                        connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout, complete: complete)
+                        connection.startCall(buffer, sequenceID: sequenceID, method: method, timeout: options.timeout,
+                                         responseMetadata: options.responseMetadata, complete: complete)
                     }
                 }
             }

@@ -16,6 +16,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         var limits: ThriftLimits
         var connections: Int
         var multiplexed: Bool
+        var theader = false
     }
 
     unowned let engine: QueueEngine
@@ -32,7 +33,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         self.engine = engine
         self.configuration = configuration
         let core = ClientConnection<OutgoingMessage>.Configuration(
-            framing: configuration.framing, protocol: configuration.protocolID, limits: configuration.limits,
+            framing: configuration.theader ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits,
             endpoint: "\(configuration.server):\(configuration.port)")
         pool = (0..<configuration.connections).map { _ in XDPClientConnection(core: ClientConnection(configuration: core)) }
     }
@@ -55,13 +56,15 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
     }
 
     /// Registers a call and queues its request; nil when it failed at once (the client is closed).
-    func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, timeout: Duration?,
+    func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
                    complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> (XDPClientConnection, Int32)? {
         let connection = pick()
         let sequenceID = connection.core.nextSequenceID()
-        let message = OutgoingMessage(name: name(method), type: .call, sequenceID: sequenceID, body: request)
-        let deadline = timeout.map { MonotonicClock.now().streamTime + $0 }
-        let send = connection.core.startCall(message, sequenceID: sequenceID, method: method, deadline: deadline, complete: complete)
+        var message = OutgoingMessage(name: name(method), type: .call, sequenceID: sequenceID, body: request)
+        if configuration.theader { message.header = options.header(protocol: configuration.protocolID, sequenceID: sequenceID) }
+        let deadline = options.timeout.map { MonotonicClock.now().streamTime + $0 }
+        let send = connection.core.startCall(message, sequenceID: sequenceID, method: method, deadline: deadline,
+                                             responseMetadata: options.responseMetadata, complete: complete)
         guard apply(send, on: connection) else { return nil }
         return (connection, sequenceID)
     }

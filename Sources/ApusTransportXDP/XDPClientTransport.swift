@@ -22,6 +22,9 @@ public final class XDPClientTransport: ClientTransport {
         public var connections: Int
         /// Send `Service:method` names (TMultiplexedProtocol).
         public var multiplexed: Bool
+        /// Send every call in a THeader frame with `CallOptions.metadata` and the timeout
+        /// (`client_timeout`); replies' headers go to `CallOptions.responseMetadata`.
+        public var theader = false
         public var engine: QueueEngine.Options
 
         public init(placement: XDPPlacement, server: IPv4Address, port: UInt16, framing: ThriftFraming = .framed,
@@ -65,7 +68,7 @@ public final class XDPClientTransport: ClientTransport {
         let pool = XDPClientPool.Configuration(
             server: configuration.server, port: configuration.port, framing: configuration.framing,
             protocolID: configuration.protocolID, limits: configuration.limits, connections: configuration.connections,
-            multiplexed: configuration.multiplexed)
+            multiplexed: configuration.multiplexed, theader: configuration.theader)
         return try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
             XDPClientPool(engine: engine, configuration: pool)
         }
@@ -118,7 +121,7 @@ public final class XDPClientTransport: ClientTransport {
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 let start: @Sendable () -> Void = {
-                    ticket.call = pool.startCall(request, method: method, timeout: options.timeout) { result in
+                    ticket.call = pool.startCall(request, method: method, options: options) { result in
                         continuation.resume(with: result, decode: decode)
                     }
                 }

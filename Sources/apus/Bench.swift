@@ -61,6 +61,8 @@ struct Bench: AsyncParsableCommand {
     var `protocol`: ThriftProtocolID = .binary
     @Option(help: "framed or buffered.")
     var framing: ThriftFraming = .framed
+    @Flag(help: "Send every call in a THeader frame (Apache's HeaderFormatSpec) carrying the timeout as client_timeout.")
+    var theader = false
     @Option(help: "Event-loop threads of the client.")
     var threads = 1
     @Option(help: "Per-call timeout in seconds.")
@@ -120,10 +122,9 @@ struct Bench: AsyncParsableCommand {
         switch transport {
         case .kernel:
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-            let transport = PosixClientTransport(
-                host: host, port: port,
-                configuration: .init(framing: framing, protocol: self.protocol, connections: connections),
-                group: group)
+            var configuration = PosixClientTransport.Configuration(framing: framing, protocol: self.protocol, connections: connections)
+            configuration.theader = theader
+            let transport = PosixClientTransport(host: host, port: port, configuration: configuration, group: group)
             let executors = (0..<connections).map { transport.taskExecutor(forConnection: $0) }
             let outcome = await measure(Echo.Client(transport), executors: executors)
             await transport.close()
@@ -149,9 +150,11 @@ struct Bench: AsyncParsableCommand {
             }
             let transport: XDPClientTransport
             do {
-                transport = try await XDPClientTransport.start(.init(
+                var configuration = XDPClientTransport.Configuration(
                     placement: placement, server: IPv4Address(host)!, port: UInt16(port), framing: framing, protocol: self.protocol,
-                    connections: connections, engine: options))
+                    connections: connections, engine: options)
+                configuration.theader = theader
+                transport = try await XDPClientTransport.start(configuration)
             } catch {
                 Console.error("apus bench: \(error)")
                 throw ExitCode(1)
@@ -306,7 +309,7 @@ struct Bench: AsyncParsableCommand {
                   + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\"}")
         } else {
             Console.out("""
-                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(self.protocol)/\(framing), via \(path)
+                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(self.protocol)/\(theader ? "theader" : framing.rawValue), via \(path)
                   calls   \(calls) in \(rounded(outcome.seconds)) s, errors \(outcome.errors)\(verify ? ", mismatches \(outcome.mismatches)" : "")
                   qps     \(rounded(qps))
                   latency p50 \(rounded(micros(50))) µs  p90 \(rounded(micros(90))) µs  p99 \(rounded(micros(99))) µs  p999 \(rounded(micros(99.9))) µs  max \(rounded(maxMicros)) µs

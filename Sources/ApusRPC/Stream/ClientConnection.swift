@@ -64,6 +64,8 @@ package struct ClientConnection<Request>: ~Copyable {
         var method: MethodDescriptor
         var deadline: Duration?
         var complete: Completion
+        /// Where the reply's THeader headers go, if the caller asked for them.
+        var responseMetadata: ResponseMetadata?
     }
 
     private enum Phase {
@@ -104,11 +106,11 @@ package struct ClientConnection<Request>: ~Copyable {
     /// Registers a call waiting for its reply until `deadline` (nil: until the connection fails),
     /// and says what to do with its request.
     package mutating func startCall(_ request: Request, sequenceID: Int32, method: MethodDescriptor, deadline: Duration?,
-                                    complete: @escaping Completion) -> Send {
+                                    responseMetadata: ResponseMetadata? = nil, complete: @escaping Completion) -> Send {
         if case .closed = phase {
             return .fail(Failure(complete: complete, error: Self.closedError(method)))
         }
-        pending[sequenceID] = Pending(method: method, deadline: deadline, complete: complete)
+        pending[sequenceID] = Pending(method: method, deadline: deadline, complete: complete, responseMetadata: responseMetadata)
         if let deadline { earliestDeadline = min(earliestDeadline ?? deadline, deadline) }
         return send(request)
     }
@@ -184,8 +186,10 @@ package struct ClientConnection<Request>: ~Copyable {
     package mutating func receive(_ input: inout MessageReader.Input) -> Input {
         guard case .open = phase else { return .needMore }
         let message: IncomingMessage
+        let replyHeader: THeader?
         do throws(ThriftError) {
             guard let next = try reader.next(from: &input) else { return .needMore }
+            replyHeader = next.header
             message = try IncomingMessage(parsing: next.bytes, protocol: next.protocolID, limits: reader.limits)
         } catch {
             reader.reset()
@@ -193,6 +197,9 @@ package struct ClientConnection<Request>: ~Copyable {
         }
         let sequenceID = message.header.sequenceID
         guard let call = pending.removeValue(forKey: sequenceID) else { return .late(sequenceID: sequenceID) }
+        if let sink = call.responseMetadata, let replyHeader {
+            for (key, value) in replyHeader.headers { sink[key] = value }
+        }
         let name = message.header.name
         guard name == call.method.method || name == call.method.multiplexedName else {
             return .reply(call.complete, .failure(RPCError(.wrongMethodName, "reply to \(call.method) is named '\(name.string)'")))
