@@ -16,6 +16,24 @@ struct PythonInteropTests {
         (.binary, .framed), (.binary, .buffered), (.compact, .framed), (.compact, .buffered),
     ]
 
+    /// The Apus client in THeader against Apache's Python THeader server (THeaderProtocolFactory).
+    @Test(arguments: [ThriftProtocolID.binary, .compact])
+    func theaderCallsAgainstApacheThriftsPythonServer(protocolID: ThriftProtocolID) async throws {
+        let server = try await PythonThriftServer.start(protocol: nil, framing: .buffered, multiplexed: false)
+        defer { server.stop() }
+        var configuration = PosixClientTransport.Configuration(protocol: protocolID)
+        configuration.theader = true
+        let transport = PosixClientTransport(host: "127.0.0.1", port: server.port, configuration: configuration)
+        defer { Task { await transport.close() } }
+        let echo = Echo.Client(transport)
+        let options = CallOptions(timeout: .seconds(10), metadata: ["request-id": "py-1"])
+        #expect(try await echo.echo(message: "over THeader", options: options) == "over THeader")
+        let payload = [UInt8](repeating: 0xA5, count: 1 << 20)
+        #expect(try await echo.echoBinary(payload: payload, options: options) == payload)
+        try await KV.Client(transport).put(key: "k", value: [1, 2, 3])
+        #expect(try await KV.Client(transport).get(key: "k") == [1, 2, 3])
+    }
+
     @Test(arguments: combinations)
     func everyMethodAgainstApacheThriftsPythonServer(protocolID: ThriftProtocolID, framing: ThriftFraming) async throws {
         let server = try await PythonThriftServer.start(protocol: protocolID, framing: framing, multiplexed: false)
@@ -110,7 +128,8 @@ final class PythonThriftServer: @unchecked Sendable {
 
     /// Starts the server off the cooperative thread pool: reading its READY line
     /// blocks, and a blocked pool thread (there are as many as cores) stalls other tests.
-    static func start(protocol protocolID: ThriftProtocolID, framing: ThriftFraming, multiplexed: Bool) async throws -> PythonThriftServer {
+    /// `protocolID` nil: THeader (the server reads binary or compact inside it).
+    static func start(protocol protocolID: ThriftProtocolID?, framing: ThriftFraming, multiplexed: Bool) async throws -> PythonThriftServer {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try PythonThriftServer(protocol: protocolID, framing: framing, multiplexed: multiplexed) })
@@ -119,11 +138,11 @@ final class PythonThriftServer: @unchecked Sendable {
         }
     }
 
-    private init(protocol protocolID: ThriftProtocolID, framing: ThriftFraming, multiplexed: Bool) throws {
+    private init(protocol protocolID: ThriftProtocolID?, framing: ThriftFraming, multiplexed: Bool) throws {
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: Self.python)
         process.arguments = [Self.repository.appendingPathComponent("scripts/interop/py_server.py").path,
-                             "--port", "0", "--protocol", protocolID.rawValue, "--framing", framing.rawValue]
+                             "--port", "0", "--protocol", protocolID?.rawValue ?? "header", "--framing", framing.rawValue]
             + (multiplexed ? ["--multiplexed"] : [])
         process.standardInput = stdin
         process.standardOutput = stdout

@@ -24,12 +24,14 @@ import time
 import thriftgen
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 from thrift.Thrift import TProcessor
-from thrift.protocol import TBinaryProtocol, TCompactProtocol
+from thrift.protocol import TBinaryProtocol, TCompactProtocol, THeaderProtocol
 from thrift.server import TServer
 from thrift.transport import TSocket, TTransport
 
 PROTOCOLS = {"binary": TBinaryProtocol.TBinaryProtocolFactory,
-             "compact": TCompactProtocol.TCompactProtocolFactory}
+             "compact": TCompactProtocol.TCompactProtocolFactory,
+             # THeader (Apache's HeaderFormatSpec) over the socket as is: the protocol frames.
+             "header": lambda: THeaderProtocol.THeaderProtocolFactory()}
 FRAMINGS = {"framed": TTransport.TFramedTransportFactory,
             "buffered": TTransport.TBufferedTransportFactory}
 
