@@ -20,6 +20,20 @@ public struct CallOptions: Sendable {
         self.responseMetadata = responseMetadata
     }
 
+    /// These options with the deadline of the call being served (`CallDeadline.current`) when
+    /// they have no timeout of their own, or an earlier one. Throws DEADLINE_EXCEEDED when that
+    /// deadline has passed: the call is not sent.
+    package func inheritingDeadline(for method: MethodDescriptor) throws(RPCError) -> CallOptions {
+        guard let deadline = CallDeadline.current else { return self }
+        let left = ContinuousClock.now.duration(to: deadline)
+        guard left > .zero else {
+            throw RPCError(.deadlineExceeded, "\(method) not sent: the call being served is past its deadline", requestWasNotSent: true)
+        }
+        var options = self
+        options.timeout = min(timeout ?? left, left)
+        return options
+    }
+
     /// The THeader a call with these options goes in: its metadata, and the time the caller
     /// still waits as fbthrift's `client_timeout` (milliseconds), so the server can give up
     /// when the caller has.

@@ -98,3 +98,11 @@ public final class ResponseMetadata: Sendable {
     /// Every header set so far.
     public var all: [String: String] { headers.withLock { $0 } }
 }
+
+/// The deadline of the call a task is serving, so calls it makes to other services inherit it:
+/// a client call with no timeout of its own gets the time left (and is not sent at all when
+/// none is left), and over THeader the next server learns it as `client_timeout`. Set by the
+/// dispatcher for calls that came with a deadline and by `TimeoutMiddleware`.
+public enum CallDeadline {
+    @TaskLocal public static var current: ContinuousClock.Instant?
+}

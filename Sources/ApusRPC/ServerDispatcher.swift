@@ -176,6 +176,7 @@ public final class ServerDispatcher: Sendable {
             do {
                 let response: ServerResponse
                 if let deadline = context.deadline {
+                    // TimeoutMiddleware also makes the deadline the task's, for calls the handler makes.
                     response = try await TimeoutMiddleware(ContinuousClock.now.duration(to: deadline))
                         .intercept(request, context: context, next: AnyHandler(handler))
                 } else {

@@ -79,6 +79,7 @@ public final class PosixClientTransport: ClientTransport {
         _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
+        let options = try options.inheritingDeadline(for: method)
         let connection = pick()
         let sequenceID = connection.nextSequenceID()
         let buffer = try connection.encode(request, method: method, type: .call, sequenceID: sequenceID, options: options)

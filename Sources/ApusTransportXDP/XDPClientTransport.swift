@@ -100,6 +100,7 @@ public final class XDPClientTransport: ClientTransport {
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
         guard !closed.load(ordering: .relaxed) else { throw Self.closedError(method) }
+        let options = try options.inheritingDeadline(for: method)
         let (engine, pool) = (self.engine, self.pool)
         if engine.executor.isCurrent {
             return try await Self.call(on: engine, pool, request, method: method, options: options, decode: decode)

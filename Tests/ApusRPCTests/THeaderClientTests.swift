@@ -2,6 +2,7 @@ import ApusExamples
 import ApusRPC
 import ApusThrift
 import ApusTransportPosix
+import Synchronization
 import Testing
 
 /// The kernel-socket client in THeader against the kernel-socket server: metadata in, response
@@ -26,6 +27,41 @@ import Testing
         }
     }
 
+    /// A handler that calls another service passes its caller's deadline on: no timeout given,
+    /// the downstream call still ends when the first caller's time is up, and a call made
+    /// after it is not sent at all.
+    @Test func aHandlersDownstreamCallInheritsItsDeadline() async throws {
+        let downstream = ScriptedEcho()
+        try await withServer(router: exampleRouter(echo: downstream)) { (downstreamPort, _) async throws in
+            let relay = Relay(transport: client(port: downstreamPort))
+            try await withServer(router: exampleRouter(echo: relay)) { (port, _) async throws in
+                let transport = client(port: port)
+                defer { Task { await transport.close() } }
+                await expectRPCError(.deadlineExceeded) {
+                    try await Echo.Client(transport).echo(message: "slow:60000", options: CallOptions(timeout: .milliseconds(200)))
+                }
+                for _ in 0..<1000 where downstream.cancelled.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(downstream.cancelled.load(ordering: .relaxed) == 1, "the downstream server gave up at the first caller's deadline")
+                #expect(relay.seenTimeouts.withLock { $0.first.map { $0 > 0 && $0 <= 200 } } == true,
+                        "client_timeout downstream was the time left: \(relay.seenTimeouts.withLock { $0 })")
+            }
+            await relay.transport.close()
+        }
+        let expired = try await CallDeadline.$current.withValue(ContinuousClock.now - .seconds(1)) {
+            try await withServer(router: exampleRouter()) { (port, _) async throws -> RPCError? in
+                let transport = client(port: port)
+                defer { Task { await transport.close() } }
+                do {
+                    _ = try await Echo.Client(transport).echo(message: "x")
+                    return nil
+                } catch let error as RPCError {
+                    return error
+                }
+            }
+        }
+        #expect(expired?.code == .deadlineExceeded && expired?.requestWasNotSent == true)
+    }
+
     @Test func theCallersTimeoutCancelsTheServersHandler() async throws {
         let handler = ScriptedEcho()
         try await withServer(router: exampleRouter(echo: handler)) { (port, _) async throws in
@@ -38,4 +74,25 @@ import Testing
             #expect(handler.cancelled.load(ordering: .relaxed) == 1, "the server gave up at the caller's deadline (client_timeout)")
         }
     }
+}
+
+/// Echo that forwards `echo` to another server with no timeout of its own, noting the
+/// `client_timeout` its own caller sent.
+final class Relay: Echo.ServiceProtocol {
+    let transport: PosixClientTransport
+    let seenTimeouts = Mutex<[Int]>([])
+
+    init(transport: PosixClientTransport) { self.transport = transport }
+
+    func echo(message: String, context: ServerContext) async throws -> String {
+        if let value = context.metadata[ServerDispatcher.clientTimeoutHeader], let ms = Int(value) {
+            seenTimeouts.withLock { $0.append(ms) }
+        }
+        return try await Echo.Client(transport).echo(message: message)
+    }
+    func echoBinary(payload: [UInt8], context: ServerContext) async throws -> [UInt8] { payload }
+    func echoItem(item: Item, context: ServerContext) async throws -> Item { item }
+    func ping(context: ServerContext) async throws {}
+    func fire(id: Int64, context: ServerContext) async throws {}
+    func firedCount(context: ServerContext) async throws -> Int64 { 0 }
 }

@@ -13,7 +13,11 @@ public struct TimeoutMiddleware: RPCMiddleware {
         context.deadline = min(context.deadline ?? deadline, deadline)
         let limitedContext = context
         return try await withThrowingTaskGroup(of: ServerResponse?.self) { group in
-            group.addTask { try await next.handle(request, context: limitedContext) }
+            group.addTask {
+                try await CallDeadline.$current.withValue(limitedContext.deadline) {
+                    try await next.handle(request, context: limitedContext)
+                }
+            }
             group.addTask {
                 try await Task.sleep(until: limitedContext.deadline!, clock: .continuous)
                 return nil
