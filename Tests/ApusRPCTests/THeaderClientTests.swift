@@ -2,8 +2,10 @@ import ApusExamples
 import ApusRPC
 import ApusThrift
 import ApusTransportPosix
+import InMemoryTracing
 import Synchronization
 import Testing
+import Tracing
 
 /// The kernel-socket client in THeader against the kernel-socket server: metadata in, response
 /// headers out, and the caller's timeout ending the server's work.
@@ -80,14 +82,19 @@ import Testing
 /// `client_timeout` its own caller sent.
 final class Relay: Echo.ServiceProtocol {
     let transport: PosixClientTransport
+    let tracer: InMemoryTracer?
     let seenTimeouts = Mutex<[Int]>([])
 
-    init(transport: PosixClientTransport) { self.transport = transport }
+    init(transport: PosixClientTransport, tracer: InMemoryTracer? = nil) {
+        self.transport = transport
+        self.tracer = tracer
+    }
 
     func echo(message: String, context: ServerContext) async throws -> String {
         if let value = context.metadata[ServerDispatcher.clientTimeoutHeader], let ms = Int(value) {
             seenTimeouts.withLock { $0.append(ms) }
         }
+        if let tracer { return try await Echo.Client(ClientTracing(transport, tracer: tracer)).echo(message: message) }
         return try await Echo.Client(transport).echo(message: message)
     }
     func echoBinary(payload: [UInt8], context: ServerContext) async throws -> [UInt8] { payload }
@@ -95,4 +102,31 @@ final class Relay: Echo.ServiceProtocol {
     func ping(context: ServerContext) async throws {}
     func fire(id: Int64, context: ServerContext) async throws {}
     func firedCount(context: ServerContext) async throws -> Int64 { 0 }
+}
+
+/// Client span -> server span -> the handler's downstream client span -> downstream server
+/// span: one trace, each the parent of the next, carried in THeader metadata.
+@Suite struct TracePropagationTests {
+    @Test func spansAcrossTwoHopsFormOneTrace() async throws {
+        let tracer = InMemoryTracer()
+        let tracing: @Sendable (Router) -> Layered<TracingMiddleware, Router> = { $0.layer(TracingMiddleware(tracer: tracer)) }
+        try await withServer(router: exampleRouter(), middleware: tracing) { (downstreamPort, _) async throws in
+            let relay = Relay(transport: THeaderClientTests().client(port: downstreamPort), tracer: tracer)
+            try await withServer(router: exampleRouter(echo: relay), middleware: tracing) { (port, _) async throws in
+                let transport = ClientTracing(THeaderClientTests().client(port: port), tracer: tracer)
+                #expect(try await Echo.Client(transport).echo(message: "traced") == "traced")
+                await transport.inner.close()
+            }
+            await relay.transport.close()
+        }
+        let spans = tracer.finishedSpans
+        let client = try #require(spans.first { $0.kind == .client && $0.spanContext.parentSpanID == nil })
+        let server = try #require(spans.first { $0.kind == .server && $0.spanContext.parentSpanID == client.spanContext.spanID })
+        let downstreamClient = try #require(spans.first { $0.kind == .client && $0.spanContext.parentSpanID == server.spanContext.spanID })
+        let downstreamServer = try #require(spans.first {
+            $0.kind == .server && $0.spanContext.parentSpanID == downstreamClient.spanContext.spanID
+        })
+        #expect(Set([client, server, downstreamClient, downstreamServer].map(\.spanContext.traceID)).count == 1)
+        #expect(downstreamServer.operationName == "Echo/echo")
+    }
 }
