@@ -95,6 +95,11 @@ public final class InProcessClientTransport: ClientTransport {
                     continuation.resume(with: result, decode: decode)
                 }
                 ticket.withLock { $0 = sequenceID }
+                // Cancelled while the call was being started: `onCancel` ran before there was a
+                // ticket to cancel (cancelling twice is harmless: the second finds nothing).
+                if Task.isCancelled {
+                    connection.cancel(sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+                }
             }
         } onCancel: {
             if let sequenceID = ticket.withLock({ $0 }) {
