@@ -126,13 +126,20 @@ while (($#)); do
     --protocol) only kernel "$1"; need "$@"; protocol="$2"; shift 2 ;;
     --rounds) only "xdp tcp rpc" "$1"; need "$@"; rounds="$2"; shift 2 ;;
     --window) only xdp "$1"; need "$@"; window="$2"; shift 2 ;;
-    --client) only rpc "$1"; need "$@"; rpc_client="$2"; shift 2 ;;
-    --paced-client) only rpc "$1"; need "$@"; rpc_paced_client="$2"; shift 2 ;;
+    --client) only rpc "$1"; need "$@"; rpc_client="$2"; rpc_client_given=1; shift 2 ;;
+    --paced-client) only rpc "$1"; need "$@"; rpc_paced_client="$2"; rpc_paced_client_given=1; shift 2 ;;
     --quick) quick=1; shift ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument '$1' (see: bash scripts/bench.sh --help)" ;;
   esac
 done
+# The Apus XDP client serves one queue: with several, the kernel's servers (whose replies veth
+# puts on any of the client's queues) would answer into its other queues, so the kernel client
+# calls then (the XDP server serves every queue with --queues all).
+if [ "${APUS_QUEUES:-1}" != 1 ]; then
+  [ -n "${rpc_client_given:-}" ] || rpc_client=kernel
+  [ -n "${rpc_paced_client_given:-}" ] || rpc_paced_client=kernel
+fi
 # "-": not given on the command line.
 if [ "$mode" = tcp ] && [ "$connections" = - ]; then connections="1 64"; fi
 if [ "$mode" = rpc ]; then
@@ -586,6 +593,7 @@ fi
 # ---- tcp -----------------------------------------------------------------------
 tcp_ref_dir="build/tcp-ref" apus_tcp_port=7 kernel_tcp_port=7007
 tcp_testbed="${APUS_BENCH_TCP_TESTBED:-tuned}"
+
 tcp_tests=(stream rr)
 stream_chunk=65536
 # A server is stopped with SIGTERM once the load client is done (it then prints its
