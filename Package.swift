@@ -150,16 +150,17 @@ let package = Package(
 )
 
 if fuzzing {
-    /// One executable per harness: Fuzz/<name>/main.swift defines `LLVMFuzzerTestOneInput`
-    /// and libFuzzer supplies `main`, hence `-parse-as-library`.
+    /// One executable per harness: Fuzz/<name>/<name>.swift defines `LLVMFuzzerTestOneInput`,
+    /// its main.swift starts libFuzzer's driver (see FuzzDriver.h for why not libFuzzer's `main`).
     func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
         .executableTarget(
-            name: name, dependencies: dependencies, path: "Fuzz/\(name)",
-            swiftSettings: [.unsafeFlags(fuzzFlags + ["-parse-as-library"])],
+            name: name, dependencies: dependencies + ["FuzzDriver"], path: "Fuzz/\(name)",
+            swiftSettings: [.unsafeFlags(fuzzFlags)],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
     }
     package.targets += [
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
         fuzzTarget("FuzzThriftProtocols", ["ApusThrift"]),
         fuzzTarget("FuzzMessageFraming", ["ApusThrift", "ApusRPC"]),
         fuzzTarget("FuzzServerConnection", ["ApusThrift", "ApusRPC"]),
