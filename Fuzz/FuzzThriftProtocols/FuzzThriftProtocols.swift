@@ -132,13 +132,15 @@ func checkFixedOutput(_ expected: [UInt8], _ write: (inout FixedOutput) throws(T
 }
 
 /// Values whose encoding in the other protocol cannot come back the same: compact's empty
-/// map carries no key and value types (read as `.stop`), which binary cannot write.
+/// map carries no key and value types, so an empty map's types are lost on the way through
+/// compact (and come back as `.stop`, which binary cannot write).
 func crossesProtocols(_ value: ThriftValue) -> Bool {
     switch value {
     case .struct(let fields): return fields.allSatisfy { crossesProtocols($0.value) }
     case .list(_, let elements), .set(_, let elements): return elements.allSatisfy(crossesProtocols)
     case .map(let key, let value, let entries):
-        return key != .stop && value != .stop && entries.allSatisfy { crossesProtocols($0.key) && crossesProtocols($0.value) }
+        return !entries.isEmpty && key != .stop && value != .stop
+            && entries.allSatisfy { crossesProtocols($0.key) && crossesProtocols($0.value) }
     default: return true
     }
 }
