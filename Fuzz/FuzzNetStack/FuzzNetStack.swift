@@ -91,8 +91,9 @@ struct Harness {
             lastSequenceEnd = last.sequenceEnd
             lastAcknowledgment = last.acknowledgment
         }
-        events()
+        // The stack's own promise; the application's reaction below may queue output again.
         precondition(stack.nextDeadline > now, "after a poll at \(now) something is still due at \(stack.nextDeadline)")
+        events()
         precondition(stack.bufferMemoryInUse <= memoryBudget, "buffer memory \(stack.bufferMemoryInUse) over the budget")
     }
 
