@@ -429,7 +429,7 @@ enum ScannerBodies {
     /// i16 elements as varints of at most 3 bytes without the range check, so `skip` (and with
     /// it `MessageBoundary` and this scanner) accepted elements the decoder rejects and
     /// rejected padded ones it accepts.
-    @Test func compactI16ElementsFollowTheDecodersRules() {
+    @Test func compactI16ElementsFollowTheDecodersRules() throws {
         let outOfRange = header(.compact) + hex("19 14 808004 00")   // list of one i16: 32768
         let padded = header(.compact) + hex("19 14 80808000 00")     // list of one i16: 0 in 4 bytes
         let field = header(.compact) + hex("14 808004 00")           // i16 field: 32768
