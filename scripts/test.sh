@@ -29,6 +29,19 @@ bash scripts/net-check.sh .build/debug/apus || status=1
 echo "== Thrift RPC over AF_XDP end to end: Apache Python clients, 64 x 1,000 calls clean and impaired (privileged)"
 bash scripts/rpc-check.sh .build/debug/apus || status=1
 
+echo "== fuzz: every libFuzzer harness for 30 s (scripts/fuzz.sh; APUS_SKIP_FUZZ=1 skips)"
+if [ "${APUS_SKIP_FUZZ:-0}" = 1 ]; then
+    echo "fuzz: skipped (APUS_SKIP_FUZZ=1)"
+else
+    fuzz_status=0
+    bash scripts/fuzz.sh --seconds 30 || fuzz_status=$?
+    if [ $fuzz_status -eq 77 ]; then
+        echo "fuzz: skipped (this toolchain has no libFuzzer runtime)"
+    elif [ $fuzz_status -ne 0 ]; then
+        status=1
+    fi
+fi
+
 echo "== swift test"
 swift test --skip-build 2>&1 | tee /tmp/apus-swift-test.log | grep -vE '^(◇|↳|✔ Test [^r])|passed after|^Test Suite|Executed 0 tests|^\[' || true
 if ! grep -qE '^✔ Test run with [0-9]+ tests? .*passed' /tmp/apus-swift-test.log; then status=1; fi
