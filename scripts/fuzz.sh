@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs Apus's libFuzzer harnesses (Fuzz/<target>/) one after another.
 #
-#   scripts/fuzz.sh [--runs N | --seconds S] [target...]
+#   scripts/fuzz.sh [--runs N] [--seconds S] [target...]
 #
 # Builds every harness once (APUS_FUZZ=1, release with asserts, -sanitize=fuzzer,address,
 # into .build-fuzz), then runs each target, one process at a time, over a work corpus in
 # .build-fuzz/corpus/<target> seeded from Fuzz/Corpus/<target> (what the fuzzer adds stays
-# there, uncommitted). Default: --seconds 30 per target, all targets. Stops at the first
+# there, uncommitted). Each target stops after N executions or S seconds, whichever comes
+# first; default --seconds 30, all targets. Stops at the first
 # crash and prints its reproducer; exits 1 on a crash or a failed build, 77 when this
 # toolchain has no libFuzzer runtime (nothing ran), 0 otherwise.
 set -euo pipefail
@@ -14,17 +15,18 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 ALL_TARGETS=(FuzzThriftProtocols FuzzMessageFraming FuzzServerConnection FuzzWire FuzzNetStack)
-budget=(-max_total_time=30)
+budget=()
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --runs) budget=(-runs="$2"); shift 2 ;;
-        --seconds) budget=(-max_total_time="$2"); shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --runs) budget+=(-runs="$2"); shift 2 ;;
+        --seconds) budget+=(-max_total_time="$2"); shift 2 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
         *) targets+=("$1"); shift ;;
     esac
 done
+[ ${#budget[@]} -gt 0 ] || budget=(-max_total_time=30)
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 for target in "${targets[@]}"; do
     [ -d "Fuzz/$target" ] || { echo "fuzz.sh: no target $target (have: ${ALL_TARGETS[*]})" >&2; exit 2; }
