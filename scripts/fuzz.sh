@@ -88,5 +88,7 @@ for target in "${targets[@]}"; do
     echo "$line"
     summary+=("$line")
 done
-echo "== fuzz: summary"
-printf '%s\n' "${summary[@]}"
+if [ ${#summary[@]} -gt 1 ]; then
+    echo "== fuzz: summary"
+    printf '%s\n' "${summary[@]}"
+fi
