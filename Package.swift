@@ -3,6 +3,14 @@
 // Module layout and dependency rules: ../shared/DESIGN.md ("Modules").
 import PackageDescription
 
+/// `APUS_FUZZ=1` adds the libFuzzer targets under Fuzz/ (scripts/fuzz.sh builds them into
+/// .build-fuzz). The modules they exercise are then compiled with coverage and
+/// AddressSanitizer too, or libFuzzer would see only the harness's own branches; asserts stay
+/// on in release (`-assert-config Debug`) because they are part of what a run checks.
+let fuzzing = Context.environment["APUS_FUZZ"] == "1"
+let fuzzFlags = ["-sanitize=fuzzer,address", "-assert-config", "Debug"]
+let fuzzInstrumented: [SwiftSetting] = fuzzing ? [.unsafeFlags(fuzzFlags)] : []
+
 let package = Package(
     name: "Apus",
     products: [
@@ -31,11 +39,11 @@ let package = Package(
     ],
     targets: [
         // The zero-copy Thrift codec: protocols, message boundaries, limits. No dependencies.
-        .target(name: "ApusThrift"),
+        .target(name: "ApusThrift", swiftSettings: fuzzInstrumented),
         // Ethernet/ARP/IPv4/ICMP/UDP/TCP header views and reprs, checksums. No I/O, no dependencies.
-        .target(name: "ApusWire"),
+        .target(name: "ApusWire", swiftSettings: fuzzInstrumented),
         // Sans-IO ARP, ICMP echo, UDP and TCP over ApusWire: frames and time in, frames and events out.
-        .target(name: "ApusNet", dependencies: ["ApusWire"]),
+        .target(name: "ApusNet", dependencies: ["ApusWire"], swiftSettings: fuzzInstrumented),
         // In-memory links with seeded loss/reorder/duplication/delay for stack tests, and the
         // impairing device wrapper for the XDP engine (tests and `--impair`).
         .target(name: "ApusTesting", dependencies: ["ApusNet", "ApusWire", "ApusXSK", "ApusTransportXDP"]),
@@ -58,7 +66,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: fuzzInstrumented
         ),
         // The kernel-socket transport (SwiftNIO): the fallback data path.
         .target(
@@ -142,3 +151,23 @@ let package = Package(
         ),
     ]
 )
+
+if fuzzing {
+    /// One executable per harness: Fuzz/<name>/<name>.swift defines `LLVMFuzzerTestOneInput`,
+    /// its main.swift starts libFuzzer's driver (see FuzzDriver.h for why not libFuzzer's `main`).
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(
+            name: name, dependencies: dependencies + ["FuzzDriver"], path: "Fuzz/\(name)",
+            swiftSettings: [.unsafeFlags(fuzzFlags)],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        )
+    }
+    package.targets += [
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+        fuzzTarget("FuzzThriftProtocols", ["ApusThrift"]),
+        fuzzTarget("FuzzMessageFraming", ["ApusThrift", "ApusRPC"]),
+        fuzzTarget("FuzzServerConnection", ["ApusThrift", "ApusRPC"]),
+        fuzzTarget("FuzzWire", ["ApusWire"]),
+        fuzzTarget("FuzzNetStack", ["ApusNet", "ApusWire"]),
+    ]
+}

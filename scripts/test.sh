@@ -39,6 +39,19 @@ bash scripts/network-check.sh .build/debug/apus || status=1
 echo "== under attack: 14 attack classes against the XDP server, short form (privileged; full: scripts/attack-check.sh)"
 APUS_BINARY=.build/debug/apus bash scripts/attack-check.sh --short --rate 3000 || status=1
 
+echo "== fuzz: every libFuzzer harness for 30 s (scripts/fuzz.sh; APUS_SKIP_FUZZ=1 skips)"
+if [ "${APUS_SKIP_FUZZ:-0}" = 1 ]; then
+    echo "fuzz: skipped (APUS_SKIP_FUZZ=1)"
+else
+    fuzz_status=0
+    bash scripts/fuzz.sh --seconds 30 || fuzz_status=$?
+    if [ $fuzz_status -eq 77 ]; then
+        echo "fuzz: skipped (this toolchain has no libFuzzer runtime)"
+    elif [ $fuzz_status -ne 0 ]; then
+        status=1
+    fi
+fi
+
 echo "== swift test"
 swift test --skip-build 2>&1 | tee /tmp/apus-swift-test.log | grep -vE '^(◇|↳|✔ Test [^r])|passed after|^Test Suite|Executed 0 tests|^\[' || true
 if ! grep -qE '^✔ Test run with [0-9]+ tests? .*passed' /tmp/apus-swift-test.log; then status=1; fi

@@ -230,13 +230,16 @@ public struct CompactReader: ThriftProtocolReader {
 
     @inlinable public mutating func readMapEnd() { depth &-= 1 }
 
-    /// Varint elements are skipped by scanning for their last bytes; fixed-width
-    /// ones (i8, bool, double, uuid) in one step.
+    /// i32 and i64 elements are skipped by scanning for their varints' last bytes;
+    /// fixed-width ones (i8, bool, double, uuid) in one step. i16 elements are read one
+    /// by one: `readI16` takes a varint of up to 5 bytes and range-checks its value, and
+    /// a skip that did less would accept messages the decoder rejects and reject ones it
+    /// accepts.
     @inlinable
     public mutating func skipElements(_ type: ThriftType, count: Int) throws(ThriftError) {
         switch type.rawValue {
-        case 6, 8, 10:  // i16, i32, i64: varints of at most 3, 5, 10 bytes
-            let maximum = type.rawValue == 10 ? 10 : (type.rawValue == 8 ? 5 : 3)
+        case 8, 10:  // i32, i64: varints of at most 5, 10 bytes
+            let maximum = type.rawValue == 10 ? 10 : 5
             var left = count
             var length = 0
             while left > 0 {

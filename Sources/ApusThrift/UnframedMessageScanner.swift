@@ -517,10 +517,6 @@ public struct UnframedMessageScanner: Sendable {
         switch type.rawValue {
         case 2:
             return try compactBool(&cursor, &needed)
-        case 6 where inList:
-            // skipElements scans an i16 element as a varint of at most 3 bytes, without a range check.
-            guard try varint(maximumLength: 3, tooLong: "varint longer than 3 bytes", &cursor, &needed) != nil else { return nil }
-            return .done
         case 6:
             guard let raw = try varint32(&cursor, &needed) else { return nil }
             let value = CompactReader.unzigzag(raw)

@@ -112,7 +112,9 @@ import Testing
         #expect(skipKind(hex("35 02 8080808080 01 04"), .compact) == .varintTooLong)   // i32 of 6 bytes
         #expect(skipKind(hex("36 02 80808080808080808001 04"), .compact) == nil)       // i64 of 10 bytes is fine
         #expect(skipKind(hex("34 02 808001 04"), .compact) == nil)                     // i16 varint of 3 bytes
-        #expect(skipKind(hex("34 02 80808001 04"), .compact) == .varintTooLong)       // i16 varint of 4 bytes
+        #expect(skipKind(hex("34 02 80808000 04"), .compact) == nil)                   // i16 0 padded to 4 bytes, as readI16 takes it
+        #expect(skipKind(hex("34 02 80808001 04"), .compact) == .invalidValue)        // i16 element 2^20 does not fit
+        #expect(skipKind(hex("34 01 808080808001"), .compact) == .varintTooLong)      // i16 varint of 6 bytes
         #expect(skipKind(hex("31 01 07 02"), .compact) == .invalidValue)               // bool byte 7
         #expect(skipKind(hex("36 02 8080"), .compact) == .truncated)
         #expect(skipKind(hex("0a 00000002 0000000000000001 00000000"), .binary) == .truncated)

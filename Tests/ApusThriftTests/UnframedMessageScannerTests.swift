@@ -408,7 +408,8 @@ enum ScannerBodies {
             (.compact, "1b 01 11 01 05", .invalidValue),          // map of bools: byte 5
             (.compact, "04 808004", .invalidValue),               // field id 32768
             (.compact, "14 808004", .invalidValue),               // i16 field 32768
-            (.compact, "19 34 80808001", .varintTooLong),         // i16 element of 4 bytes
+            (.compact, "19 34 80808001", .invalidValue),          // i16 element 2^21 (4 bytes)
+            (.compact, "19 14 808080808001", .varintTooLong),     // i16 element of 6 bytes
             (.compact, "16 80808080808080808080", .varintTooLong),  // i64 of 11 bytes
         ]
         for (protocolID, text, kind) in vectors {
@@ -423,18 +424,56 @@ enum ScannerBodies {
         }
     }
 
-    /// List elements follow `skipElements`, map entries and fields `skip`: a compact
-    /// i16 as an element is any varint of up to 3 bytes, as a field it must fit i16.
-    @Test func compactI16ElementsAndFieldsKeepTheirOwnRules() {
-        let element = header(.compact) + hex("19 14 808004 00")   // list of one i16: 32768
-        let field = header(.compact) + hex("14 808004 00")        // i16 field: 32768
-        #expect(scanOnce(element, .compact) == .success(element.count))
-        #expect(scanOnce(field, .compact) == field.withUnsafeBytes { boundary($0, .compact) })
-        guard case .failure(let error) = scanOnce(field, .compact) else {
-            Issue.record("an out-of-range i16 field was accepted")
-            return
+    /// A compact i16 follows `readI16` wherever it is, list elements included: a varint of
+    /// up to 5 bytes whose value fits i16. Found by FuzzThriftProtocols: `skipElements` read
+    /// i16 elements as varints of at most 3 bytes without the range check, so `skip` (and with
+    /// it `MessageBoundary` and this scanner) accepted elements the decoder rejects and
+    /// rejected padded ones it accepts.
+    @Test func compactI16ElementsFollowTheDecodersRules() throws {
+        let outOfRange = header(.compact) + hex("19 14 808004 00")   // list of one i16: 32768
+        let padded = header(.compact) + hex("19 14 80808000 00")     // list of one i16: 0 in 4 bytes
+        let field = header(.compact) + hex("14 808004 00")           // i16 field: 32768
+        for bytes in [outOfRange, field] {
+            #expect(scanOnce(bytes, .compact) == bytes.withUnsafeBytes { boundary($0, .compact) })
+            guard case .failure(let error) = scanOnce(bytes, .compact) else {
+                Issue.record("an out-of-range i16 was accepted: \(hexString(bytes))")
+                continue
+            }
+            #expect(error.kind == .invalidValue)
+            #expect(throws: ThriftError.self) { try Self.decodeMessage(bytes) }
         }
-        #expect(error.kind == .invalidValue)
+        #expect(scanOnce(padded, .compact) == .success(padded.count))
+        #expect(scanOnce(padded, .compact) == padded.withUnsafeBytes { boundary($0, .compact) })
+        #expect(try Self.decodeMessage(padded) == .struct([ThriftField(id: 1, value: .list(.i16, [.i16(0)]))]))
+    }
+
+    /// The fuzzer's reproducer: a bare struct holding a set of three i16, the first 646522.
+    @Test func compactSkipAndDecodeAgreeOnAnOutOfRangeI16Element() {
+        let bytes = hex("4a 34 f4f54e")
+        bytes.withUnsafeBytes { raw in
+            do throws(ThriftError) {
+                var skipper = CompactReader(raw)
+                try skipper.skip(.struct)
+                Issue.record("skip accepted an out-of-range i16 element")
+            } catch { #expect(error.kind == .invalidValue) }
+            do throws(ThriftError) {
+                var decoder = CompactReader(raw)
+                _ = try ThriftValue(reading: .struct, from: &decoder)
+                Issue.record("decode accepted an out-of-range i16 element")
+            } catch { #expect(error.kind == .invalidValue) }
+        }
+    }
+
+    static func decodeMessage(_ bytes: [UInt8]) throws(ThriftError) -> ThriftValue {
+        var result: Result<ThriftValue, ThriftError>!
+        bytes.withUnsafeBytes { raw in
+            var reader = CompactReader(raw)
+            do throws(ThriftError) {
+                _ = try reader.readMessageBegin()
+                result = .success(try ThriftValue(reading: .struct, from: &reader))
+            } catch { result = .failure(error) }
+        }
+        return try result.get()
     }
 
     // MARK: Limits

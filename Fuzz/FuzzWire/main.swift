@@ -1,0 +1,5 @@
+import FuzzDriver
+import Glibc
+
+// libFuzzer's driver runs LLVMFuzzerTestOneInput (in FuzzWire.swift) until it is done.
+exit(apus_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))
