@@ -138,6 +138,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func resumeIfReplied() {
         guard paused, !isReading, !connection.isPaused, heldReplies.isEmpty, let context, context.channel.isWritable else { return }
         paused = false
+        readStashed(context: context)
+        if !paused { context.channel.setOption(.autoRead, value: true).whenFailure { _ in } }
+    }
+
+    /// Reads the calls the core stashed (no new bytes), flushing the replies made inline.
+    private func readStashed(context: ChannelHandlerContext) {
         isReading = true
         repliesInRead = 0
         var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
@@ -147,7 +153,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             needsFlush = false
             context.flush()
         }
-        if !paused { context.channel.setOption(.autoRead, value: true).whenFailure { _ in } }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -166,14 +171,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 apply(action)
             } else if connection.hasBufferedInput && !paused {
                 // Calls that arrived before the FIN and were stashed are still answered.
-                isReading = true
-                var none = MessageReader.Input(UnsafeRawBufferPointer(start: nil, count: 0))
-                read(&none, at: .now)
-                isReading = false
-                if needsFlush {
-                    needsFlush = false
-                    context.flush()
-                }
+                readStashed(context: context)
             }
             armTimer()
         }
