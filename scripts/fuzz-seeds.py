@@ -41,14 +41,16 @@ for framing in ("framed", "buffered"):
             write("FuzzServerConnection", f"{name}-owed1", [framing_index[framing] | 0x80, 9] + list(stream))
 
 
-# THeader frames written by Apache's Python (Tests/ApusThriftTests/Fixtures/theader.json),
-# sniffed among framed messages: three back to back, zlib included.
-with open(os.path.join(ROOT, "Tests", "ApusThriftTests", "Fixtures", "theader.json")) as f:
-    theader = json.load(f)
-for index, case in enumerate(theader):
-    stream = bytes.fromhex(case["hex"]) * 3
-    write("FuzzMessageFraming", f"theader-{index}-sniffed", [0, 11] + list(stream))
-    write("FuzzServerConnection", f"theader-{index}-sniffed", [0x40, 5] + list(stream))
+# THeader frames written by Apache's Python (Tests/ApusThriftTests/Fixtures/theader.json) and
+# TTHeader frames built from CloudWeGo's layout (ttheader.json), sniffed among framed
+# messages: three back to back, zlib included.
+for kind in ["theader", "ttheader"]:
+    with open(os.path.join(ROOT, "Tests", "ApusThriftTests", "Fixtures", f"{kind}.json")) as f:
+        cases = json.load(f)
+    for index, case in enumerate(cases):
+        stream = bytes.fromhex(case["hex"]) * 3
+        write("FuzzMessageFraming", f"{kind}-{index}-sniffed", [0, 11] + list(stream))
+        write("FuzzServerConnection", f"{kind}-{index}-sniffed", [0x40, 5] + list(stream))
 
 
 # Frames: the peer 10.10.0.1 (02:..:02) talking to Apus at 10.10.0.10 (02:..:01).

@@ -96,6 +96,14 @@ else
   grep -E "^FAIL|^check_server" "$log.client" | head -20
   fail "Apache Python clients against the XDP server"
 fi
+# THeader (Apache's Python client) and TTHeader (frames from CloudWeGo's layout) on the same server.
+if timeout 120 bash scripts/testbed.sh exec cli /usr/bin/python3 scripts/interop/check_theader.py --remote 10.10.0.10:9090 \
+    >"$log.theader" 2>&1; then
+  pass "THeader and TTHeader clients: metadata, zlib, deadlines, malformed headers ($(tail -1 "$log.theader"))"
+else
+  grep -E "^FAIL|^check_theader|Error" "$log.theader" | head -20
+  fail "THeader and TTHeader clients against the XDP server"
+fi
 stop_server; echo "     server: ${summary#apus serve: queue 0: }"
 
 # --- load on a clean link ----------------------------------------------------------------

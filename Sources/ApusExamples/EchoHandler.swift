@@ -3,8 +3,8 @@ import Synchronization
 
 /// The Echo service `apus serve` runs: every method returns what it got;
 /// `fire` counts, `firedCount` tells the count (server-wide). `echo` also echoes
-/// the call's metadata: request header K comes back as response header echo-K
-/// (THeader calls; other framings carry no headers).
+/// the call's metadata: request header K comes back as response header echo-K, and
+/// TTHeader's int key N as echo-int-N (THeader and TTHeader calls; other framings carry no headers).
 public final class EchoHandler: Echo.ServiceProtocol {
     private let fired = Atomic<Int64>(0)
 
@@ -12,6 +12,7 @@ public final class EchoHandler: Echo.ServiceProtocol {
 
     public func echo(message: String, context: ServerContext) async throws -> String {
         for (key, value) in context.metadata { context.responseMetadata["echo-" + key] = value }
+        for (key, value) in context.intMetadata { context.responseMetadata["echo-int-\(key)"] = value }
         return message
     }
     public func echoBinary(payload: [UInt8], context: ServerContext) async throws -> [UInt8] { payload }

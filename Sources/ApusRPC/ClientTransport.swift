@@ -6,8 +6,9 @@ public struct CallOptions: Sendable {
     public var timeout: Duration?
     /// Overrides the method's own idempotency (from its IDL annotation) for retries.
     public var idempotent: Bool?
-    /// Headers sent with the call (THeader info headers, on a transport configured for THeader;
-    /// plain framings carry none). The timeout travels too, as `client_timeout`.
+    /// Headers sent with the call (THeader or TTHeader string info headers, on a transport
+    /// configured for one; plain framings carry none). The timeout travels too (THeader's
+    /// `client_timeout`, TTHeader's int key 12).
     public var metadata: [String: String]
     /// Receives the reply's headers (THeader), when given.
     public var responseMetadata: ResponseMetadata?
@@ -34,16 +35,22 @@ public struct CallOptions: Sendable {
         return options
     }
 
-    /// The THeader a call with these options goes in: its metadata, and the time the caller
-    /// still waits as fbthrift's `client_timeout` (milliseconds), so the server can give up
-    /// when the caller has.
-    package func header(protocol protocolID: ThriftProtocolID, sequenceID: Int32) -> THeader {
-        var headers = metadata
-        if let timeout {
-            let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-            headers[ServerDispatcher.clientTimeoutHeader] = String(milliseconds)
+    /// The header frame a call with these options goes in: its metadata, and the time the
+    /// caller still waits (milliseconds), so the server can give up when the caller has — as
+    /// fbthrift's `client_timeout` in THeader, and in TTHeader as Kitex sends it: int key 12,
+    /// with the method's name as int key 9.
+    package func header(_ format: THeader.Format, protocol protocolID: ThriftProtocolID, sequenceID: Int32,
+                        method: String) -> THeader {
+        var header = THeader(format: format, sequenceNumber: UInt32(bitPattern: sequenceID), protocol: protocolID, headers: metadata)
+        let milliseconds = timeout.map { max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
+        switch format {
+        case .theader:
+            if let milliseconds { header.headers[ServerDispatcher.clientTimeoutHeader] = String(milliseconds) }
+        case .ttheader:
+            header.intHeaders[THeader.TTKey.toMethod] = method
+            if let milliseconds { header.intHeaders[THeader.TTKey.rpcTimeout] = String(milliseconds) }
         }
-        return THeader(sequenceNumber: UInt32(bitPattern: sequenceID), protocol: protocolID, headers: headers)
+        return header
     }
 
     public static let defaults = CallOptions()

@@ -11,11 +11,15 @@ public struct ServerContext: Sendable {
     public let messageType: MessageType
     public let remotePeer: PeerAddress
     public let localPeer: PeerAddress
-    /// When the caller stops waiting; nil means no deadline. Set by
-    /// `TimeoutMiddleware` (and, later, by THeader's client timeout).
+    /// When the caller stops waiting; nil means no deadline. Set from the caller's timeout
+    /// (THeader's `client_timeout`, TTHeader's RPC timeout) and by `TimeoutMiddleware`.
     public var deadline: ContinuousClock.Instant?
-    /// Request metadata: key/value headers (filled by THeader transports).
+    /// Request metadata: the string key/value headers of a call that came in THeader (per
+    /// message and persistent) or TTHeader; empty for plain framed and buffered calls.
     public var metadata: [String: String]
+    /// TTHeader's integer-keyed info, as Kitex sends it (`THeader.TTKey`: 3 caller service,
+    /// 6 called service, 9 method, 12 timeout in ms, …); empty for every other framing.
+    public var intMetadata: [UInt16: String]
     public var logger: Logger
     /// Headers for the reply (THeader info headers when the call came in THeader; other
     /// framings carry none): handlers and middleware add to it.
@@ -25,7 +29,7 @@ public struct ServerContext: Sendable {
     public init(
         method: MethodDescriptor, sequenceID: Int32, messageType: MessageType = .call,
         remotePeer: PeerAddress = .unknown, localPeer: PeerAddress = .unknown,
-        deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:],
+        deadline: ContinuousClock.Instant? = nil, metadata: [String: String] = [:], intMetadata: [UInt16: String] = [:],
         logger: Logger = ServerContext.silentLogger, connection: ConnectionState? = nil,
         responseMetadata: ResponseMetadata = .discarded
     ) {
@@ -36,6 +40,7 @@ public struct ServerContext: Sendable {
         self.localPeer = localPeer
         self.deadline = deadline
         self.metadata = metadata
+        self.intMetadata = intMetadata
         self.logger = logger
         self.connection = connection
         self.responseMetadata = responseMetadata
@@ -101,7 +106,7 @@ public final class ResponseMetadata: Sendable {
 
 /// The deadline of the call a task is serving, so calls it makes to other services inherit it:
 /// a client call with no timeout of its own gets the time left (and is not sent at all when
-/// none is left), and over THeader the next server learns it as `client_timeout`. Set by the
+/// none is left), and over THeader (TTHeader) the next server learns it as `client_timeout` (int key 12). Set by the
 /// dispatcher for calls that came with a deadline and by `TimeoutMiddleware`.
 public enum CallDeadline {
     @TaskLocal public static var current: ContinuousClock.Instant?

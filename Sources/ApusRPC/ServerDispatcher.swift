@@ -96,8 +96,8 @@ public final class ServerDispatcher: Sendable {
             return dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
                             header: nil, responseMetadata: .discarded)
         }
-        // A call in THeader is answered in THeader: same protocol, frame sequence number and
-        // flags, the handler's response headers as its info headers.
+        // A call in THeader (TTHeader) is answered in the same: same protocol, frame sequence
+        // number, flags and transforms, the handler's response headers as its info headers.
         let responseMetadata = ResponseMetadata()
         return dispatch(bytes, protocol: protocolID, connection: connection,
                         sink: HeaderReplySink(base: sink, request: transportHeader, responseMetadata: responseMetadata),
@@ -151,10 +151,13 @@ public final class ServerDispatcher: Sendable {
         var metadata: [String: String] = [:]
         var deadline: ContinuousClock.Instant?
         if let transportHeader {
-            metadata = transportHeader.persistentHeaders.merging(transportHeader.headers) { $1 }
-            // The caller's remaining time (fbthrift's `client_timeout`, milliseconds): spent
-            // already, the call is refused before its handler runs; else it bounds the handler.
-            if let value = metadata[Self.clientTimeoutHeader], let milliseconds = Int64(value) {
+            metadata = transportHeader.persistentHeaders.isEmpty
+                ? transportHeader.headers : transportHeader.persistentHeaders.merging(transportHeader.headers) { $1 }
+            // The caller's remaining time (fbthrift's `client_timeout`, TTHeader's int key 12;
+            // milliseconds): spent already, the call is refused before its handler runs; else
+            // it bounds the handler.
+            if let value = transportHeader.intHeaders[THeader.TTKey.rpcTimeout] ?? metadata[Self.clientTimeoutHeader],
+               let milliseconds = Int64(value) {
                 guard milliseconds > 0 else {
                     if expectsReply {
                         sink.send(.exception(RPCError(.deadlineExceeded, "\(descriptor) arrived with its deadline already passed"),
@@ -168,7 +171,7 @@ public final class ServerDispatcher: Sendable {
         let context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
             remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
-            logger: logger, connection: connection, responseMetadata: responseMetadata)
+            intMetadata: transportHeader?.intHeaders ?? [:], logger: logger, connection: connection, responseMetadata: responseMetadata)
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         Task.immediate(executorPreference: executor) { [handler, logger] in
@@ -230,7 +233,7 @@ final class HeaderReplySink<Base: ResponseSink>: ResponseSink {
 
     func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         var reply = message
-        reply.header = THeader(flags: request.flags, sequenceNumber: request.sequenceNumber, protocol: protocolID,
+        reply.header = THeader(format: request.format, flags: request.flags, sequenceNumber: request.sequenceNumber, protocol: protocolID,
                                transforms: request.transforms, headers: responseMetadata.all)
         base.send(reply, protocol: protocolID)
     }

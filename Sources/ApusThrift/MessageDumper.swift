@@ -52,6 +52,19 @@ public enum MessageDumper {
             }
             json += "}"
         }
+        if !header.intHeaders.isEmpty {  // TTHeader's int keys, as strings (JSON object keys are)
+            json += ",\"int_headers\":{"
+            for (index, key) in header.intHeaders.keys.sorted().enumerated() {
+                if index > 0 { json += "," }
+                json += "\"\(key)\":"
+                appendString(header.intHeaders[key]!, to: &json)
+            }
+            json += "}"
+        }
+        if let token = header.aclToken {
+            json += ",\"acl_token\":"
+            appendString(token, to: &json)
+        }
         return json + "}"
     }
 

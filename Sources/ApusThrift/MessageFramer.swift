@@ -65,8 +65,9 @@ public struct MessageFramer: Sendable {
             expectedTotal = MessageBoundary.frameHeaderSize + length
             guard bytes.count >= MessageBoundary.frameHeaderSize + length else { return nil }
             guard length > 0 else { throw ThriftError(.invalidFrame, offset: 0, detail: "empty frame") }
-            // THeader: the frame starts with its magic 0x0FFF (no Thrift message starts so).
-            if length >= 2 && bytes[4] == 0x0F && bytes[5] == 0xFF {
+            // THeader and TTHeader: the frame starts with the magic 0x0FFF or 0x1000 (no Thrift
+            // message starts so: binary starts 0x80, compact 0x82).
+            if length >= 2 && ((bytes[4] == 0x0F && bytes[5] == 0xFF) || (bytes[4] == 0x10 && bytes[5] == 0x00)) {
                 return try headerFrame(bytes, length: length)
             }
             let protocolID = try resolveProtocol(bytes[MessageBoundary.frameHeaderSize], offset: MessageBoundary.frameHeaderSize)
@@ -89,21 +90,26 @@ public struct MessageFramer: Sendable {
         }
     }
 
-    /// A THeader frame: the message is its payload, in the protocol the header names.
+    /// A THeader or TTHeader frame: the message is its payload, in the protocol the header names.
     private func headerFrame(_ bytes: UnsafeRawBufferPointer, length: Int) throws(ThriftError) -> Message {
         let start = MessageBoundary.frameHeaderSize
         let frame = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
         let (header, payload) = try THeader.parse(frame, limits: limits)
+        let name = header.format == .theader ? "THeader" : "TTHeader"
         if let configuredProtocol, configuredProtocol != header.protocolID {
-            throw ThriftError(.badVersion, offset: start, detail: "THeader carries \(header.protocolID), the server takes \(configuredProtocol)")
+            throw ThriftError(.badVersion, offset: start, detail: "\(name) carries \(header.protocolID), the server takes \(configuredProtocol)")
+        }
+        if header.format == .ttheader && header.flags & 0x0002 != 0 {
+            throw ThriftError(.invalidFrame, offset: start + 2,
+                              detail: "TTHeader streaming frame (flag 0x0002): Apus serves unary calls only")
         }
         for transform in header.transforms where transform != .zlib {
-            throw ThriftError(.invalidFrame, offset: start, detail: "THeader: unknown transform \(transform.rawValue) (Apus supports zlib, 1)")
+            throw ThriftError(.invalidFrame, offset: start, detail: "\(name): unknown transform \(transform.rawValue) (Apus supports zlib, 1)")
         }
         if header.transforms.isEmpty {  // transformed payloads are checked once undone (MessageReader)
             guard !payload.isEmpty, ThriftProtocolID(sniffing: frame[payload.lowerBound]) == header.protocolID else {
                 throw ThriftError(.invalidFrame, offset: start + payload.lowerBound,
-                                  detail: "THeader payload is not a \(header.protocolID) message")
+                                  detail: "\(name) payload is not a \(header.protocolID) message")
             }
         }
         return Message(range: (start + payload.lowerBound)..<(start + payload.upperBound), consumed: start + length,

@@ -41,7 +41,7 @@ final class ClientChannel: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.core = ClientConnection(configuration: .init(
-            framing: configuration.theader ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
+            framing: configuration.header != nil ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
     }
 
     var endpoint: String { "\(host):\(port)" }
@@ -84,7 +84,9 @@ final class ClientChannel: @unchecked Sendable {
                 options: CallOptions = .defaults) throws(RPCError) -> ByteBuffer {
         let name = configuration.multiplexed ? method.multiplexedName : method.method
         var message = OutgoingMessage(name: name, type: type, sequenceID: sequenceID, body: request)
-        if configuration.theader { message.header = options.header(protocol: configuration.protocolID, sequenceID: sequenceID) }
+        if let format = configuration.header {
+            message.header = options.header(format, protocol: configuration.protocolID, sequenceID: sequenceID, method: method.method)
+        }
         do throws(ThriftError) {
             let wire = try WireMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
             var buffer = ByteBufferAllocator().buffer(capacity: wire.size)

@@ -21,10 +21,10 @@ public final class PosixClientTransport: ClientTransport {
         public var connectTimeout: TimeAmount
         /// Send `Service:method` names (TMultiplexedProtocol), for servers that host several services.
         public var multiplexed: Bool
-        /// Send every call in a THeader frame (Apache's HeaderFormatSpec), with `CallOptions.metadata`
-        /// and the timeout (`client_timeout`) as its headers; replies' headers go to
-        /// `CallOptions.responseMetadata`. `framing` is then ignored.
-        public var theader = false
+        /// Send every call in a THeader frame (Apache's HeaderFormatSpec) or a TTHeader frame
+        /// (Kitex's), with `CallOptions.metadata` and the timeout as its headers; replies'
+        /// headers go to `CallOptions.responseMetadata`. `framing` is then ignored. nil: none.
+        public var header: THeader.Format? = nil
 
         public init(
             framing: ThriftFraming = .framed, protocol protocolID: ThriftProtocolID = .binary, limits: ThriftLimits = .default,

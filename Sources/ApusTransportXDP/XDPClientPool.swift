@@ -16,7 +16,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         var limits: ThriftLimits
         var connections: Int
         var multiplexed: Bool
-        var theader = false
+        var header: THeader.Format?
     }
 
     unowned let engine: QueueEngine
@@ -33,7 +33,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         self.engine = engine
         self.configuration = configuration
         let core = ClientConnection<OutgoingMessage>.Configuration(
-            framing: configuration.theader ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits,
+            framing: configuration.header != nil ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits,
             endpoint: "\(configuration.server):\(configuration.port)")
         pool = (0..<configuration.connections).map { _ in XDPClientConnection(core: ClientConnection(configuration: core)) }
     }
@@ -61,7 +61,9 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         let connection = pick()
         let sequenceID = connection.core.nextSequenceID()
         var message = OutgoingMessage(name: name(method), type: .call, sequenceID: sequenceID, body: request)
-        if configuration.theader { message.header = options.header(protocol: configuration.protocolID, sequenceID: sequenceID) }
+        if let format = configuration.header {
+            message.header = options.header(format, protocol: configuration.protocolID, sequenceID: sequenceID, method: method.method)
+        }
         let deadline = options.timeout.map { MonotonicClock.now().streamTime + $0 }
         let send = connection.core.startCall(message, sequenceID: sequenceID, method: method, deadline: deadline,
                                              responseMetadata: options.responseMetadata, complete: complete)

@@ -22,9 +22,9 @@ public final class XDPClientTransport: ClientTransport {
         public var connections: Int
         /// Send `Service:method` names (TMultiplexedProtocol).
         public var multiplexed: Bool
-        /// Send every call in a THeader frame with `CallOptions.metadata` and the timeout
-        /// (`client_timeout`); replies' headers go to `CallOptions.responseMetadata`.
-        public var theader = false
+        /// Send every call in a THeader or TTHeader frame with `CallOptions.metadata` and the
+        /// timeout; replies' headers go to `CallOptions.responseMetadata`. nil: none.
+        public var header: THeader.Format? = nil
         public var engine: QueueEngine.Options
 
         public init(placement: XDPPlacement, server: IPv4Address, port: UInt16, framing: ThriftFraming = .framed,
@@ -68,7 +68,7 @@ public final class XDPClientTransport: ClientTransport {
         let pool = XDPClientPool.Configuration(
             server: configuration.server, port: configuration.port, framing: configuration.framing,
             protocolID: configuration.protocolID, limits: configuration.limits, connections: configuration.connections,
-            multiplexed: configuration.multiplexed, theader: configuration.theader)
+            multiplexed: configuration.multiplexed, header: configuration.header)
         return try QueueEngine(queue: queue, network: network, logger: logger, options: configuration.engine) { engine in
             XDPClientPool(engine: engine, configuration: pool)
         }

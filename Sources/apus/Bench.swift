@@ -57,12 +57,29 @@ struct Bench: AsyncParsableCommand {
     var payload = 64
     @Option(help: "Method to call.")
     var method: MethodChoice = .echo
-    @Option(help: "binary or compact.")
-    var `protocol`: ThriftProtocolID = .binary
-    @Option(help: "framed or buffered.")
-    var framing: ThriftFraming = .framed
-    @Flag(help: "Send every call in a THeader frame (Apache's HeaderFormatSpec) carrying the timeout as client_timeout.")
+    @Option(help: "binary or compact; header and ttheader: binary in a THeader (Apache) or TTHeader (Kitex) frame.")
+    var `protocol`: ProtocolChoice = .binary
+    @Option(help: """
+        framed, buffered, theader (Apache's THeader frame, the timeout as client_timeout) or ttheader \
+        (Kitex's TTHeader frame, the timeout and method as int keys 12 and 9); --protocol names what is inside.
+        """)
+    var framing: FramingChoice = .framed
+    @Flag(help: .hidden)  // older spelling of --framing theader
     var theader = false
+
+    enum ProtocolChoice: String, ExpressibleByArgument, CaseIterable { case binary, compact, header, ttheader }
+    enum FramingChoice: String, ExpressibleByArgument, CaseIterable { case framed, buffered, theader, ttheader }
+
+    /// The Thrift protocol of the messages themselves.
+    var innerProtocol: ThriftProtocolID { self.protocol == .compact ? .compact : .binary }
+    /// The header frame every call goes in, if any.
+    var headerFormat: THeader.Format? {
+        if theader || self.protocol == .header || framing == .theader { return .theader }
+        if self.protocol == .ttheader || framing == .ttheader { return .ttheader }
+        return nil
+    }
+    /// The framing when no header frame is used.
+    var plainFraming: ThriftFraming { framing == .buffered ? .buffered : .framed }
     @Option(help: "Event-loop threads of the client.")
     var threads = 1
     @Option(help: "Per-call timeout in seconds.")
@@ -99,6 +116,12 @@ struct Bench: AsyncParsableCommand {
     enum TransportChoice: String, ExpressibleByArgument, CaseIterable { case kernel, xdp }
 
     func validate() throws {
+        let formats = Set([theader ? "theader" : nil, [.header: "theader", .ttheader: "ttheader"][self.protocol],
+                           [.theader: "theader", .ttheader: "ttheader"][framing]].compactMap { $0 })
+        guard formats.count <= 1 else { throw ValidationError("--protocol and --framing name different header frames: \(formats.sorted())") }
+        if headerFormat != nil && framing == .buffered {
+            throw ValidationError("THeader and TTHeader are framed: --framing buffered does not combine with them")
+        }
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
@@ -122,8 +145,8 @@ struct Bench: AsyncParsableCommand {
         switch transport {
         case .kernel:
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-            var configuration = PosixClientTransport.Configuration(framing: framing, protocol: self.protocol, connections: connections)
-            configuration.theader = theader
+            var configuration = PosixClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
+            configuration.header = headerFormat
             let transport = PosixClientTransport(host: host, port: port, configuration: configuration, group: group)
             let executors = (0..<connections).map { transport.taskExecutor(forConnection: $0) }
             let outcome = await measure(Echo.Client(transport), executors: executors)
@@ -151,9 +174,9 @@ struct Bench: AsyncParsableCommand {
             let transport: XDPClientTransport
             do {
                 var configuration = XDPClientTransport.Configuration(
-                    placement: placement, server: IPv4Address(host)!, port: UInt16(port), framing: framing, protocol: self.protocol,
+                    placement: placement, server: IPv4Address(host)!, port: UInt16(port), framing: plainFraming, protocol: innerProtocol,
                     connections: connections, engine: options)
-                configuration.theader = theader
+                configuration.header = headerFormat
                 transport = try await XDPClientTransport.start(configuration)
             } catch {
                 Console.error("apus bench: \(error)")
@@ -309,7 +332,7 @@ struct Bench: AsyncParsableCommand {
                   + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\"}")
         } else {
             Console.out("""
-                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(self.protocol)/\(theader ? "theader" : framing.rawValue), via \(path)
+                apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(innerProtocol)/\(headerFormat?.rawValue ?? plainFraming.rawValue), via \(path)
                   calls   \(calls) in \(rounded(outcome.seconds)) s, errors \(outcome.errors)\(verify ? ", mismatches \(outcome.mismatches)" : "")
                   qps     \(rounded(qps))
                   latency p50 \(rounded(micros(50))) µs  p90 \(rounded(micros(90))) µs  p99 \(rounded(micros(99))) µs  p999 \(rounded(micros(99.9))) µs  max \(rounded(maxMicros)) µs

@@ -65,7 +65,7 @@ struct Dump: ParsableCommand {
             }
             message = UnsafeRawBufferPointer(rebasing: bytes[payload])
             consumed = MessageBoundary.frameHeaderSize
-            if message.count >= 2 && message[0] == 0x0F && message[1] == 0xFF {
+            if message.count >= 2, THeader.format(magic: UInt16(message[0]) << 8 | UInt16(message[1])) != nil {
                 return try dumpHeaderFrame(message, at: offset)
             }
         }
@@ -85,8 +85,8 @@ struct Dump: ParsableCommand {
         }
     }
 
-    /// A THeader frame: its header as a JSON object beside the message it carries
-    /// ({"theader":{...},"name":...}), transforms (zlib) undone first.
+    /// A THeader or TTHeader frame: its header as a JSON object beside the message it carries
+    /// ({"theader":{...},"name":...} or {"ttheader":{...},...}), transforms (zlib) undone first.
     func dumpHeaderFrame(_ frame: UnsafeRawBufferPointer, at offset: Int) throws(ThriftError) -> Int {
         let start = MessageBoundary.frameHeaderSize
         let header: THeader, payload: Range<Int>
@@ -105,7 +105,7 @@ struct Dump: ParsableCommand {
                 let (json, length) = try MessageDumper.dump(message, protocol: header.protocolID)
                 guard length == message.count else {
                     throw ThriftError(.invalidFrame, protocolID: header.protocolID, offset: length,
-                                      detail: "THeader payload holds \(message.count) bytes but the message ends after \(length)")
+                                      detail: "\(header.format == .theader ? "THeader" : "TTHeader") payload holds \(message.count) bytes but the message ends after \(length)")
                 }
                 return json
             }
@@ -118,7 +118,7 @@ struct Dump: ParsableCommand {
             error.offset += offset + start + payload.lowerBound
             throw error
         }
-        print("{\"theader\":" + MessageDumper.json(header) + "," + json.dropFirst())
+        print("{\"\(header.format.rawValue)\":" + MessageDumper.json(header) + "," + json.dropFirst())
         return start + frame.count
     }
 

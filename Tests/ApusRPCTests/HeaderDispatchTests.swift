@@ -37,6 +37,34 @@ import Testing
         #expect(handler.started.load(ordering: .relaxed) == 0)
     }
 
+    @Test func aTTHeaderCallIsAnsweredInTTHeaderWithItsIntInfoShownToTheHandler() async throws {
+        let sink = HeaderSink()
+        let dispatcher = makeDispatcher(exampleRouter())
+        let bytes = callBytes("echo", Echo.EchoArgs(message: "hi"), sequenceID: 7)
+        let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+        let request = THeader(format: .ttheader, sequenceNumber: 41, protocol: .binary, headers: ["trace": "t1"],
+                              intHeaders: [THeader.TTKey.toMethod: "echo", THeader.TTKey.fromService: "caller"])
+        _ = bytes.withUnsafeBytes { dispatcher.dispatch($0, protocol: nil, connection: connection, sink: sink, header: request) }
+        let reply = try #require(await sink.first())
+        #expect(reply.header == THeader(format: .ttheader, sequenceNumber: 41, protocol: .binary,
+                                        headers: ["echo-trace": "t1", "echo-int-3": "caller", "echo-int-9": "echo"]))
+    }
+
+    @Test func aTTHeaderCallWithNoTimeLeftIsRefusedBeforeItsHandler() async throws {
+        let handler = ScriptedEcho()
+        let sink = CollectingSink()
+        let bytes = callBytes("echo", Echo.EchoArgs(message: "x"), sequenceID: 7)
+        let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+        _ = bytes.withUnsafeBytes {
+            makeDispatcher(exampleRouter(echo: handler)).dispatch(
+                $0, protocol: nil, connection: connection, sink: sink,
+                header: THeader(format: .ttheader, protocol: .binary, intHeaders: [THeader.TTKey.rpcTimeout: "0"]))
+        }
+        let reply = try parseReply(try #require(await sink.waitFor(1).first))
+        #expect(RPCError(try #require(reply.exception)).code == .deadlineExceeded)
+        #expect(handler.started.load(ordering: .relaxed) == 0)
+    }
+
     @Test func theCallersDeadlineBoundsTheHandler() async throws {
         let handler = ScriptedEcho()
         let sink = CollectingSink()

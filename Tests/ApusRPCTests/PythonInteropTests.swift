@@ -22,7 +22,7 @@ struct PythonInteropTests {
         let server = try await PythonThriftServer.start(protocol: nil, framing: .buffered, multiplexed: false)
         defer { server.stop() }
         var configuration = PosixClientTransport.Configuration(protocol: protocolID)
-        configuration.theader = true
+        configuration.header = .theader
         let transport = PosixClientTransport(host: "127.0.0.1", port: server.port, configuration: configuration)
         defer { Task { await transport.close() } }
         let echo = Echo.Client(transport)

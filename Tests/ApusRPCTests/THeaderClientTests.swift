@@ -7,23 +7,26 @@ import Synchronization
 import Testing
 import Tracing
 
-/// The kernel-socket client in THeader against the kernel-socket server: metadata in, response
-/// headers out, and the caller's timeout ending the server's work.
+/// The kernel-socket client in THeader and in TTHeader against the kernel-socket server:
+/// metadata in, response headers out, and the caller's timeout ending the server's work.
 @Suite struct THeaderClientTests {
-    func client(port: Int) -> PosixClientTransport {
+    func client(port: Int, _ format: THeader.Format = .theader) -> PosixClientTransport {
         var configuration = PosixClientTransport.Configuration()
-        configuration.theader = true
+        configuration.header = format
         return PosixClientTransport(host: "127.0.0.1", port: port, configuration: configuration)
     }
 
-    @Test func metadataGoesInAndResponseHeadersComeBack() async throws {
+    @Test(arguments: THeader.Format.allCases)
+    func metadataGoesInAndResponseHeadersComeBack(_ format: THeader.Format) async throws {
         try await withServer(router: exampleRouter()) { (port, _) async throws in
-            let transport = client(port: port)
+            let transport = client(port: port, format)
             defer { Task { await transport.close() } }
             let reply = ResponseMetadata()
             let options = CallOptions(metadata: ["request-id": "r-1", "tenant": "blue"], responseMetadata: reply)
             #expect(try await Echo.Client(transport).echo(message: "hi", options: options) == "hi")
-            #expect(reply.all == ["echo-request-id": "r-1", "echo-tenant": "blue"])
+            var expected = ["echo-request-id": "r-1", "echo-tenant": "blue"]
+            if format == .ttheader { expected["echo-int-9"] = "echo" }  // the method, as Kitex sends it
+            #expect(reply.all == expected)
             let payload = [UInt8](repeating: 7, count: 1 << 20)
             #expect(try await Echo.Client(transport).echoBinary(payload: payload) == payload)
         }
@@ -32,12 +35,13 @@ import Tracing
     /// A handler that calls another service passes its caller's deadline on: no timeout given,
     /// the downstream call still ends when the first caller's time is up, and a call made
     /// after it is not sent at all.
-    @Test func aHandlersDownstreamCallInheritsItsDeadline() async throws {
+    @Test(arguments: THeader.Format.allCases)
+    func aHandlersDownstreamCallInheritsItsDeadline(_ format: THeader.Format) async throws {
         let downstream = ScriptedEcho()
         try await withServer(router: exampleRouter(echo: downstream)) { (downstreamPort, _) async throws in
-            let relay = Relay(transport: client(port: downstreamPort))
+            let relay = Relay(transport: client(port: downstreamPort, format))
             try await withServer(router: exampleRouter(echo: relay)) { (port, _) async throws in
-                let transport = client(port: port)
+                let transport = client(port: port, format)
                 defer { Task { await transport.close() } }
                 await expectRPCError(.deadlineExceeded) {
                     try await Echo.Client(transport).echo(message: "slow:60000", options: CallOptions(timeout: .milliseconds(200)))
@@ -45,13 +49,14 @@ import Tracing
                 for _ in 0..<1000 where downstream.cancelled.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
                 #expect(downstream.cancelled.load(ordering: .relaxed) == 1, "the downstream server gave up at the first caller's deadline")
                 #expect(relay.seenTimeouts.withLock { $0.first.map { $0 > 0 && $0 <= 200 } } == true,
-                        "client_timeout downstream was the time left: \(relay.seenTimeouts.withLock { $0 })")
+                        "the timeout downstream was the time left: \(relay.seenTimeouts.withLock { $0 })")
+                if format == .ttheader { #expect(relay.seenMethods.withLock { $0 } == ["echo"], "int key 9 named the method") }
             }
             await relay.transport.close()
         }
         let expired = try await CallDeadline.$current.withValue(ContinuousClock.now - .seconds(1)) {
             try await withServer(router: exampleRouter()) { (port, _) async throws -> RPCError? in
-                let transport = client(port: port)
+                let transport = client(port: port, format)
                 defer { Task { await transport.close() } }
                 do {
                     _ = try await Echo.Client(transport).echo(message: "x")
@@ -64,10 +69,11 @@ import Tracing
         #expect(expired?.code == .deadlineExceeded && expired?.requestWasNotSent == true)
     }
 
-    @Test func theCallersTimeoutCancelsTheServersHandler() async throws {
+    @Test(arguments: THeader.Format.allCases)
+    func theCallersTimeoutCancelsTheServersHandler(_ format: THeader.Format) async throws {
         let handler = ScriptedEcho()
         try await withServer(router: exampleRouter(echo: handler)) { (port, _) async throws in
-            let transport = client(port: port)
+            let transport = client(port: port, format)
             defer { Task { await transport.close() } }
             await expectRPCError(.deadlineExceeded) {
                 try await Echo.Client(transport).echo(message: "slow:60000", options: CallOptions(timeout: .milliseconds(100)))
@@ -79,11 +85,13 @@ import Tracing
 }
 
 /// Echo that forwards `echo` to another server with no timeout of its own, noting the
-/// `client_timeout` its own caller sent.
+/// timeout its own caller sent (THeader's `client_timeout`, TTHeader's int key 12) and, in
+/// TTHeader, the method named by int key 9.
 final class Relay: Echo.ServiceProtocol {
     let transport: PosixClientTransport
     let tracer: InMemoryTracer?
     let seenTimeouts = Mutex<[Int]>([])
+    let seenMethods = Mutex<[String]>([])
 
     init(transport: PosixClientTransport, tracer: InMemoryTracer? = nil) {
         self.transport = transport
@@ -91,9 +99,11 @@ final class Relay: Echo.ServiceProtocol {
     }
 
     func echo(message: String, context: ServerContext) async throws -> String {
-        if let value = context.metadata[ServerDispatcher.clientTimeoutHeader], let ms = Int(value) {
+        if let value = context.metadata[ServerDispatcher.clientTimeoutHeader] ?? context.intMetadata[THeader.TTKey.rpcTimeout],
+           let ms = Int(value) {
             seenTimeouts.withLock { $0.append(ms) }
         }
+        if let method = context.intMetadata[THeader.TTKey.toMethod] { seenMethods.withLock { $0.append(method) } }
         if let tracer { return try await Echo.Client(ClientTracing(transport, tracer: tracer)).echo(message: message) }
         return try await Echo.Client(transport).echo(message: message)
     }
@@ -107,13 +117,14 @@ final class Relay: Echo.ServiceProtocol {
 /// Client span -> server span -> the handler's downstream client span -> downstream server
 /// span: one trace, each the parent of the next, carried in THeader metadata.
 @Suite struct TracePropagationTests {
-    @Test func spansAcrossTwoHopsFormOneTrace() async throws {
+    @Test(arguments: THeader.Format.allCases)
+    func spansAcrossTwoHopsFormOneTrace(_ format: THeader.Format) async throws {
         let tracer = InMemoryTracer()
         let tracing: @Sendable (Router) -> Layered<TracingMiddleware, Router> = { $0.layer(TracingMiddleware(tracer: tracer)) }
         try await withServer(router: exampleRouter(), middleware: tracing) { (downstreamPort, _) async throws in
-            let relay = Relay(transport: THeaderClientTests().client(port: downstreamPort), tracer: tracer)
+            let relay = Relay(transport: THeaderClientTests().client(port: downstreamPort, format), tracer: tracer)
             try await withServer(router: exampleRouter(echo: relay), middleware: tracing) { (port, _) async throws in
-                let transport = ClientTracing(THeaderClientTests().client(port: port), tracer: tracer)
+                let transport = ClientTracing(THeaderClientTests().client(port: port, format), tracer: tracer)
                 #expect(try await Echo.Client(transport).echo(message: "traced") == "traced")
                 await transport.inner.close()
             }

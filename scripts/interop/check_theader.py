@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Apache Thrift's Python THeader clients against `apus serve` (kernel transport).
+"""Apache Thrift's Python THeader clients, and TTHeader clients written from CloudWeGo's
+layout, against `apus serve`.
 
     /usr/bin/python3 scripts/interop/check_theader.py [APUS_BINARY]     (default .build/debug/apus)
+    /usr/bin/python3 scripts/interop/check_theader.py --remote HOST:PORT (a running server, e.g. XDP)
 
 Starts `apus serve --transport kernel --port 0` (protocol and framing sniffed), then, for the
 binary and compact inner protocols, calls Echo through THeaderTransport/THeaderProtocol
@@ -9,7 +11,15 @@ binary and compact inner protocols, calls Echo through THeaderTransport/THeaderP
 as THeader (Apache's reader accepts nothing else from a HEADERS client), and that the
 example's response headers (echo-K for each request header K) arrived; the same with the
 zlib transform both ways. A frame with an unknown transform closes its connection and the
-server keeps serving. Prints one line per check; exits 1 on any failure.
+server keeps serving.
+
+TTHeader (Kitex's framing; no Kitex here, so frames come from scripts/interop/ttheader.py, written
+from the published layout, around messages from Apache's generated client): binary and compact
+calls answered in TTHeader with the same sequence number, string info echoed as echo-K and int
+info (the method, key 9) as echo-int-N; RPC timeout (int key 12) 0 refused before the handler;
+malformed headers (size 0, over 64 KiB, past the frame, an unknown info id, a protobuf payload,
+transforms past the header, a string past the header, a streaming frame) each close their
+connection while the server keeps serving. Prints one line per check; exits 1 on any failure.
 """
 import os
 import re
@@ -25,7 +35,11 @@ from thrift.protocol.THeaderProtocol import THeaderProtocol  # noqa: E402
 from thrift.transport import TSocket  # noqa: E402
 from thrift.transport.THeaderTransport import THeaderClientType, THeaderSubprotocolID, THeaderTransformID  # noqa: E402
 
-APUS = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus"
+import ttheader  # noqa: E402
+
+REMOTE = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--remote" else None
+APUS = sys.argv[1] if len(sys.argv) > 1 and not REMOTE else ".build/debug/apus"
+HOST = REMOTE.rsplit(":", 1)[0] if REMOTE else "127.0.0.1"
 failures = 0
 
 
@@ -36,7 +50,7 @@ def result(ok, text):
 
 
 def client(port, protocol, headers=None, transforms=()):
-    socket = TSocket.TSocket("127.0.0.1", port)
+    socket = TSocket.TSocket(HOST, port)
     socket.setTimeout(5000)
     proto = THeaderProtocol(socket, [THeaderClientType.HEADERS], default_protocol=protocol)
     for key, value in (headers or {}).items():
@@ -49,34 +63,113 @@ def client(port, protocol, headers=None, transforms=()):
 
 
 def check_dump():
-    """`apus dump` on THeader frames written by Apache's library: the header beside the message."""
+    """`apus dump` on THeader frames written by Apache's library and TTHeader frames built from the
+    published layout: the header beside the message."""
     import json
-    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ApusThriftTests", "Fixtures",
-                          "theader.json")
-    cases = json.load(open(golden))
-    data = b"".join(bytes.fromhex(case["hex"]) for case in cases)
-    out = subprocess.run([APUS, "dump"], input=data, capture_output=True, timeout=30)
-    lines = out.stdout.decode().splitlines()
-    good = out.returncode == 0 and len(lines) == len(cases)
-    for case, line in zip(cases, lines):
-        dumped = json.loads(line)
-        header = dumped.get("theader", {})
-        good = good and header.get("headers") == case["headers"] and header.get("seq") == case["seq"] \
-            and header.get("protocol") == case["protocol"] and dumped.get("name") == "echo"
-    result(good, f"apus dump: {len(lines)} THeader frames from Apache's Python printed with their headers"
-           + ("" if good else f": {out.stdout.decode()[:300]} {out.stderr.decode()[:300]}"))
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ApusThriftTests", "Fixtures")
+    for kind, source in [("theader", "Apache's Python"), ("ttheader", "the published layout")]:
+        cases = json.load(open(os.path.join(fixtures, f"{kind}.json")))
+        data = b"".join(bytes.fromhex(case["hex"]) for case in cases)
+        out = subprocess.run([APUS, "dump"], input=data, capture_output=True, timeout=30)
+        lines = out.stdout.decode().splitlines()
+        good = out.returncode == 0 and len(lines) == len(cases)
+        for case, line in zip(cases, lines):
+            dumped = json.loads(line)
+            header = dumped.get(kind, {})
+            good = good and header.get("headers") == case["headers"] and header.get("seq") == case["seq"] \
+                and header.get("protocol") == case["protocol"] and dumped.get("name") == "echo" \
+                and header.get("int_headers", {}) == case.get("int_headers", {}) \
+                and header.get("acl_token") == case.get("acl_token")
+        result(good, f"apus dump: {len(lines)} {kind} frames from {source} printed with their headers"
+               + ("" if good else f": {out.stdout.decode()[:300]} {out.stderr.decode()[:300]}"))
+
+
+def tt_call(port, protocol, message, seq, headers=None, int_headers=None, acl_token=None):
+    """One echo call in a TTHeader frame over a fresh socket: (reply text or error, reply Frame)."""
+    import socket as sockets
+    from apus_echo import Echo
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+    from thrift.protocol.TCompactProtocol import TCompactProtocol
+    from thrift.transport.TTransport import TMemoryBuffer
+    protocol_class = TBinaryProtocol if protocol == "binary" else TCompactProtocol
+    out = TMemoryBuffer()
+    Echo.Client(protocol_class(out)).send_echo(message)
+    frame = ttheader.encode(protocol, out.getvalue(), seq=seq, headers=headers, int_headers=int_headers, acl_token=acl_token)
+    raw = sockets.create_connection((HOST, port), timeout=5)
+    try:
+        raw.sendall(frame)
+        data = ttheader.read_frame(raw)
+    finally:
+        raw.close()
+    if not data:
+        return "connection closed", None
+    reply = ttheader.decode(data)
+    try:
+        return Echo.Client(protocol_class(TMemoryBuffer(reply.payload))).recv_echo(), reply
+    except Exception as error:  # noqa: BLE001
+        return f"error: {error}", reply
+
+
+def closes(port, frame):
+    """True when the server closes the connection after `frame` without answering it."""
+    import socket as sockets
+    raw = sockets.create_connection((HOST, port), timeout=5)
+    try:
+        raw.sendall(frame)
+        return ttheader.read_frame(raw) == b""
+    except sockets.timeout:
+        return False  # a hang is not a refusal
+    except OSError:
+        return True  # reset
+    finally:
+        raw.close()
+
+
+def check_ttheader(port):
+    for protocol in ["binary", "compact"]:
+        headers = {"isn": "Echo", "request-id": f"{protocol}-7"}
+        got, reply = tt_call(port, protocol, "hello over TTHeader", 0x01020304, headers,
+                             {ttheader.TO_METHOD: "echo", ttheader.FROM_SERVICE: "check_theader"})
+        result(got == "hello over TTHeader" and reply.seq == 0x01020304 and reply.protocol_id == ttheader.PROTOCOL_IDS[protocol],
+               f"TTHeader({protocol}): echo answered in TTHeader, same sequence number: {got!r}")
+        want = {"echo-isn": "Echo", "echo-request-id": f"{protocol}-7", "echo-int-9": "echo", "echo-int-3": "check_theader"}
+        result(reply is not None and reply.headers == want, f"TTHeader({protocol}): response info {reply and reply.headers} (want {want})")
+    got, _ = tt_call(port, "binary", "x", 1, acl_token="secret", headers={"k": "v"})
+    result(got == "x", f"TTHeader with an ACL token block: answered: {got!r}")
+    got, _ = tt_call(port, "binary", "too late", 2, int_headers={ttheader.RPC_TIMEOUT: "0"})
+    result("deadline" in got.lower(), f"TTHeader RPC timeout 0 (int key 12): refused before the handler: {got}")
+    got, _ = tt_call(port, "binary", "in time", 3, int_headers={ttheader.RPC_TIMEOUT: "5000"})
+    result(got == "in time", f"TTHeader RPC timeout 5000: answered: {got!r}")
+    call = b"\x80\x01\x00\x01\x00\x00\x00\x04echo\x00\x00\x00\x01\x00"
+    for name, frame in [
+        ("header size 0", ttheader.raw_frame(b"", call, words=0)),
+        ("header over 64 KiB", ttheader.raw_frame(bytes(65540), call)),
+        ("header past the frame", ttheader.raw_frame(bytes([0, 0, 0, 0]), b"", words=3)),
+        ("unknown info id 0x07", ttheader.raw_frame(bytes([0, 0, 7, 0]), call)),
+        ("Kitex protobuf payload (protocol id 4)", ttheader.raw_frame(bytes([4, 0, 0, 0]), call)),
+        ("transforms past the header", ttheader.raw_frame(bytes([0, 9, 1, 1]), call)),
+        ("string past the header", ttheader.raw_frame(bytes([0, 0, 1, 0, 1, 0, 200, 0x61]), call)),
+        ("streaming flag", ttheader.raw_frame(bytes([0, 0, 0, 0]), call, flags=0x0002)),
+    ]:
+        result(closes(port, frame), f"TTHeader with {name}: the connection is closed")
+    got, _ = tt_call(port, "binary", "still serving", 4)
+    result(got == "still serving", f"the server keeps serving after the malformed TTHeader frames: {got!r}")
 
 
 def main():
-    check_dump()
     tmp = tempfile.mkdtemp(prefix="apus-theader-")
     thriftgen.generate(tmp)
-    server = subprocess.Popen([APUS, "serve", "--transport", "kernel", "--host", "127.0.0.1", "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    if REMOTE:
+        server = None
+        port = int(REMOTE.rsplit(":", 1)[1])
+    else:
+        check_dump()
         port = None
+        server = subprocess.Popen([APUS, "serve", "--transport", "kernel", "--host", "127.0.0.1", "--port", "0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
         deadline = time.time() + 20
-        while time.time() < deadline and port is None:
+        while server and time.time() < deadline and port is None:
             line = server.stdout.readline()
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line or "")
             if match:
@@ -84,6 +177,7 @@ def main():
         if port is None:
             result(False, "apus serve did not start")
             return
+        check_ttheader(port)
         for name, protocol in [("binary", THeaderSubprotocolID.BINARY), ("compact", THeaderSubprotocolID.COMPACT)]:
             headers = {"client": "check_theader", "request-id": f"{name}-42"}
             echo, proto, socket = client(port, protocol, headers)
@@ -132,7 +226,7 @@ def main():
         # with the connection closed; the server goes on serving others.
         import socket as sockets
         import struct
-        raw = sockets.create_connection(("127.0.0.1", port), timeout=5)
+        raw = sockets.create_connection((HOST, port), timeout=5)
         block = bytes([0, 1, 3, 0])  # binary, one transform: 3
         frame = struct.pack("!HHIH", 0x0FFF, 0, 1, len(block) // 4) + block + b"\x80\x01\x00\x01"
         raw.sendall(struct.pack("!I", len(frame)) + frame)
@@ -148,11 +242,12 @@ def main():
         finally:
             socket.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        if server:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
     print(f"check_theader: {failures} failed")
 
 
