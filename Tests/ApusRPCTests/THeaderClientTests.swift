@@ -89,11 +89,11 @@ import Tracing
 /// TTHeader, the method named by int key 9.
 final class Relay: Echo.ServiceProtocol {
     let transport: PosixClientTransport
-    let tracer: InMemoryTracer?
+    let tracer: (any Tracer)?
     let seenTimeouts = Mutex<[Int]>([])
     let seenMethods = Mutex<[String]>([])
 
-    init(transport: PosixClientTransport, tracer: InMemoryTracer? = nil) {
+    init(transport: PosixClientTransport, tracer: (any Tracer)? = nil) {
         self.transport = transport
         self.tracer = tracer
     }
