@@ -21,9 +21,24 @@ public struct ServerContext: Sendable {
     /// 6 called service, 9 method, 12 timeout in ms, …); empty for every other framing.
     public var intMetadata: [UInt16: String]
     public var logger: Logger
-    /// Headers for the reply (THeader info headers when the call came in THeader; other
-    /// framings carry none): handlers and middleware add to it.
-    public let responseMetadata: ResponseMetadata
+    /// Headers for the reply (info headers when the call came in THeader or TTHeader; other
+    /// framings carry none): handlers and middleware add to it. Made when first used, so a
+    /// header call whose handler sets none allocates nothing for them; set after the reply
+    /// went, they are dropped.
+    public var responseMetadata: ResponseMetadata {
+        switch replyHeaders {
+        case .fixed(let metadata): metadata
+        case .call(let connection, let id): connection.responseMetadata(forCall: id)
+        }
+    }
+    package var replyHeaders: ReplyHeaders
+
+    /// Where a call's reply headers live: a given object, or the call's slot in its
+    /// connection's table of header calls in flight.
+    package enum ReplyHeaders: Sendable {
+        case fixed(ResponseMetadata)
+        case call(ConnectionState, UInt64)
+    }
     @usableFromInline let connection: ConnectionState?
 
     public init(
@@ -43,7 +58,7 @@ public struct ServerContext: Sendable {
         self.intMetadata = intMetadata
         self.logger = logger
         self.connection = connection
-        self.responseMetadata = responseMetadata
+        self.replyHeaders = .fixed(responseMetadata)
     }
 
     /// True when the call's task was cancelled (deadline, shutdown) or its
@@ -77,6 +92,42 @@ public final class ConnectionState: Sendable {
 
     /// Called by the transport when the connection goes away.
     public func markClosed() { closed.store(true, ordering: .relaxed) }
+
+    /// The reply headers of the THeader/TTHeader calls in flight here: an entry per call from
+    /// dispatch to reply, its `ResponseMetadata` made only when a handler first asks for it.
+    /// The table's storage is reused from call to call, so a call that sets no reply headers
+    /// costs no allocation for them.
+    private let headerCalls = Mutex<(next: UInt64, metadata: [UInt64: ResponseMetadata?])>((0, [:]))
+
+    /// Opens a header call's slot; `endHeaderCall` closes it.
+    package func beginHeaderCall() -> UInt64 {
+        headerCalls.withLock { state in
+            state.next &+= 1
+            state.metadata[state.next] = .some(nil)
+            return state.next
+        }
+    }
+
+    /// The call's reply headers, made on first use; `.discarded` once its reply went.
+    package func responseMetadata(forCall id: UInt64) -> ResponseMetadata {
+        headerCalls.withLock { state in
+            guard let slot = state.metadata[id] else { return .discarded }
+            if let metadata = slot { return metadata }
+            let metadata = ResponseMetadata()
+            state.metadata[id] = .some(metadata)
+            return metadata
+        }
+    }
+
+    /// Header calls whose slot is open (for tests: every call closes its slot).
+    package var headerCallsInFlight: Int { headerCalls.withLock { $0.metadata.count } }
+
+    /// Closes the call's slot and returns the headers set in it (none when it is closed already).
+    @discardableResult
+    package func endHeaderCall(_ id: UInt64) -> [String: String] {
+        let metadata = headerCalls.withLock { $0.metadata.removeValue(forKey: id) }
+        return metadata??.all ?? [:]
+    }
 }
 
 /// The headers a reply will carry, set by the handler or middleware while the call runs.

@@ -5,7 +5,7 @@ import Synchronization
 /// Where a transport wants replies for one connection delivered. Called
 /// from the call's task, on whatever executor it finished on; the transport
 /// encodes the message into its own memory (a NIO buffer, a TX frame).
-public protocol ResponseSink: AnyObject, Sendable {
+public protocol ResponseSink: Sendable {
     func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID)
 }
 
@@ -92,22 +92,25 @@ public final class ServerDispatcher: Sendable {
         connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil,
         header transportHeader: THeader? = nil
     ) -> Outcome {
+        var startedTask = false
         guard let transportHeader else {
             return dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
-                            header: nil, responseMetadata: .discarded)
+                            header: nil, headerCall: nil, startedTask: &startedTask)
         }
         // A call in THeader (TTHeader) is answered in the same: same protocol, frame sequence
         // number, flags and transforms, the handler's response headers as its info headers.
-        let responseMetadata = ResponseMetadata()
-        return dispatch(bytes, protocol: protocolID, connection: connection,
-                        sink: HeaderReplySink(base: sink, request: transportHeader, responseMetadata: responseMetadata),
-                        executor: executor, header: transportHeader, responseMetadata: responseMetadata)
+        let call = connection.beginHeaderCall()
+        let outcome = dispatch(bytes, protocol: protocolID, connection: connection,
+                               sink: HeaderReplySink(base: sink, request: transportHeader, connection: connection, call: call),
+                               executor: executor, header: transportHeader, headerCall: call, startedTask: &startedTask)
+        if !startedTask { connection.endHeaderCall(call) }  // answered at once, or a oneway that is not run
+        return outcome
     }
 
     private func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
         connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)?,
-        header transportHeader: THeader?, responseMetadata: ResponseMetadata
+        header transportHeader: THeader?, headerCall: UInt64?, startedTask: inout Bool
     ) -> Outcome {
         let message: IncomingMessage
         do throws(ThriftError) {
@@ -168,13 +171,15 @@ public final class ServerDispatcher: Sendable {
                 deadline = ContinuousClock.now.advanced(by: .milliseconds(milliseconds))
             }
         }
-        let context = ServerContext(
+        var context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
             remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
-            intMetadata: transportHeader?.intHeaders ?? [:], logger: logger, connection: connection, responseMetadata: responseMetadata)
+            intMetadata: transportHeader?.intHeaders ?? [:], logger: logger, connection: connection)
+        if let headerCall { context.replyHeaders = .call(connection, headerCall) }
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
-        Task.immediate(executorPreference: executor) { [handler, logger] in
+        startedTask = true
+        Task.immediate(executorPreference: executor) { [handler, logger, context] in
             let reply: OutgoingMessage?
             do {
                 let response: ServerResponse
@@ -212,29 +217,32 @@ public final class ServerDispatcher: Sendable {
                     : nil
             }
             if let reply, !connection.isClosed { sink.send(reply, protocol: proto) }
+            if let headerCall { connection.endHeaderCall(headerCall) }  // no reply sent (oneway, closed): close the slot
             self.inFlight.subtract(1, ordering: .relaxed)
         }
         return .dispatched(expectsReply: expectsReply)
     }
 }
 
-/// Puts a reply in the THeader its call came in (when it came in one), with the response
-/// headers the handler set. Passes everything else through unchanged.
-final class HeaderReplySink<Base: ResponseSink>: ResponseSink {
+/// Puts a reply in the THeader (TTHeader) its call came in, with the response headers the
+/// handler set. A value, carried in the call's task: no allocation of its own per call.
+struct HeaderReplySink<Base: ResponseSink>: ResponseSink {
     let base: Base
     let request: THeader
-    let responseMetadata: ResponseMetadata
+    let connection: ConnectionState
+    let call: UInt64
 
-    init(base: Base, request: THeader, responseMetadata: ResponseMetadata) {
+    init(base: Base, request: THeader, connection: ConnectionState, call: UInt64) {
         self.base = base
         self.request = request
-        self.responseMetadata = responseMetadata
+        self.connection = connection
+        self.call = call
     }
 
     func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         var reply = message
         reply.header = THeader(format: request.format, flags: request.flags, sequenceNumber: request.sequenceNumber, protocol: protocolID,
-                               transforms: request.transforms, headers: responseMetadata.all)
+                               transforms: request.transforms, headers: connection.endHeaderCall(call))
         base.send(reply, protocol: protocolID)
     }
 }

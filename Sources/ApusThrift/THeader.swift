@@ -294,10 +294,14 @@ public struct THeader: Sendable, Hashable {
             func stringSize(_ text: String) -> Int { varintSize(text.utf8.count) + text.utf8.count }
             size = varintSize(Int(Self.wireID(protocolID))) + varintSize(transforms.count)
             for transform in transforms { size += varintSize(Int(transform.rawValue)) }
-            for (type, pairs) in [(InfoType.keyValue, headers), (.persistentKeyValue, persistentHeaders)] where !pairs.isEmpty {
+            // Two calls, not a loop over an array of both: no allocation per message.
+            func add(_ type: InfoType, _ pairs: [String: String]) {
+                guard !pairs.isEmpty else { return }
                 size += varintSize(Int(type.rawValue)) + varintSize(pairs.count)
                 for (key, value) in pairs { size += stringSize(key) + stringSize(value) }
             }
+            add(.keyValue, headers)
+            add(.persistentKeyValue, persistentHeaders)
         }
         return (size + 3) & ~3
     }
@@ -391,7 +395,8 @@ public struct THeader: Sendable, Hashable {
             putVarint(Int(Self.wireID(protocolID)))
             putVarint(transforms.count)
             for transform in transforms { putVarint(Int(transform.rawValue)) }
-            for (type, pairs) in [(InfoType.keyValue, headers), (.persistentKeyValue, persistentHeaders)] where !pairs.isEmpty {
+            func putPairs(_ type: InfoType, _ pairs: [String: String]) {
+                guard !pairs.isEmpty else { return }
                 putVarint(Int(type.rawValue))
                 putVarint(pairs.count)
                 for key in pairs.keys.sorted() {
@@ -399,6 +404,8 @@ public struct THeader: Sendable, Hashable {
                     putString(pairs[key]!)
                 }
             }
+            putPairs(.keyValue, headers)
+            putPairs(.persistentKeyValue, persistentHeaders)
         }
         while offset < total {
             buffer[offset] = 0

@@ -50,6 +50,27 @@ import Testing
                                         headers: ["echo-trace": "t1", "echo-int-3": "caller", "echo-int-9": "echo"]))
     }
 
+    /// Every header call closes its slot in the connection's table, answered or not (unknown
+    /// method, oneway), and reply headers set after the reply went are dropped.
+    @Test func headerCallsLeaveNothingBehind() async throws {
+        let sink = CollectingSink()
+        let dispatcher = makeDispatcher(exampleRouter())
+        let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+        let header = THeader(format: .ttheader, protocol: .binary, headers: ["k": "v"])
+        for bytes in [callBytes("echo", Echo.EchoArgs(message: "hi"), sequenceID: 1),
+                      callBytes("nosuch", Echo.EchoArgs(message: "hi"), sequenceID: 2),
+                      callBytes("fire", Echo.FireArgs(id: 3), type: .oneway, sequenceID: 3)] {
+            _ = bytes.withUnsafeBytes { dispatcher.dispatch($0, protocol: nil, connection: connection, sink: sink, header: header) }
+        }
+        _ = await sink.waitFor(2)
+        for _ in 0..<500 where connection.headerCallsInFlight > 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(connection.headerCallsInFlight == 0)
+        var late = ServerContext(method: MethodDescriptor(service: "Echo", method: "echo"), sequenceID: 1)
+        late.replyHeaders = .call(connection, 1)
+        late.responseMetadata["after"] = "the reply"
+        #expect(late.responseMetadata.all.isEmpty && connection.headerCallsInFlight == 0)
+    }
+
     @Test func aTTHeaderCallWithNoTimeLeftIsRefusedBeforeItsHandler() async throws {
         let handler = ScriptedEcho()
         let sink = CollectingSink()

@@ -35,20 +35,26 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     // Kernel sockets on loopback, one connection, one call at a time: the
-    // stream cores at both ends plus NIO and the kernel.
-    Benchmark("kernel loopback: one echo call") { benchmark in
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let transport = PosixServerTransport(host: "127.0.0.1", port: 0, group: group)
-        try await serving(transport) { port in
-            let client = PosixClientTransport(host: "127.0.0.1", port: port, group: group)
-            let bench = Bench.Client(client)
-            _ = try await bench.echo(payload: payload)  // connect outside the measurement
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { blackHole(try await bench.echo(payload: payload)) }
-            benchmark.stopMeasurement()
-            await client.close()
+    // stream cores at both ends plus NIO and the kernel; plain framed, then in a THeader frame
+    // with no info headers (what the header itself costs per call) and in a TTHeader frame
+    // (which carries the method as int key 9, as Kitex's clients send it).
+    for header in [nil] + THeader.Format.allCases.map(Optional.some) {
+        Benchmark("kernel loopback: one echo call" + (header.map { ", \($0)" } ?? "")) { benchmark in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let transport = PosixServerTransport(host: "127.0.0.1", port: 0, group: group)
+            try await serving(transport) { port in
+                var configuration = PosixClientTransport.Configuration()
+                configuration.header = header
+                let client = PosixClientTransport(host: "127.0.0.1", port: port, configuration: configuration, group: group)
+                let bench = Bench.Client(client)
+                _ = try await bench.echo(payload: payload)  // connect outside the measurement
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { blackHole(try await bench.echo(payload: payload)) }
+                benchmark.stopMeasurement()
+                await client.close()
+            }
+            try await group.shutdownGracefully()
         }
-        try await group.shutdownGracefully()
     }
 
     // In-process: the stream cores, dispatcher and generated code without any I/O.
