@@ -82,7 +82,7 @@ struct Bench: AsyncParsableCommand {
     var plainFraming: ThriftFraming { framing == .buffered ? .buffered : .framed }
     @Option(help: "Event-loop threads of the client.")
     var threads = 1
-    @Option(help: "Per-call timeout in seconds.")
+    @Option(help: "Per-call timeout in seconds (over THeader/TTHeader also sent to the server as the call's deadline); 0: none.")
     var timeout = 5.0
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
@@ -125,6 +125,7 @@ struct Bench: AsyncParsableCommand {
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard timeout >= 0 else { throw ValidationError("--timeout must be 0 (none) or positive") }
         guard payload >= 0 else { throw ValidationError("--payload must be at least 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard calls >= 0 else { throw ValidationError("--calls must be at least 0") }
@@ -207,7 +208,7 @@ struct Bench: AsyncParsableCommand {
         let counters = Counters()
         let text = String(repeating: "x", count: payload)
         let item = Item(id: 42, title: text)
-        let options = CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9)))
+        let options = CallOptions(timeout: timeout > 0 ? .nanoseconds(Int64(timeout * 1e9)) : nil)
         let (method, verify, totalCalls, concurrency) = (self.method, self.verify, self.calls, self.concurrency)
         // --rate: each worker's calls are due one `pace` apart.
         let pace: Duration? = rate > 0 ? .nanoseconds(max(1, Int64((Double(concurrency) / rate * 1e9).rounded()))) : nil
