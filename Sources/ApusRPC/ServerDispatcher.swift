@@ -29,6 +29,8 @@ public final class ServerDispatcher: Sendable {
     package let logger: Logger
     package let limits: ThriftLimits
     private let inFlight = Atomic<Int>(0)
+    /// Expires calls whose caller's deadline passed.
+    package let deadlines = DeadlineSweeper()
     private let draining = Atomic<Bool>(false)
     private let connectionLog = Mutex(LogLimiter())
     private let clockOrigin = ContinuousClock.now
@@ -179,14 +181,22 @@ public final class ServerDispatcher: Sendable {
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         startedTask = true
-        Task.immediate(executorPreference: executor) { [handler, logger, context] in
+        // The caller's deadline: the sweeper answers DEADLINE_EXCEEDED and cancels the task if
+        // the handler has not finished by then; whichever answer comes first is sent.
+        let deadlineCall = deadline.map { _ in
+            DeadlineCall(sink: sink, method: descriptor, sequenceID: header.sequenceID, protocol: proto,
+                         connection: connection, expectsReply: expectsReply)
+        }
+        let watch = deadline.flatMap { deadline in deadlineCall.map { deadlines.add($0, deadline: deadline) } }
+        let task = Task.immediate(executorPreference: executor) { [handler, logger, context, deadlines] in
             let reply: OutgoingMessage?
             do {
                 let response: ServerResponse
                 if let deadline = context.deadline {
-                    // TimeoutMiddleware also makes the deadline the task's, for calls the handler makes.
-                    response = try await TimeoutMiddleware(ContinuousClock.now.duration(to: deadline))
-                        .intercept(request, context: context, next: AnyHandler(handler))
+                    // The deadline is the task's too, for the calls the handler makes.
+                    response = try await CallDeadline.$current.withValue(deadline) {
+                        try await handler.handle(request, context: context)
+                    }
                 } else {
                     response = try await handler.handle(request, context: context)
                 }
@@ -202,6 +212,8 @@ public final class ServerDispatcher: Sendable {
                 }
             } catch let error as RPCError {
                 reply = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
+            } catch where deadlineCall?.isExpired == true {
+                reply = nil  // answered DEADLINE_EXCEEDED already; the handler ended on its cancellation
             } catch {
                 // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
                 // At most one line a second: a peer can make a handler fail on every call.
@@ -216,10 +228,13 @@ public final class ServerDispatcher: Sendable {
                                  sequenceID: context.sequenceID)
                     : nil
             }
-            if let reply, !connection.isClosed { sink.send(reply, protocol: proto) }
+            if let watch { deadlines.remove(watch) }
+            if let reply, !connection.isClosed, deadlineCall?.claim() ?? true { sink.send(reply, protocol: proto) }
+            deadlineCall?.finished()
             if let headerCall { connection.endHeaderCall(headerCall) }  // no reply sent (oneway, closed): close the slot
             self.inFlight.subtract(1, ordering: .relaxed)
         }
+        deadlineCall?.attach(task)
         return .dispatched(expectsReply: expectsReply)
     }
 }

@@ -79,16 +79,74 @@ public struct THeader: Sendable, Hashable {
     public var sequenceNumber: UInt32
     /// The inner message's protocol.
     public var protocolID: ThriftProtocolID
-    public var transforms: [Transform]
+    /// Transforms and info headers, in one copy-on-write box that is nil when all are empty:
+    /// a header travels by value through reader, dispatcher, sink and reply, and a box makes
+    /// each copy one reference count at most (none for the common header with no info),
+    /// where five collections would be five.
+    private var info: Info?
+
+    private final class Info: @unchecked Sendable {
+        var transforms: [Transform] = []
+        var headers: [String: String] = [:]
+        var persistentHeaders: [String: String] = [:]
+        var intHeaders: [UInt16: String] = [:]
+        var aclToken: String?
+
+        init() {}
+        init(copying other: Info) {
+            transforms = other.transforms
+            headers = other.headers
+            persistentHeaders = other.persistentHeaders
+            intHeaders = other.intHeaders
+            aclToken = other.aclToken
+        }
+    }
+
+    /// The box, made or copied so that this value owns it alone (copy on write).
+    private mutating func ownedInfo() -> Info {
+        if let info, isKnownUniquelyReferenced(&self.info) { return info }
+        let owned = info.map(Info.init(copying:)) ?? Info()
+        info = owned
+        return owned
+    }
+
+    public var transforms: [Transform] {
+        get { info?.transforms ?? [] }
+        _modify { yield &ownedInfo().transforms }
+        set { if info != nil || !newValue.isEmpty { ownedInfo().transforms = newValue } }
+    }
     /// Per-message string key-value headers (THeader INFO_KEYVALUE, TTHeader 0x01).
-    public var headers: [String: String]
+    public var headers: [String: String] {
+        get { info?.headers ?? [:] }
+        _modify { yield &ownedInfo().headers }
+        set { if info != nil || !newValue.isEmpty { ownedInfo().headers = newValue } }
+    }
     /// Persistent key-value headers (THeader INFO_PKEYVALUE): sent once, valid for the
     /// connection. TTHeader has none.
-    public var persistentHeaders: [String: String]
+    public var persistentHeaders: [String: String] {
+        get { info?.persistentHeaders ?? [:] }
+        _modify { yield &ownedInfo().persistentHeaders }
+        set { if info != nil || !newValue.isEmpty { ownedInfo().persistentHeaders = newValue } }
+    }
     /// TTHeader's integer-keyed info (0x10): `TTKey` names the keys Apus uses. THeader has none.
-    public var intHeaders: [UInt16: String]
+    public var intHeaders: [UInt16: String] {
+        get { info?.intHeaders ?? [:] }
+        _modify { yield &ownedInfo().intHeaders }
+        set { if info != nil || !newValue.isEmpty { ownedInfo().intHeaders = newValue } }
+    }
     /// TTHeader's ACL token (0x11), if any. THeader has none.
-    public var aclToken: String?
+    public var aclToken: String? {
+        get { info?.aclToken }
+        _modify { yield &ownedInfo().aclToken }
+        set { if info != nil || newValue != nil { ownedInfo().aclToken = newValue } }
+    }
+
+    /// True when the header has no transforms and no info of any kind.
+    public var isBare: Bool {
+        guard let info else { return true }
+        return info.transforms.isEmpty && info.headers.isEmpty && info.persistentHeaders.isEmpty
+            && info.intHeaders.isEmpty && info.aclToken == nil
+    }
 
     public init(format: Format = .theader, flags: UInt16 = 0, sequenceNumber: UInt32 = 0,
                 protocol protocolID: ThriftProtocolID = .binary, transforms: [Transform] = [],
@@ -98,11 +156,30 @@ public struct THeader: Sendable, Hashable {
         self.flags = flags
         self.sequenceNumber = sequenceNumber
         self.protocolID = protocolID
+        self.info = nil
         self.transforms = transforms
         self.headers = headers
         self.persistentHeaders = persistentHeaders
         self.intHeaders = intHeaders
         self.aclToken = aclToken
+    }
+
+    public static func == (lhs: THeader, rhs: THeader) -> Bool {
+        lhs.format == rhs.format && lhs.flags == rhs.flags && lhs.sequenceNumber == rhs.sequenceNumber
+            && lhs.protocolID == rhs.protocolID && lhs.transforms == rhs.transforms && lhs.headers == rhs.headers
+            && lhs.persistentHeaders == rhs.persistentHeaders && lhs.intHeaders == rhs.intHeaders && lhs.aclToken == rhs.aclToken
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(format)
+        hasher.combine(flags)
+        hasher.combine(sequenceNumber)
+        hasher.combine(protocolID)
+        hasher.combine(transforms)
+        hasher.combine(headers)
+        hasher.combine(persistentHeaders)
+        hasher.combine(intHeaders)
+        hasher.combine(aclToken)
     }
 
     /// The header frame whose magic is `magic`, if any.

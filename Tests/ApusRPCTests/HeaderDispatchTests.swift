@@ -94,6 +94,24 @@ import Testing
         #expect(RPCError(try #require(reply.exception)).code == .deadlineExceeded)
         for _ in 0..<500 where handler.cancelled.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(2)) }
         #expect(handler.cancelled.load(ordering: .relaxed) == 1, "the handler was cancelled at the caller's deadline")
+        #expect(await sink.waitFor(2, timeout: .milliseconds(200)).count == 1, "one answer: the handler's own, after its cancellation, is dropped")
+    }
+
+    /// Calls that finish in time are answered by their handler and leave no deadline behind.
+    @Test func callsWithinTheirDeadlineLeaveNothingWatched() async throws {
+        let sink = CollectingSink()
+        let dispatcher = makeDispatcher(exampleRouter())
+        for index in 0..<50 {
+            let bytes = callBytes("echo", Echo.EchoArgs(message: "m\(index)"), sequenceID: Int32(index))
+            let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
+            _ = bytes.withUnsafeBytes {
+                dispatcher.dispatch($0, protocol: nil, connection: connection, sink: sink,
+                                    header: THeader(protocol: .binary, headers: [ServerDispatcher.clientTimeoutHeader: "5000"]))
+            }
+        }
+        let replies = await sink.waitFor(50)
+        #expect(try replies.map { try parseReply($0).exception == nil } == Array(repeating: true, count: 50))
+        #expect(dispatcher.deadlines.count == 0)
     }
 }
 

@@ -243,7 +243,7 @@ package struct ServerConnection: ~Copyable {
     // MARK: Internals
 
     private mutating func withPersistentHeaders(_ message: MessageReader.Message) -> MessageReader.Message {
-        guard var header = message.header else { return message }
+        guard var header = message.header, !(persistentHeaders.isEmpty && header.persistentHeaders.isEmpty) else { return message }
         if !header.persistentHeaders.isEmpty { persistentHeaders.merge(header.persistentHeaders) { $1 } }
         header.persistentHeaders = persistentHeaders
         var message = message
