@@ -6,7 +6,8 @@
 #   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
 #   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
 #   bash scripts/bench.sh rpc    [--duration S] [--rounds N] [--connections "1 16 64"] [--depth "1 8"]
-#                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp] [--quick]
+#                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp]
+#                                [--framing framed|theader|ttheader] [--quick]
 #
 # kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
 #   apus  `.build/release/apus serve --host 127.0.0.1 --port 0 ...` (Apus kernel-socket server)
@@ -112,7 +113,7 @@ case "$mode" in
 esac
 
 # ---- options -------------------------------------------------------------------
-duration="" connections="-" depth="-" payload=64 protocol=binary quick=0 rounds="" window=256 rpc_client=xdp rpc_paced_client=xdp
+duration="" connections="-" depth="-" payload=64 protocol=binary quick=0 rounds="" window=256 rpc_client=xdp rpc_paced_client=xdp rpc_framing=framed
 need() { (($# >= 2)) || die "$1 needs a value"; }
 # only "MODE..." OPTION: OPTION belongs to these modes.
 only() { [[ " $1 " == *" $mode "* ]] || die "$2 is an option of mode(s) $1, not $mode"; }
@@ -128,6 +129,10 @@ while (($#)); do
     --window) only xdp "$1"; need "$@"; window="$2"; shift 2 ;;
     --client) only rpc "$1"; need "$@"; rpc_client="$2"; rpc_client_given=1; shift 2 ;;
     --paced-client) only rpc "$1"; need "$@"; rpc_paced_client="$2"; rpc_paced_client_given=1; shift 2 ;;
+    # The Apus servers' calls in a THeader/TTHeader frame (no info headers: --timeout 0, so no
+    # deadline travels either); cpp, which takes neither, stays framed binary as the baseline.
+    --framing) only rpc "$1"; need "$@"; rpc_framing="$2"; shift 2
+      [[ "$rpc_framing" =~ ^(framed|theader|ttheader)$ ]] || die "--framing must be framed, theader or ttheader" ;;
     --quick) quick=1; shift ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument '$1' (see: bash scripts/bench.sh --help)" ;;
@@ -375,7 +380,7 @@ run_blaster() {
 
 # Dies unless the apus binary has `apus GROUP COMMAND`.
 require_apus_command() {
-  if ! has_subcommand "$1" || ! "$apus_bin" "$1" --help 2>&1 | grep -qE "^ +$2( |\$)"; then
+  if ! has_subcommand "$1" || ! "$apus_bin" "$1" --help 2>&1 | grep -E "^ +$2( |\$)" >/dev/null; then
     die "$apus_bin has no '$1 $2' subcommand"
   fi
 }
@@ -399,7 +404,7 @@ xdp_main() {
   require_apus_command xdp reflect
   # Copy mode asked for explicitly, as reflect.c's --copy does (veth has no zero copy anyway).
   apus_reflect_flags=()
-  if "$apus_bin" xdp reflect --help 2>&1 | grep -q -- '--zero-copy'; then apus_reflect_flags=(--zero-copy off); fi
+  if "$apus_bin" xdp reflect --help 2>&1 | grep -- '--zero-copy' >/dev/null; then apus_reflect_flags=(--zero-copy off); fi
   start_testbed
 
   failed=0
@@ -709,7 +714,7 @@ tcp_main() {
   require_apus_command net serve
   # Copy mode asked for explicitly, as in xdp mode (veth has no zero copy anyway).
   apus_serve_flags=()
-  if "$apus_bin" net serve --help 2>&1 | grep -q -- '--zero-copy'; then apus_serve_flags=(--zero-copy off); fi
+  if "$apus_bin" net serve --help 2>&1 | grep -- '--zero-copy' >/dev/null; then apus_serve_flags=(--zero-copy off); fi
   start_testbed
   tcp_tune_testbed >>"$logs/testbed-up.log" 2>&1 || die "tuning the testbed failed (see $logs/testbed-up.log;
   APUS_BENCH_TCP_TESTBED=plain runs on the testbed as it is)"
@@ -1103,7 +1108,9 @@ run_rpc_client() {
     cpp) host="$ip_srv" port="$rpc_port_cpp" ;;
   esac
   args=(bench --host "$host" --port "$port" --connections "$2" --concurrency "$3" --duration "$4"
-        --payload "$payload" --method echo --protocol binary --framing framed --json)
+        --payload "$payload" --method echo --protocol binary --json)
+  if [ "$1" = cpp ] || [ "$rpc_framing" = framed ]; then args+=(--framing framed)
+  else args+=(--framing "$rpc_framing" --timeout 0); fi
   [ "$5" = 0 ] || args+=(--rate "$5")
   if [ "$client" = xdp ]; then
     args+=(--transport xdp --interface "$if_cli" --address "$ip_owned_cli")
@@ -1175,14 +1182,15 @@ rpc_run() {
     CCORE0="$ccore0" CCORE1="$ccore1" \
     STEAL0="$steal0" STEAL1="$steal1" CLK_TCK="$clk_tck" T0="$t0" T1="$t1" LOAD_CPU="$load_cpu" \
     BUSY0="$busy0" BUSY1="$busy1" NSRV0="$napi_srv0" NSRV1="$napi_srv1" NCLI0="$napi_cli0" NCLI1="$napi_cli1" \
-    STAMP="$stamp" LOG="$log" APUS="$apus_bin" python3 - >>"$results" <<'EOF'
+    STAMP="$stamp" LOG="$log" APUS="$apus_bin" FRAMING="$([ "$name" = cpp ] && echo framed || echo "$rpc_framing")" \
+    python3 - >>"$results" <<'EOF'
 import json, os, re
 e = os.environ
 rate = float(e["RATE"])
 row = {"mode": "rpc", "stamp": e["STAMP"], "kind": "paced" if rate else "saturation", "server": e["SERVER"],
        "round": int(e["ROUND"]), "connections": int(e["CONNS"]), "depth": int(e["DEPTH"]),
        "concurrency": int(e["CONNS"]) * int(e["DEPTH"]), "rate_target": rate or None,
-       "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]), "protocol": "binary", "framing": "framed",
+       "duration_s": int(e["DURATION"]), "payload": int(e["PAYLOAD"]), "protocol": "binary", "framing": e["FRAMING"],
        "method": "echo", "client": e["CLIENT"], "testbed": e["TESTBED"], "interface": e["INTERFACE"],
        "xdp_mode": e["XDP_MODE"], "apus": e["APUS"]}
 try:
@@ -1286,8 +1294,8 @@ rpc_main() {
   build_apus
   has_subcommand serve || die "$apus_bin has no 'serve' subcommand"
   has_subcommand bench || die "$apus_bin has no 'bench' subcommand"
-  "$apus_bin" serve --help 2>&1 | grep -q -- '--transport' || die "$apus_bin serve has no --transport option"
-  "$apus_bin" bench --help 2>&1 | grep -q -- '--rate' \
+  "$apus_bin" serve --help 2>&1 | grep -- '--transport' >/dev/null || die "$apus_bin serve has no --transport option"
+  "$apus_bin" bench --help 2>&1 | grep -- '--rate' >/dev/null \
     || die "$apus_bin bench has no --rate option (needed for the runs at 50% load)"
   # The XDP program on the client end too, for --client xdp; harmless for the kernel client
   # (the program passes everything but the Apus client's address to the kernel).
@@ -1346,8 +1354,9 @@ def client_name(kind):
     return " and ".join("apus bench over Apus's TCP on AF_XDP (XDP client)" if c == "xdp"
                         else "apus bench over the kernel's TCP (kernel client)" for c in sorted(clients))
 print()
-print("== Thrift RPC on the testbed: echo(%d-byte string), binary/framed, %d s per run; servers pinned to CPU 0,"
-      % (r0["payload"], r0["duration_s"]))
+apus_framing = next((r["framing"] for r in rows if r["server"] != "cpp"), "framed")
+print("== Thrift RPC on the testbed: echo(%d-byte string), binary/%s (cpp: binary/framed), %d s per run; servers pinned to CPU 0,"
+      % (r0["payload"], apus_framing, r0["duration_s"]))
 print("   the same client for all three on CPU 1: %s" % client_name("saturation"))
 if any(r["kind"] == "paced" for r in rows):
     print("   paced runs (50%% load): %s" % client_name("paced"))
