@@ -41,7 +41,8 @@ public struct CallOptions: Sendable {
     /// with the method's name as int key 9.
     package func header(_ format: THeader.Format, protocol protocolID: ThriftProtocolID, sequenceID: Int32,
                         method: String) -> THeader {
-        var header = THeader(format: format, sequenceNumber: UInt32(bitPattern: sequenceID), protocol: protocolID, headers: metadata)
+        var header = THeader.bare(format, sequenceNumber: UInt32(bitPattern: sequenceID), protocol: protocolID)
+        header.headers = metadata
         let milliseconds = timeout.map { max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
         switch format {
         case .theader:

@@ -69,30 +69,23 @@ package final class DeadlineSweeper: Sendable {
 
 /// One dispatched call with a deadline: whichever of its handler's reply and its expiry comes
 /// first is sent; expiry also cancels the call's task.
-final class DeadlineCall<Sink: ResponseSink>: ExpiringCall {
+final class DeadlineCall: ExpiringCall {
     private struct State {
         var answered = false
         var expired = false
         var task: Task<Void, Never>?
     }
     private let state = Mutex(State())
-    let sink: Sink
-    let name: String
+    let reply: CallReply
     let sequenceID: Int32
-    let protocolID: ThriftProtocolID
     let method: MethodDescriptor
-    let connection: ConnectionState
     let expectsReply: Bool
 
-    init(sink: Sink, method: MethodDescriptor, sequenceID: Int32, protocol protocolID: ThriftProtocolID,
-         connection: ConnectionState, expectsReply: Bool) {
-        self.expectsReply = expectsReply
-        self.sink = sink
+    init(reply: CallReply, method: MethodDescriptor, sequenceID: Int32, expectsReply: Bool) {
+        self.reply = reply
         self.method = method
-        self.name = method.method
         self.sequenceID = sequenceID
-        self.protocolID = protocolID
-        self.connection = connection
+        self.expectsReply = expectsReply
     }
 
     /// True for the one caller that may answer the call (the handler's reply, or expiry).
@@ -124,8 +117,8 @@ final class DeadlineCall<Sink: ResponseSink>: ExpiringCall {
             return (!state.answered, state.task)
         }
         task?.cancel()
-        guard answer, expectsReply, !connection.isClosed else { return }
-        sink.send(.exception(RPCError(.deadlineExceeded, "\(method) did not finish by the caller's deadline"),
-                             name: name, sequenceID: sequenceID), protocol: protocolID)
+        guard answer, expectsReply, !reply.connection.isClosed else { return }
+        reply.send(.exception(RPCError(.deadlineExceeded, "\(method) did not finish by the caller's deadline"),
+                              name: method.method, sequenceID: sequenceID))
     }
 }

@@ -93,17 +93,32 @@ public final class ConnectionState: Sendable {
     /// Called by the transport when the connection goes away.
     public func markClosed() { closed.store(true, ordering: .relaxed) }
 
-    /// The reply headers of the THeader/TTHeader calls in flight here: an entry per call from
+    /// The reply headers of the THeader/TTHeader calls in flight here: a slot per call from
     /// dispatch to reply, its `ResponseMetadata` made only when a handler first asks for it.
-    /// The table's storage is reused from call to call, so a call that sets no reply headers
-    /// costs no allocation for them.
-    private let headerCalls = Mutex<(next: UInt64, metadata: [UInt64: ResponseMetadata?])>((0, [:]))
+    /// A short array scanned oldest first, not a dictionary: calls in flight on one connection
+    /// are few and mostly end in order, and a scan costs less than hashing an id three times
+    /// per call. Its storage is reused, so a call that sets no reply headers allocates nothing.
+    private let headerCalls = Mutex(HeaderCalls())
+
+    private struct HeaderCalls {
+        var next: UInt64 = 0
+        var slots: [(id: UInt64, metadata: ResponseMetadata?)] = []
+
+        func index(of id: UInt64) -> Int? {
+            var i = 0
+            while i < slots.count {
+                if slots[i].id == id { return i }
+                i += 1
+            }
+            return nil
+        }
+    }
 
     /// Opens a header call's slot; `endHeaderCall` closes it.
     package func beginHeaderCall() -> UInt64 {
         headerCalls.withLock { state in
             state.next &+= 1
-            state.metadata[state.next] = .some(nil)
+            state.slots.append((state.next, nil))
             return state.next
         }
     }
@@ -111,22 +126,25 @@ public final class ConnectionState: Sendable {
     /// The call's reply headers, made on first use; `.discarded` once its reply went.
     package func responseMetadata(forCall id: UInt64) -> ResponseMetadata {
         headerCalls.withLock { state in
-            guard let slot = state.metadata[id] else { return .discarded }
-            if let metadata = slot { return metadata }
+            guard let i = state.index(of: id) else { return .discarded }
+            if let metadata = state.slots[i].metadata { return metadata }
             let metadata = ResponseMetadata()
-            state.metadata[id] = .some(metadata)
+            state.slots[i].metadata = metadata
             return metadata
         }
     }
 
     /// Header calls whose slot is open (for tests: every call closes its slot).
-    package var headerCallsInFlight: Int { headerCalls.withLock { $0.metadata.count } }
+    package var headerCallsInFlight: Int { headerCalls.withLock { $0.slots.count } }
 
     /// Closes the call's slot and returns the headers set in it (none when it is closed already).
     @discardableResult
     package func endHeaderCall(_ id: UInt64) -> [String: String] {
-        let metadata = headerCalls.withLock { $0.metadata.removeValue(forKey: id) }
-        return metadata??.all ?? [:]
+        let metadata = headerCalls.withLock { state -> ResponseMetadata? in
+            guard let i = state.index(of: id) else { return nil }
+            return state.slots.remove(at: i).metadata
+        }
+        return metadata?.all ?? Dictionary()
     }
 }
 

@@ -4,8 +4,9 @@ import Synchronization
 
 /// Where a transport wants replies for one connection delivered. Called
 /// from the call's task, on whatever executor it finished on; the transport
-/// encodes the message into its own memory (a NIO buffer, a TX frame).
-public protocol ResponseSink: Sendable {
+/// encodes the message into its own memory (a NIO buffer, a TX frame). A class,
+/// so the dispatcher holds any sink in two words: no box, no generic code per call.
+public protocol ResponseSink: AnyObject, Sendable {
     func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID)
 }
 
@@ -91,28 +92,23 @@ public final class ServerDispatcher: Sendable {
     ///   so a handler that never suspends completes inline, before this returns.
     package func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
-        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)? = nil,
+        connection: ConnectionState, sink: any ResponseSink, executor: (any TaskExecutor)? = nil,
         header transportHeader: THeader? = nil
     ) -> Outcome {
-        var startedTask = false
-        guard let transportHeader else {
-            return dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
-                            header: nil, headerCall: nil, startedTask: &startedTask)
-        }
         // A call in THeader (TTHeader) is answered in the same: same protocol, frame sequence
         // number, flags and transforms, the handler's response headers as its info headers.
-        let call = connection.beginHeaderCall()
-        let outcome = dispatch(bytes, protocol: protocolID, connection: connection,
-                               sink: HeaderReplySink(base: sink, request: transportHeader, connection: connection, call: call),
-                               executor: executor, header: transportHeader, headerCall: call, startedTask: &startedTask)
-        if !startedTask { connection.endHeaderCall(call) }  // answered at once, or a oneway that is not run
+        let call = transportHeader == nil ? 0 : connection.beginHeaderCall()
+        var startedTask = false
+        let outcome = dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
+                               header: transportHeader, headerCall: call, startedTask: &startedTask)
+        if transportHeader != nil && !startedTask { connection.endHeaderCall(call) }  // answered at once, or a oneway not run
         return outcome
     }
 
     private func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
-        connection: ConnectionState, sink: some ResponseSink, executor: (any TaskExecutor)?,
-        header transportHeader: THeader?, headerCall: UInt64?, startedTask: inout Bool
+        connection: ConnectionState, sink: any ResponseSink, executor: (any TaskExecutor)?,
+        header transportHeader: THeader?, headerCall: UInt64, startedTask: inout Bool
     ) -> Outcome {
         let message: IncomingMessage
         do throws(ThriftError) {
@@ -121,25 +117,26 @@ public final class ServerDispatcher: Sendable {
             return .closeConnection(reason: "unreadable message header: \(error)")
         }
         let header = message.header
-        let proto = message.protocolID
+        let reply = CallReply(sink: sink, protocolID: message.protocolID, connection: connection,
+                              request: transportHeader, call: headerCall)
         guard let route = router.route(named: header.name) else {
             let name = header.name.string
             logger.debug("unknown method", metadata: ["method": "\(name)", "peer": "\(connection.remotePeer)"])
             guard header.type != .oneway else { return .dispatched(expectsReply: false) }
-            sink.send(.exception(RPCError(.unknownMethod, "unknown method '\(name)'"), name: name, sequenceID: header.sequenceID), protocol: proto)
+            reply.send(.exception(RPCError(.unknownMethod, "unknown method '\(name)'"), name: name, sequenceID: header.sequenceID))
             return .dispatched(expectsReply: true)
         }
         let descriptor = route.method.descriptor
         guard header.type == .call || header.type == .oneway else {
-            sink.send(.exception(RPCError(.invalidMessageType, "a server accepts call and oneway messages, not \(header.type)"),
-                                 name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+            reply.send(.exception(RPCError(.invalidMessageType, "a server accepts call and oneway messages, not \(header.type)"),
+                                  name: descriptor.method, sequenceID: header.sequenceID))
             return .dispatched(expectsReply: true)
         }
         let expectsReply = header.type == .call && descriptor.kind == .call
         if isDraining {
             if expectsReply {
-                sink.send(.exception(RPCError(.unavailable, "server is shutting down"), name: descriptor.method,
-                                     sequenceID: header.sequenceID), protocol: proto)
+                reply.send(.exception(RPCError(.unavailable, "server is shutting down"), name: descriptor.method,
+                                      sequenceID: header.sequenceID))
             }
             return .dispatched(expectsReply: expectsReply)
         }
@@ -149,11 +146,11 @@ public final class ServerDispatcher: Sendable {
         } catch {
             logger.debug("undecodable arguments", metadata: ["method": "\(descriptor)", "error": "\(error)"])
             if expectsReply {
-                sink.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+                reply.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID))
             }
             return .dispatched(expectsReply: expectsReply)
         }
-        var metadata: [String: String] = [:]
+        var metadata = [String: String]()
         var deadline: ContinuousClock.Instant?
         if let transportHeader {
             metadata = transportHeader.persistentHeaders.isEmpty
@@ -165,8 +162,8 @@ public final class ServerDispatcher: Sendable {
                let milliseconds = Int64(value) {
                 guard milliseconds > 0 else {
                     if expectsReply {
-                        sink.send(.exception(RPCError(.deadlineExceeded, "\(descriptor) arrived with its deadline already passed"),
-                                             name: descriptor.method, sequenceID: header.sequenceID), protocol: proto)
+                        reply.send(.exception(RPCError(.deadlineExceeded, "\(descriptor) arrived with its deadline already passed"),
+                                              name: descriptor.method, sequenceID: header.sequenceID))
                     }
                     return .dispatched(expectsReply: expectsReply)
                 }
@@ -176,20 +173,19 @@ public final class ServerDispatcher: Sendable {
         var context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
             remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
-            intMetadata: transportHeader?.intHeaders ?? [:], logger: logger, connection: connection)
-        if let headerCall { context.replyHeaders = .call(connection, headerCall) }
+            intMetadata: transportHeader?.intHeaders ?? Dictionary(), logger: logger, connection: connection)
+        if transportHeader != nil { context.replyHeaders = .call(connection, headerCall) }
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         startedTask = true
         // The caller's deadline: the sweeper answers DEADLINE_EXCEEDED and cancels the task if
         // the handler has not finished by then; whichever answer comes first is sent.
         let deadlineCall = deadline.map { _ in
-            DeadlineCall(sink: sink, method: descriptor, sequenceID: header.sequenceID, protocol: proto,
-                         connection: connection, expectsReply: expectsReply)
+            DeadlineCall(reply: reply, method: descriptor, sequenceID: header.sequenceID, expectsReply: expectsReply)
         }
         let watch = deadline.flatMap { deadline in deadlineCall.map { deadlines.add($0, deadline: deadline) } }
         let task = Task.immediate(executorPreference: executor) { [handler, logger, context, deadlines] in
-            let reply: OutgoingMessage?
+            let answer: OutgoingMessage?
             do {
                 let response: ServerResponse
                 if let deadline = context.deadline {
@@ -202,18 +198,18 @@ public final class ServerDispatcher: Sendable {
                 }
                 if expectsReply {
                     if let body = response.body {
-                        reply = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
+                        answer = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
                     } else {
-                        reply = .exception(RPCError(.missingResult, "\(descriptor) produced no result"),
+                        answer = .exception(RPCError(.missingResult, "\(descriptor) produced no result"),
                                            name: descriptor.method, sequenceID: context.sequenceID)
                     }
                 } else {
-                    reply = nil
+                    answer = nil
                 }
             } catch let error as RPCError {
-                reply = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
+                answer = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
             } catch where deadlineCall?.isExpired == true {
-                reply = nil  // answered DEADLINE_EXCEEDED already; the handler ended on its cancellation
+                answer = nil  // answered DEADLINE_EXCEEDED already; the handler ended on its cancellation
             } catch {
                 // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
                 // At most one line a second: a peer can make a handler fail on every call.
@@ -223,15 +219,20 @@ public final class ServerDispatcher: Sendable {
                     if suppressed > 0 { metadata["errorsNotLogged"] = "\(suppressed)" }
                     logger.error("handler threw an undeclared error", metadata: metadata)
                 }
-                reply = expectsReply
+                answer = expectsReply
                     ? .exception(RPCError(.internalError, "internal error in \(descriptor)"), name: descriptor.method,
                                  sequenceID: context.sequenceID)
                     : nil
             }
             if let watch { deadlines.remove(watch) }
-            if let reply, !connection.isClosed, deadlineCall?.claim() ?? true { sink.send(reply, protocol: proto) }
+            var sent = false
+            if let answer, !connection.isClosed, deadlineCall?.claim() ?? true {
+                reply.send(answer)  // closes the call's header slot
+                sent = true
+            }
             deadlineCall?.finished()
-            if let headerCall { connection.endHeaderCall(headerCall) }  // no reply sent (oneway, closed): close the slot
+            // No reply from here (oneway, closed, answered on expiry): close the slot if still open.
+            if reply.request != nil && !sent { connection.endHeaderCall(headerCall) }
             self.inFlight.subtract(1, ordering: .relaxed)
         }
         deadlineCall?.attach(task)
@@ -239,26 +240,24 @@ public final class ServerDispatcher: Sendable {
     }
 }
 
-/// Puts a reply in the THeader (TTHeader) its call came in, with the response headers the
-/// handler set. A value, carried in the call's task: no allocation of its own per call.
-struct HeaderReplySink<Base: ResponseSink>: ResponseSink {
-    let base: Base
-    let request: THeader
+/// Where one call's answer goes: its connection's sink, in the call's protocol, and for a
+/// call that came in THeader (TTHeader) in the same form (format, flags, frame sequence
+/// number, transforms) with the reply headers its handler set. A value carried in the call's
+/// task: no allocation of its own.
+struct CallReply: Sendable {
+    let sink: any ResponseSink
+    let protocolID: ThriftProtocolID
     let connection: ConnectionState
+    /// The call's own header; nil for plain framed or buffered calls.
+    let request: THeader?
+    /// The call's slot in the connection's table of header calls (when `request` is not nil).
     let call: UInt64
 
-    init(base: Base, request: THeader, connection: ConnectionState, call: UInt64) {
-        self.base = base
-        self.request = request
-        self.connection = connection
-        self.call = call
-    }
-
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
-        var reply = message
-        reply.header = THeader(format: request.format, flags: request.flags, sequenceNumber: request.sequenceNumber, protocol: protocolID,
-                               transforms: request.transforms, headers: connection.endHeaderCall(call))
-        base.send(reply, protocol: protocolID)
+    func send(_ message: OutgoingMessage) {
+        var message = message
+        if let request {
+            message.header = request.reply(protocol: protocolID, headers: connection.endHeaderCall(call))
+        }
+        sink.send(message, protocol: protocolID)
     }
 }
-

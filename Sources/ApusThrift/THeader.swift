@@ -117,20 +117,20 @@ public struct THeader: Sendable, Hashable {
     }
     /// Per-message string key-value headers (THeader INFO_KEYVALUE, TTHeader 0x01).
     public var headers: [String: String] {
-        get { info?.headers ?? [:] }
+        get { info?.headers ?? Dictionary() }
         _modify { yield &ownedInfo().headers }
         set { if info != nil || !newValue.isEmpty { ownedInfo().headers = newValue } }
     }
     /// Persistent key-value headers (THeader INFO_PKEYVALUE): sent once, valid for the
     /// connection. TTHeader has none.
     public var persistentHeaders: [String: String] {
-        get { info?.persistentHeaders ?? [:] }
+        get { info?.persistentHeaders ?? Dictionary() }
         _modify { yield &ownedInfo().persistentHeaders }
         set { if info != nil || !newValue.isEmpty { ownedInfo().persistentHeaders = newValue } }
     }
     /// TTHeader's integer-keyed info (0x10): `TTKey` names the keys Apus uses. THeader has none.
     public var intHeaders: [UInt16: String] {
-        get { info?.intHeaders ?? [:] }
+        get { info?.intHeaders ?? Dictionary() }
         _modify { yield &ownedInfo().intHeaders }
         set { if info != nil || !newValue.isEmpty { ownedInfo().intHeaders = newValue } }
     }
@@ -162,6 +162,41 @@ public struct THeader: Sendable, Hashable {
         self.persistentHeaders = persistentHeaders
         self.intHeaders = intHeaders
         self.aclToken = aclToken
+    }
+
+    /// A header with no transforms and no info, made without the public initializer's empty
+    /// collections (each default `[:]` is a call; a header is parsed per message).
+    init(format: Format, flags: UInt16, sequenceNumber: UInt32, protocolID: ThriftProtocolID) {
+        self.format = format
+        self.flags = flags
+        self.sequenceNumber = sequenceNumber
+        self.protocolID = protocolID
+        self.info = nil
+    }
+
+    /// A header with no transforms and no info yet (what a client starts each call's header
+    /// from), without the collections the full initializer's defaults make.
+    public static func bare(_ format: Format, flags: UInt16 = 0, sequenceNumber: UInt32, protocol protocolID: ThriftProtocolID) -> THeader {
+        THeader(format: format, flags: flags, sequenceNumber: sequenceNumber, protocolID: protocolID)
+    }
+
+    /// The header of the reply to a call that came in this one: the same format, flags, frame
+    /// sequence number and transforms, in `protocolID`, with `headers` as its only info.
+    /// Made without collections of its own when there are no transforms and no headers (an
+    /// empty dictionary literal is a call per use; most calls carry neither).
+    public func reply(protocol protocolID: ThriftProtocolID, headers: [String: String]) -> THeader {
+        var reply = self
+        reply.protocolID = protocolID
+        let transforms = info?.transforms ?? []
+        if transforms.isEmpty && headers.isEmpty {
+            reply.info = nil
+        } else {
+            let info = Info()
+            info.transforms = transforms
+            info.headers = headers
+            reply.info = info
+        }
+        return reply
     }
 
     public static func == (lhs: THeader, rhs: THeader) -> Bool {
@@ -218,7 +253,7 @@ public struct THeader: Sendable, Hashable {
         guard headerEnd <= frame.count else {
             throw ThriftError(.invalidFrame, offset: 8, detail: "\(name): header of \(blockSize) bytes is larger than the \(frame.count)-byte frame")
         }
-        var header = THeader(format: format, flags: flags, sequenceNumber: sequence)
+        var header = THeader(format: format, flags: flags, sequenceNumber: sequence, protocolID: .binary)
         let block = UnsafeRawBufferPointer(rebasing: frame[cursor.offset..<headerEnd])
         if format == .theader {
             try header.readTHeaderBlock(block, base: cursor.offset, limits: limits)
