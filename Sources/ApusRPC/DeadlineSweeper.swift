@@ -80,12 +80,15 @@ final class DeadlineCall: ExpiringCall {
     let sequenceID: Int32
     let method: MethodDescriptor
     let expectsReply: Bool
+    /// Set when the deadline is the server's call timeout rather than the caller's.
+    let serverTimeout: Duration?
 
-    init(reply: CallReply, method: MethodDescriptor, sequenceID: Int32, expectsReply: Bool) {
+    init(reply: CallReply, method: MethodDescriptor, sequenceID: Int32, expectsReply: Bool, serverTimeout: Duration? = nil) {
         self.reply = reply
         self.method = method
         self.sequenceID = sequenceID
         self.expectsReply = expectsReply
+        self.serverTimeout = serverTimeout
     }
 
     /// True for the one caller that may answer the call (the handler's reply, or expiry).
@@ -118,7 +121,8 @@ final class DeadlineCall: ExpiringCall {
         }
         task?.cancel()
         guard answer, expectsReply, !reply.connection.isClosed else { return }
-        reply.send(.exception(RPCError(.deadlineExceeded, "\(method) did not finish by the caller's deadline"),
-                              name: method.method, sequenceID: sequenceID))
+        let why = serverTimeout.map { "\(method) did not finish within the server's call timeout (\($0))" }
+            ?? "\(method) did not finish by the caller's deadline"
+        reply.send(.exception(RPCError(.deadlineExceeded, why), name: method.method, sequenceID: sequenceID))
     }
 }

@@ -28,22 +28,28 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
     ///   - middleware: builds the server-wide chain around the router, e.g.
     ///     `{ $0.layer(LoggingMiddleware()).layer(MetricsMiddleware()) }`
     ///     (the last layer added runs first).
+    ///   - callTimeout: the longest any call may run; past it (or past its caller's deadline,
+    ///     whichever is first) the call is answered DEADLINE_EXCEEDED and its task cancelled.
+    ///     Enforced by the dispatcher's deadline table, so it costs a table entry per call,
+    ///     not the two child tasks of `TimeoutMiddleware` (use that for single methods).
     public init<Handler: RPCHandler>(
-        transport: Transport, router: Router, limits: ThriftLimits = .default,
+        transport: Transport, router: Router, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
         gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server"),
         middleware: (Router) -> Handler
     ) {
         self.transport = transport
         self.gracePeriod = gracePeriod
         self.logger = logger
-        self.dispatcher = ServerDispatcher(router: router, handler: middleware(router), limits: limits, logger: logger)
+        self.dispatcher = ServerDispatcher(router: router, handler: middleware(router), limits: limits, callTimeout: callTimeout,
+                                           logger: logger)
     }
 
     public convenience init(
-        transport: Transport, router: Router, limits: ThriftLimits = .default,
+        transport: Transport, router: Router, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
         gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server")
     ) {
-        self.init(transport: transport, router: router, limits: limits, gracePeriod: gracePeriod, logger: logger) { $0 }
+        self.init(transport: transport, router: router, limits: limits, callTimeout: callTimeout, gracePeriod: gracePeriod,
+                  logger: logger) { $0 }
     }
 
     public func run() async throws {

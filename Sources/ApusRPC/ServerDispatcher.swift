@@ -36,10 +36,16 @@ public final class ServerDispatcher: Sendable {
     private let connectionLog = Mutex(LogLimiter())
     private let clockOrigin = ContinuousClock.now
 
-    package init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, logger: Logger) {
+    /// The longest any call may run (nil: as long as its caller waits), enforced with the
+    /// caller's deadline by the sweeper: no task or timer per call.
+    package let callTimeout: Duration?
+
+    package init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
+                 logger: Logger) {
         self.router = router
         self.handler = handler
         self.limits = limits
+        self.callTimeout = callTimeout
         self.logger = logger
     }
 
@@ -170,6 +176,15 @@ public final class ServerDispatcher: Sendable {
                 deadline = ContinuousClock.now.advanced(by: .milliseconds(milliseconds))
             }
         }
+        // The server's own bound, when it comes before the caller's.
+        var serverTimeout: Duration?
+        if let callTimeout {
+            let limit = ContinuousClock.now.advanced(by: callTimeout)
+            if deadline.map({ limit < $0 }) ?? true {
+                deadline = limit
+                serverTimeout = callTimeout
+            }
+        }
         var context = ServerContext(
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
             remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
@@ -178,10 +193,11 @@ public final class ServerDispatcher: Sendable {
         let request = ServerRequest(route: route, invocation: invocation)
         inFlight.add(1, ordering: .relaxed)
         startedTask = true
-        // The caller's deadline: the sweeper answers DEADLINE_EXCEEDED and cancels the task if
+        // The deadline (the caller's or the server's): the sweeper answers DEADLINE_EXCEEDED and cancels the task if
         // the handler has not finished by then; whichever answer comes first is sent.
         let deadlineCall = deadline.map { _ in
-            DeadlineCall(reply: reply, method: descriptor, sequenceID: header.sequenceID, expectsReply: expectsReply)
+            DeadlineCall(reply: reply, method: descriptor, sequenceID: header.sequenceID, expectsReply: expectsReply,
+                         serverTimeout: serverTimeout)
         }
         let watch = deadline.flatMap { deadline in deadlineCall.map { deadlines.add($0, deadline: deadline) } }
         let task = Task.immediate(executorPreference: executor) { [handler, logger, context, deadlines] in

@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
     var gracePeriod = 10.0
     @Option(help: "Reject calls beyond this many running at once (0: no limit).")
     var maxConcurrentCalls = 0
-    @Option(help: "Cancel calls running longer than this many seconds (0: no limit).")
+    @Option(help: "Answer DEADLINE_EXCEEDED to calls running longer than this many seconds and cancel them (0: no limit).")
     var callTimeout = 0.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -249,17 +249,20 @@ struct Serve: AsyncParsableCommand {
         router.register(KV.service(InMemoryKV()))
 
         let limit = maxConcurrentCalls > 0 ? ConcurrencyLimitMiddleware(maxConcurrentCalls: maxConcurrentCalls) : nil
-        let timeout = callTimeout > 0 ? TimeoutMiddleware(.nanoseconds(Int64(callTimeout * 1e9))) : nil
+        // The dispatcher bounds each call's time (no middleware, no task per call).
+        let timeout = callTimeout > 0 ? Duration.nanoseconds(Int64(callTimeout * 1e9)) : nil
         let callLog = logCalls ? LoggingMiddleware(logger: logger, level: .info) : nil
         let grace = Duration.nanoseconds(Int64(gracePeriod * 1e9))
         let server: RPCServer<Transport>
-        if limit == nil && timeout == nil && callLog == nil {
+        if limit == nil && callLog == nil {
             // No layers configured: the router alone, nothing to step through per call.
-            server = RPCServer(transport: serverTransport, router: router, limits: limits, gracePeriod: grace, logger: logger)
+            server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
+                               gracePeriod: grace, logger: logger)
         } else {
-            server = RPCServer(transport: serverTransport, router: router, limits: limits, gracePeriod: grace, logger: logger) {
-                // Outermost first: log the call, then reject over the limit, then bound its time.
-                $0.layer(OptionalMiddleware(timeout)).layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
+            server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
+                               gracePeriod: grace, logger: logger) {
+                // Outermost first: log the call, then reject over the limit.
+                $0.layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
             }
         }
 
