@@ -389,6 +389,9 @@ public struct THeader: Sendable, Hashable {
 
     /// Bytes of the header block (protocol, transforms, info headers), padded to 4.
     public var blockSize: Int {
+        // No transforms, no info: the protocol id and a transform count of 0, a byte each in
+        // both formats, padded to a word.
+        guard info != nil else { return 4 }
         func varintSize(_ value: Int) -> Int { value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5 }
         var size: Int
         if format == .ttheader {
@@ -427,6 +430,22 @@ public struct THeader: Sendable, Hashable {
     /// a block over 64 KiB, a string over 65,535 bytes, more than 65,535 pairs, a transform id
     /// over 255) or the buffer is short.
     public func write(into buffer: UnsafeMutableRawBufferPointer, payloadSize: Int) throws(ThriftError) -> Int {
+        if info == nil {
+            // The common header, with no transforms and no info: 18 bytes whatever the format.
+            guard buffer.count >= 18 else {
+                throw ThriftError(.outputFull, offset: 0, detail: "\(format == .theader ? "THeader" : "TTHeader"): no room for the header")
+            }
+            guard 14 + payloadSize <= Int(Int32.max) else {
+                throw ThriftError(.sizeLimit, offset: 0, limit: Int(Int32.max), detail: "THeader: frame of \(14 + payloadSize) bytes")
+            }
+            buffer.storeBytes(of: UInt32(14 + payloadSize).bigEndian, toByteOffset: 0, as: UInt32.self)
+            buffer.storeBytes(of: format.magic.bigEndian, toByteOffset: 4, as: UInt16.self)
+            buffer.storeBytes(of: flags.bigEndian, toByteOffset: 6, as: UInt16.self)
+            buffer.storeBytes(of: sequenceNumber.bigEndian, toByteOffset: 8, as: UInt32.self)
+            buffer.storeBytes(of: UInt16(1).bigEndian, toByteOffset: 12, as: UInt16.self)
+            buffer.storeBytes(of: (UInt32(Self.wireID(protocolID)) << 24).bigEndian, toByteOffset: 14, as: UInt32.self)  // id, 0 transforms, padding
+            return 18
+        }
         let block = blockSize
         let name = format == .theader ? "THeader" : "TTHeader"
         let blockLimit = format == .theader ? Int(UInt16.max) * 4 : Self.ttMaxBlockSize
