@@ -124,6 +124,47 @@ import Tracing
         #expect(try metrics.expectMeter("apus_rpc_in_flight", dimensions).lastValue == 0)
     }
 
+    /// The handles are made once per method (and error code), not per call: a backend sees one
+    /// registration for each, however many calls.
+    @Test func metricsMakeEachHandleOnce() async throws {
+        final class CountingFactory: MetricsFactory, Sendable {
+            let base = TestMetrics()
+            let made = Mutex<[String: Int]>([:])
+            func note(_ label: String) { made.withLock { $0[label, default: 0] += 1 } }
+            func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+                note(label); return base.makeCounter(label: label, dimensions: dimensions)
+            }
+            func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+                note(label); return base.makeFloatingPointCounter(label: label, dimensions: dimensions)
+            }
+            func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+                note(label); return base.makeMeter(label: label, dimensions: dimensions)
+            }
+            func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+                note(label); return base.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
+            }
+            func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+                note(label); return base.makeTimer(label: label, dimensions: dimensions)
+            }
+            func destroyCounter(_ handler: any CounterHandler) {}
+            func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
+            func destroyMeter(_ handler: any MeterHandler) {}
+            func destroyRecorder(_ handler: any RecorderHandler) {}
+            func destroyTimer(_ handler: any TimerHandler) {}
+        }
+        let factory = CountingFactory()
+        let dispatcher = dispatcher { $0.layer(MetricsMiddleware(factory: factory)) }
+        let sink = CollectingSink()
+        for sequenceID in 1...50 { echo(dispatcher, sequenceID % 10 == 0 ? "rpc-error" : "x", sink: sink, sequenceID: Int32(sequenceID)) }
+        _ = await sink.waitFor(50)
+        #expect(factory.made.withLock { $0 } == ["apus_rpc_requests_total": 1, "apus_rpc_in_flight": 1, "apus_rpc_duration": 1,
+                                                 "apus_rpc_errors_total": 1])
+        let dimensions = [("service", "Echo"), ("method", "echo")]
+        #expect(try factory.base.expectCounter("apus_rpc_requests_total", dimensions).totalValue == 50)
+        #expect(try factory.base.expectCounter("apus_rpc_errors_total", dimensions + [("code", "resource exhausted")]).totalValue == 5)
+        #expect(try factory.base.expectTimer("apus_rpc_duration", dimensions).values.count == 50)
+    }
+
     @Test func tracingOpensAServerSpanPerCallAndRecordsErrors() async throws {
         let tracer = InMemoryTracer()
         let dispatcher = dispatcher { $0.layer(TracingMiddleware(tracer: tracer)) }
