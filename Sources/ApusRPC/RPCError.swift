@@ -91,10 +91,9 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
         self.requestWasNotSent = requestWasNotSent
     }
 
-    public var description: String {
-        if let cause { return "\(code): \(message) (cause: \(cause))" }
-        return "\(code): \(message)"
-    }
+    /// The code and the message; the cause stays out (messages say what went wrong in words,
+    /// and repeating the underlying error's own text after them said it twice).
+    public var description: String { "\(code): \(message)" }
 
     /// The exception sent to the peer. Codes Thrift lacks are named in the message
     /// so an Apache client still learns what happened.
@@ -117,10 +116,15 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
         case .missingResult: code = .missingResult
         case .protocolError, .invalidProtocol: code = .protocolError
         case .internalError:
-            // Recover the codes we sent as INTERNAL_ERROR ("deadline exceeded: ...").
+            // Recover the codes we sent as INTERNAL_ERROR ("deadline exceeded: ..."); the
+            // prefix becomes the code again, so the message does not say it a second time.
             let text = exception.message
-            code = [Code.deadlineExceeded, .resourceExhausted, .unavailable, .cancelled]
-                .first { text.hasPrefix("\($0): ") } ?? .internalError
+            if let recovered = [Code.deadlineExceeded, .resourceExhausted, .unavailable, .cancelled]
+                .first(where: { text.hasPrefix("\($0): ") }) {
+                self.init(recovered, String(text.dropFirst("\(recovered): ".count)), cause: exception)
+                return
+            }
+            code = .internalError
         default: code = .unknown
         }
         self.init(code, exception.message, cause: exception)

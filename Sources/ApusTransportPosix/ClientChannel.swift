@@ -148,8 +148,9 @@ final class ClientChannel: @unchecked Sendable {
                 for request in self.core.connected() { channel.write(request.buffer, promise: request.written) }
                 channel.flush()
             case .failure(let error):
-                let (failures, dropped) = self.core.connectFailed("\(error)")
-                let failure = RPCError(.unavailable, "cannot connect to \(self.endpoint): \(error)", cause: error, requestWasNotSent: true)
+                let reason = SocketErrorDescription.connecting(error)
+                let (failures, dropped) = self.core.connectFailed(reason)
+                let failure = RPCError(.unavailable, "cannot connect to \(self.endpoint): \(reason)", cause: error, requestWasNotSent: true)
                 for request in dropped { request.written?.fail(failure) }
                 for failure in failures { failure.run() }
             }

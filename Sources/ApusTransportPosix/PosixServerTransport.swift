@@ -61,7 +61,7 @@ public final class PosixServerTransport: ServerTransport {
         do {
             server = try await bootstrap.bind(host: host, port: port).get()
         } catch {
-            throw RPCError(.unavailable, "cannot listen on \(host):\(port): \(error)", cause: error)
+            throw RPCError(.unavailable, SocketErrorDescription.listening(on: host, port: port, error), cause: error)
         }
         channels.withLock { $0.server = server }
         return server.localAddress?.peerAddress ?? PeerAddress("\(host):\(port)")

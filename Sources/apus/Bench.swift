@@ -47,13 +47,13 @@ struct Bench: AsyncParsableCommand {
     var host = "127.0.0.1"
     @Option(help: "Server port.")
     var port = 9090
-    @Option(help: "Connections in the pool.")
+    @Option(parsing: .unconditional, help: "Connections in the pool.")
     var connections = 1
-    @Option(help: "Calls in flight at once, over all connections.")
+    @Option(parsing: .unconditional, help: "Calls in flight at once, over all connections.")
     var concurrency = 1
-    @Option(help: "Seconds to run.")
+    @Option(parsing: .unconditional, help: "Seconds to run.")
     var duration = 10.0
-    @Option(help: "Payload bytes (the echoed string, or the item's title).")
+    @Option(parsing: .unconditional, help: "Payload bytes (the echoed string, or the item's title).")
     var payload = 64
     @Option(help: "Method to call.")
     var method: MethodChoice = .echo
@@ -82,15 +82,15 @@ struct Bench: AsyncParsableCommand {
     var plainFraming: ThriftFraming { framing == .buffered ? .buffered : .framed }
     @Option(help: "Event-loop threads of the client.")
     var threads = 1
-    @Option(help: "Per-call timeout in seconds (over THeader/TTHeader also sent to the server as the call's deadline); 0: none.")
+    @Option(parsing: .unconditional, help: "Per-call timeout in seconds (over THeader/TTHeader also sent to the server as the call's deadline); 0: none.")
     var timeout = 5.0
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
-    @Option(help: "Make exactly this many calls (0: run for --duration).")
+    @Option(parsing: .unconditional, help: "Make exactly this many calls (0: run for --duration).")
     var calls = 0
     @Flag(help: "Give each echo its own payload and check the reply.")
     var verify = false
-    @Option(help: "Calls started per second over all workers (0: closed loop, each worker calls again at once).")
+    @Option(parsing: .unconditional, help: "Calls started per second over all workers (0: closed loop, each worker calls again at once).")
     var rate = 0.0
     @Option(help: "kernel (TCP sockets) or xdp (Apus's TCP on AF_XDP).")
     var transport: TransportChoice = .kernel
@@ -217,7 +217,8 @@ struct Bench: AsyncParsableCommand {
         do {
             try await client.ping(options: options)
         } catch {
-            Console.error("apus bench: cannot reach \(host):\(port): \(error)")
+            // An RPCError's message names the endpoint and the reason already.
+            Console.error("apus bench: " + ((error as? RPCError)?.message ?? "cannot reach \(host):\(port): \(error)"))
             return Outcome(histogram: Histogram(), errors: 1, mismatches: 0, seconds: 0, unreachable: true)
         }
 

@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
     var transport: TransportChoice = .auto
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
-    @Option(help: "Port to listen on (0: any free port; the log line says which).")
+    @Option(parsing: .unconditional, help: "Port to listen on (0: any free port; the log line says which).")
     var port = 9090
     @Option(help: "binary, compact, or auto (sniffed per message).")
     var `protocol`: ProtocolChoice = .auto
@@ -47,19 +47,19 @@ struct Serve: AsyncParsableCommand {
     var framing: FramingChoice = .auto
     @Option(help: "Largest frame (and unframed message) accepted, in bytes; larger ones close the connection.")
     var maxFrame = ThriftLimits.default.maxFrameSize
-    @Option(help: "Seconds a message may take from its first byte, plus one per --min-read-rate bytes received; then the connection is reset.")
+    @Option(parsing: .unconditional, help: "Seconds a message may take from its first byte, plus one per --min-read-rate bytes received; then the connection is reset.")
     var readTimeout = 10.0
-    @Option(help: "Bytes per second a message in progress must keep arriving at (0: the whole message within --read-timeout).")
+    @Option(parsing: .unconditional, help: "Bytes per second a message in progress must keep arriving at (0: the whole message within --read-timeout).")
     var minReadRate = 1024
-    @Option(help: "Seconds a connection with no call in progress may stay silent before it is closed (0: never).")
+    @Option(parsing: .unconditional, help: "Seconds a connection with no call in progress may stay silent before it is closed (0: never).")
     var idleTimeout = 600.0
     @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
     var threads = Serve.usableCPUs()
-    @Option(help: "Seconds in-flight calls get to finish at shutdown.")
+    @Option(parsing: .unconditional, help: "Seconds in-flight calls get to finish at shutdown.")
     var gracePeriod = 10.0
-    @Option(help: "Reject calls beyond this many running at once (0: no limit).")
+    @Option(parsing: .unconditional, help: "Reject calls beyond this many running at once (0: no limit).")
     var maxConcurrentCalls = 0
-    @Option(help: "Answer DEADLINE_EXCEEDED to calls running longer than this many seconds and cancel them (0: no limit).")
+    @Option(parsing: .unconditional, help: "Answer DEADLINE_EXCEEDED to calls running longer than this many seconds and cancel them (0: no limit).")
     var callTimeout = 0.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -114,6 +114,13 @@ struct Serve: AsyncParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
+        guard gracePeriod >= 0 else { throw ValidationError("--grace-period must be 0 or positive") }
+        guard callTimeout >= 0 else { throw ValidationError("--call-timeout must be 0 (none) or positive") }
+        guard maxConcurrentCalls >= 0 else { throw ValidationError("--max-concurrent-calls must be 0 (no limit) or positive") }
+        if transport == .xdp {
+            guard let interface else { throw ValidationError("--transport xdp needs --interface IF (the interface with Apus's XDP program)") }
+            guard address != nil else { throw ValidationError("--transport xdp needs --address A (the IPv4 address Apus owns on \(interface))") }
+        }
     }
 
     func run() async throws {
