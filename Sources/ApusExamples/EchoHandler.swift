@@ -5,12 +5,17 @@ import Synchronization
 /// `fire` counts, `firedCount` tells the count (server-wide). `echo` also echoes
 /// the call's metadata: request header K comes back as response header echo-K, and
 /// TTHeader's int key N as echo-int-N (THeader and TTHeader calls; other framings carry no headers).
+///
+/// `delay` makes `echo` sleep first: a slow server for tests of load balancing
+/// (`apus serve --echo-delay`).
 public final class EchoHandler: Echo.ServiceProtocol {
     private let fired = Atomic<Int64>(0)
+    private let delay: Duration
 
-    public init() {}
+    public init(delay: Duration = .zero) { self.delay = delay }
 
     public func echo(message: String, context: ServerContext) async throws -> String {
+        if delay > .zero { try await Task.sleep(for: delay) }
         for (key, value) in context.metadata { context.responseMetadata["echo-" + key] = value }
         for (key, value) in context.intMetadata { context.responseMetadata["echo-int-\(key)"] = value }
         return message

@@ -12,13 +12,17 @@ public struct CallOptions: Sendable {
     public var metadata: [String: String]
     /// Receives the reply's headers (THeader), when given.
     public var responseMetadata: ResponseMetadata?
+    /// What a `LoadBalancer` with the consistent-hash policy routes on (a user id, a shard
+    /// key): calls with the same key go to the same endpoint while it is in the set.
+    public var balancingKey: String?
 
     public init(timeout: Duration? = nil, idempotent: Bool? = nil, metadata: [String: String] = [:],
-                responseMetadata: ResponseMetadata? = nil) {
+                responseMetadata: ResponseMetadata? = nil, balancingKey: String? = nil) {
         self.timeout = timeout
         self.idempotent = idempotent
         self.metadata = metadata
         self.responseMetadata = responseMetadata
+        self.balancingKey = balancingKey
     }
 
     /// These options with the deadline of the call being served (`CallDeadline.current`) when
