@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ApusRPC", targets: ["ApusRPC"]),
         .library(name: "ApusTransportPosix", targets: ["ApusTransportPosix"]),
         .library(name: "ApusTransportXDP", targets: ["ApusTransportXDP"]),
+        .library(name: "ApusEtcd", targets: ["ApusEtcd"]),
         .library(name: "ApusIDL", targets: ["ApusIDL"]),
         .library(name: "ApusCodegen", targets: ["ApusCodegen"]),
         .executable(name: "apus", targets: ["apus"]),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The zero-copy Thrift codec: protocols, message boundaries, limits. No dependencies.
@@ -92,12 +94,19 @@ let package = Package(
             "ApusNet", "ApusXSK", "ApusWire", "ApusRPC", "ApusThrift",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Service discovery and registration on etcd v3 (its JSON gateway, through async-http-client).
+        .target(name: "ApusEtcd", dependencies: [
+            "ApusRPC",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // Examples/echo.thrift in Swift (Echo, KV) and their in-memory handlers.
         .target(name: "ApusExamples", dependencies: ["ApusRPC", "ApusThrift"]),
         .executableTarget(
             name: "apus",
             dependencies: [
-                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire", "ApusCodegen", "ApusNet", "ApusTesting", "ApusTransportXDP",
+                "ApusThrift", "ApusRPC", "ApusTransportPosix", "ApusExamples", "ApusXSK", "ApusWire", "ApusCodegen", "ApusNet", "ApusTesting", "ApusTransportXDP", "ApusEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +120,10 @@ let package = Package(
         .testTarget(name: "ApusXSKTests", dependencies: ["ApusXSK"]),
         .testTarget(name: "ApusTransportXDPTests", dependencies: [
             "ApusTransportXDP", "ApusExamples", "ApusRPC", "ApusNet", "ApusTesting", "ApusThrift", "ApusWire", "ApusXSK",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ApusEtcdTests", dependencies: [
+            "ApusEtcd", "ApusRPC",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ApusCodegenTests", dependencies: ["ApusIDL", "ApusCodegen"], exclude: ["Fixtures"]),

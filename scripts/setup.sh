@@ -10,6 +10,8 @@ packages=(
   # Apache Thrift: interop tests, golden vectors, comparison benchmarks
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev g++ pkg-config
   libevent-dev  # TNonblockingServer (scripts/bench.sh kernel)
+  # service discovery: a real etcd for the fleet tests (started by the tests, on loopback)
+  etcd-server etcd-client
   # testbed tools
   iputils-ping nftables util-linux procps ethtool
 )
