@@ -24,6 +24,9 @@ echo "== apus serve vs Apache Thrift's Python THeader clients (metadata in and o
 /usr/bin/python3 scripts/interop/check_theader.py .build/debug/apus > /tmp/apus-theader.log 2>&1 || status=1
 grep -vE '^ok ' /tmp/apus-theader.log || true
 
+echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, etcd restart, bad input"
+/usr/bin/python3 scripts/fleet-check.py .build/debug/apus || status=1
+
 echo "== AF_XDP on the netns testbed (privileged)"
 bash scripts/xdp-check.sh .build/debug/apus || status=1
 

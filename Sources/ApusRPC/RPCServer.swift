@@ -10,10 +10,18 @@ import Synchronization
 /// or cancellation, then stops accepting, lets in-flight calls finish for up
 /// to `gracePeriod` (new calls on open connections are refused with
 /// "server is shutting down"), and closes the connections.
+///
+/// With a `registration` (etcd) it registers once it listens and, on
+/// shutdown, deregisters *first*, then keeps serving for
+/// `deregistrationDelay` so clients watching the registry drop it before it
+/// stops accepting: a rolling restart costs them no call.
 public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
     public let transport: Transport
     public let dispatcher: ServerDispatcher
     public let gracePeriod: Duration
+    public let registration: (any ServiceRegistration)?
+    /// Time between deregistering and draining, for clients to see the server leave.
+    public let deregistrationDelay: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -32,13 +40,18 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
     ///     whichever is first) the call is answered DEADLINE_EXCEEDED and its task cancelled.
     ///     Enforced by the dispatcher's deadline table, so it costs a table entry per call,
     ///     not the two child tasks of `TimeoutMiddleware` (use that for single methods).
+    ///   - registration: where to list the server while it serves (`EtcdRegistration`).
+    ///   - deregistrationDelay: how long it keeps serving after deregistering, before it drains.
     public init<Handler: RPCHandler>(
         transport: Transport, router: Router, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
-        gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server"),
+        gracePeriod: Duration = .seconds(10), registration: (any ServiceRegistration)? = nil,
+        deregistrationDelay: Duration = .seconds(1), logger: Logger = Logger(label: "apus.server"),
         middleware: (Router) -> Handler
     ) {
         self.transport = transport
         self.gracePeriod = gracePeriod
+        self.registration = registration
+        self.deregistrationDelay = deregistrationDelay
         self.logger = logger
         self.dispatcher = ServerDispatcher(router: router, handler: middleware(router), limits: limits, callTimeout: callTimeout,
                                            logger: logger)
@@ -46,10 +59,11 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
 
     public convenience init(
         transport: Transport, router: Router, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
-        gracePeriod: Duration = .seconds(10), logger: Logger = Logger(label: "apus.server")
+        gracePeriod: Duration = .seconds(10), registration: (any ServiceRegistration)? = nil,
+        deregistrationDelay: Duration = .seconds(1), logger: Logger = Logger(label: "apus.server")
     ) {
         self.init(transport: transport, router: router, limits: limits, callTimeout: callTimeout, gracePeriod: gracePeriod,
-                  logger: logger) { $0 }
+                  registration: registration, deregistrationDelay: deregistrationDelay, logger: logger) { $0 }
     }
 
     public func run() async throws {
@@ -61,6 +75,9 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
             throw error
         }
         resolveAddress(.success(address))
+        let registering = registration.map { registration in
+            Task { await registration.maintain(listeningOn: address) }
+        }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await waitForShutdownRequest()
@@ -69,6 +86,13 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
             }
         } onCancel: {
             self.beginGracefulShutdown()
+        }
+        if let registration, let registering {
+            registering.cancel()
+            await registering.value
+            await registration.deregister()
+            logger.info("deregistered; serving on until clients have seen it", metadata: ["for": "\(deregistrationDelay)"])
+            try? await Task.sleep(for: deregistrationDelay)
         }
         logger.info("shutting down: no new connections, waiting for in-flight calls", metadata: [
             "inFlight": "\(dispatcher.inFlightCalls)", "gracePeriod": "\(gracePeriod)",

@@ -1,3 +1,4 @@
+import ApusEtcd
 import ApusExamples
 import ApusRPC
 import ApusTesting
@@ -8,6 +9,7 @@ import ApusWire
 import ApusXSK
 import ArgumentParser
 import Histogram
+import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -38,6 +40,11 @@ struct Bench: AsyncParsableCommand {
             every --concurrency/R seconds (staggered); a worker that falls behind makes one call at once and \
             skips the slots it missed instead of catching up in a burst. Latency counts from each call's actual \
             start. A worker has one call in flight, so --concurrency must cover R times the latency.
+
+            Many servers: --endpoints A:P,B:P (a static set) or --discover etcd://HOST:PORT/PREFIX --service NAME \
+            (the servers `apus serve --register` listed there, followed as they come and go) calls through a \
+            load balancer (--lb: p2c, round-robin, or hash on a per-call key), --connections per server, \
+            and reports each server's calls and QPS. --idempotent lets a call lost with its server go to another.
             """
     )
 
@@ -113,7 +120,43 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "xdp: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
     var impair: String?
 
+    @Option(help: "Call a set of servers instead of --host/--port: host:port,host:port.")
+    var endpoints: String?
+    @Option(help: "Call the servers registered in etcd (etcd://HOST:PORT/PREFIX, with --service) or behind a DNS name (dns://NAME:PORT, re-resolved every 5 s).")
+    var discover: String?
+    @Option(help: "With --discover: the service name.")
+    var service = "echo"
+    @Option(help: "With --endpoints or --discover: p2c, round-robin, or hash (each worker's calls keyed by worker and call number mod 100).")
+    var lb: LoadBalancingPolicy = .powerOfTwoChoices
+    @Flag(help: "Send the calls as idempotent: one lost with its server's connection is sent again to another.")
+    var idempotent = false
+    @Flag(help: "Print each progress line as a JSON object (with each server's calls when balancing), for scripts.")
+    var progressJSON = false
+
     enum TransportChoice: String, ExpressibleByArgument, CaseIterable { case kernel, xdp }
+
+    /// The servers to balance over, when more than --host/--port.
+    var endpointSource: (any EndpointSource)? {
+        get throws {
+            if let endpoints {
+                do throws(EndpointError) { return StaticEndpoints(try Endpoint.parseList(endpoints)) } catch {
+                    throw ValidationError("--endpoints: \(error)")
+                }
+            }
+            if let discover, discover.hasPrefix("dns://") {
+                guard let endpoint = try? Endpoint(parsing: discover.dropFirst("dns://".count)) else {
+                    throw ValidationError("--discover: expected dns://NAME:PORT, got '\(discover)'")
+                }
+                return DNSEndpoints(name: endpoint.host, port: endpoint.port, interval: .seconds(5))
+            }
+            if let discover {
+                do throws(EtcdError) { return EtcdEndpointSource(url: try EtcdURL(parsing: discover), service: service) } catch {
+                    throw ValidationError("--discover: \(error)")
+                }
+            }
+            return nil
+        }
+    }
 
     func validate() throws {
         let formats = Set([theader ? "theader" : nil, [.header: "theader", .ttheader: "ttheader"][self.protocol],
@@ -133,6 +176,11 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--rate must be 0 (closed loop) or 0.001...1e9 calls per second")
         }
         if verify && method == .ping { throw ValidationError("--verify needs --method echo or echoItem") }
+        if endpoints != nil || discover != nil {
+            guard endpoints == nil || discover == nil else { throw ValidationError("--endpoints and --discover are two sources: give one") }
+            guard transport == .kernel else { throw ValidationError("--endpoints and --discover balance over kernel-socket pools: use --transport kernel") }
+            _ = try endpointSource
+        }
         if transport == .xdp {
             guard interface != nil else { throw ValidationError("--transport xdp needs --interface IF") }
             guard address.flatMap(IPv4Address.init) != nil else {
@@ -143,6 +191,10 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let source = try endpointSource {
+            try await runBalanced(source)
+            return
+        }
         switch transport {
         case .kernel:
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -192,6 +244,29 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
+    /// Calls through a `LoadBalancer` over one kernel-socket pool per server.
+    func runBalanced(_ source: any EndpointSource) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var pool = PosixClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
+        pool.header = headerFormat
+        let configuration = pool
+        let logger = Logger(label: "apus.bench")
+        let balancer = LoadBalancer(source: source, configuration: .init(policy: lb), logger: logger) { endpoint in
+            PosixClientTransport(host: endpoint.host, port: endpoint.port, configuration: configuration, group: group, logger: logger)
+        } closeTransport: { await $0.close() }
+        var executors: [any TaskExecutor] = []
+        for loop in group.makeIterator() { executors.append(EventLoopTaskExecutor(loop)) }
+        let outcome = await measure(Echo.Client(balancer), executors: executors, endpoints: {
+            balancer.statistics.map { ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected) }
+        })
+        let statistics = balancer.statistics
+        await balancer.close()
+        try await group.shutdownGracefully()
+        try report(outcome, path: "kernel TCP, \(lb.rawValue) over \(source)", endpoints: statistics.map {
+            ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected)
+        })
+    }
+
     struct Outcome {
         var histogram: Histogram<UInt64>
         var errors: Int
@@ -203,12 +278,14 @@ struct Bench: AsyncParsableCommand {
     /// Runs the workers: each on one of `executors` (round-robin), until `--calls` or `--duration`.
     func measure<Transport: ClientTransport>(
         _ client: Echo.Client<Transport>, executors: [any TaskExecutor],
-        sleep: @escaping @Sendable (ContinuousClock.Instant) async -> Void = { await Bench.wait(until: $0) }
+        sleep: @escaping @Sendable (ContinuousClock.Instant) async -> Void = { await Bench.wait(until: $0) },
+        endpoints: (@Sendable () -> [EndpointShare])? = nil
     ) async -> Outcome {
         let counters = Counters()
         let text = String(repeating: "x", count: payload)
         let item = Item(id: 42, title: text)
-        let options = CallOptions(timeout: timeout > 0 ? .nanoseconds(Int64(timeout * 1e9)) : nil)
+        let options = CallOptions(timeout: timeout > 0 ? .nanoseconds(Int64(timeout * 1e9)) : nil, idempotent: idempotent ? true : nil)
+        let keyed = lb == .consistentHash
         let (method, verify, totalCalls, concurrency) = (self.method, self.verify, self.calls, self.concurrency)
         // --rate: each worker's calls are due one `pace` apart.
         let pace: Duration? = rate > 0 ? .nanoseconds(max(1, Int64((Double(concurrency) / rate * 1e9).rounded()))) : nil
@@ -224,15 +301,21 @@ struct Bench: AsyncParsableCommand {
 
         let start = ContinuousClock.now
         let end = totalCalls > 0 ? start.advanced(by: .seconds(3600)) : start.advanced(by: .nanoseconds(Int64(duration * 1e9)))
-        let quiet = json
+        let (quiet, progressJSON) = (json && !self.progressJSON, self.progressJSON)
         let progress = Task {
             var second = 1
             while !Task.isCancelled {
                 try? await Task.sleep(until: start.advanced(by: .seconds(second)), clock: .continuous)
                 if Task.isCancelled { break }
                 let calls = counters.calls.load(ordering: .relaxed)
-                if !quiet {
-                    Console.out("progress: \(second)s calls=\(calls) qps=\(calls / second) errors=\(counters.errors.load(ordering: .relaxed))")
+                let errors = counters.errors.load(ordering: .relaxed)
+                let shares = endpoints?() ?? []
+                if progressJSON {
+                    let perEndpoint = shares.map { "\"\($0.id)\":\($0.calls)" }.joined(separator: ",")
+                    Console.out("{\"progress_s\":\(second),\"calls\":\(calls),\"errors\":\(errors),\"endpoints\":{\(perEndpoint)}}")
+                } else if !quiet {
+                    let perEndpoint = shares.isEmpty ? "" : " " + shares.map { "\($0.id)=\($0.calls)\($0.ejected ? "(ejected)" : "")" }.joined(separator: " ")
+                    Console.out("progress: \(second)s calls=\(calls) qps=\(calls / second) errors=\(errors)\(perEndpoint)")
                 }
                 second += 1
             }
@@ -256,6 +339,8 @@ struct Bench: AsyncParsableCommand {
                             due = next.advanced(by: pace * (missed + 1))
                         }
                         serial += 1
+                        var options = options
+                        if keyed { options.balancingKey = "w\(worker)-\(serial % 100)" }
                         let began = ContinuousClock.now
                         do {
                             var matched = true
@@ -321,7 +406,10 @@ struct Bench: AsyncParsableCommand {
         return tag + String(repeating: "y", count: max(0, size - tag.utf8.count))
     }
 
-    func report(_ outcome: Outcome, path: String) throws {
+    /// One server's part of a balanced run: id, calls, failures, ejected at the end.
+    typealias EndpointShare = (id: String, calls: Int, failures: Int, ejected: Bool)
+
+    func report(_ outcome: Outcome, path: String, endpoints: [EndpointShare] = []) throws {
         if outcome.unreachable { throw ExitCode(1) }
         let histogram = outcome.histogram
         let calls = Int(histogram.totalCount)
@@ -331,7 +419,11 @@ struct Bench: AsyncParsableCommand {
         if json {
             Console.out("{\"qps\":\(rounded(qps)),\"calls\":\(calls),\"errors\":\(outcome.errors),\"mismatches\":\(outcome.mismatches),"
                   + "\"p50_us\":\(rounded(micros(50))),\"p90_us\":\(rounded(micros(90))),\"p99_us\":\(rounded(micros(99))),"
-                  + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\"}")
+                  + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\""
+                  + (endpoints.isEmpty ? "" : ",\"idempotent\":\(idempotent),\"endpoints\":[" + endpoints.map {
+                      "{\"endpoint\":\"\($0.id)\",\"calls\":\($0.calls),\"qps\":\(rounded(outcome.seconds > 0 ? Double($0.calls) / outcome.seconds : 0)),"
+                          + "\"failures\":\($0.failures),\"ejected\":\($0.ejected)}"
+                  }.joined(separator: ",") + "]") + "}")
         } else {
             Console.out("""
                 apus bench: \(method.rawValue) \(payload) B, \(connections) connection(s), \(concurrency) in flight\(rate > 0 ? " at most, paced at \(rounded(rate)) calls/s" : ""), \(innerProtocol)/\(headerFormat?.rawValue ?? plainFraming.rawValue), via \(path)
@@ -339,6 +431,10 @@ struct Bench: AsyncParsableCommand {
                   qps     \(rounded(qps))
                   latency p50 \(rounded(micros(50))) µs  p90 \(rounded(micros(90))) µs  p99 \(rounded(micros(99))) µs  p999 \(rounded(micros(99.9))) µs  max \(rounded(maxMicros)) µs
                 """)
+            for share in endpoints {
+                let qps = outcome.seconds > 0 ? Double(share.calls) / outcome.seconds : 0
+                Console.out("  server  \(share.id)  calls \(share.calls)  qps \(rounded(qps))  failed \(share.failures)\(share.ejected ? "  (ejected)" : "")")
+            }
         }
         if calls == 0 || (self.calls > 0 && (outcome.errors > 0 || outcome.mismatches > 0)) || (verify && outcome.mismatches > 0) {
             throw ExitCode(1)
@@ -359,3 +455,4 @@ struct Bench: AsyncParsableCommand {
 }
 
 extension ThriftProtocolID: ExpressibleByArgument {}
+extension LoadBalancingPolicy: ExpressibleByArgument {}

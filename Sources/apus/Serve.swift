@@ -1,3 +1,4 @@
+import ApusEtcd
 import ApusExamples
 import ApusNet
 import ApusRPC
@@ -28,6 +29,11 @@ struct Serve: AsyncParsableCommand {
             --address (needs root and the XDP program loaded: scripts/xdp-load.sh IF, or scripts/testbed.sh up). \
             --transport auto (the default) does that when --interface is given and all of it is there, \
             and otherwise serves on kernel sockets at --host; it prints which and why.
+
+            --register etcd://HOST:PORT/PREFIX lists the server in etcd under PREFIX/SERVICE/HOST:PORT \
+            (on a lease renewed while it serves) for clients that discover it (apus bench --discover). \
+            On SIGTERM it deregisters first, keeps serving --deregister-delay seconds while clients drop it, \
+            then drains; killed, it drops out of etcd within --registration-ttl.
             """
     )
 
@@ -65,6 +71,22 @@ struct Serve: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
     @Flag(help: "Log every call (method, peer, duration, outcome).")
     var logCalls = false
+
+    @Option(help: "Register in etcd while serving: etcd://HOST:PORT/PREFIX.")
+    var register: String?
+    @Option(help: "With --register: the service name (the key is PREFIX/SERVICE/HOST:PORT).")
+    var service = "echo"
+    @Option(parsing: .unconditional, help: "With --register: this server's share of calls relative to the others.")
+    var weight = 1
+    @Option(help: "With --register: the address clients dial (default: --host, or --address with AF_XDP).")
+    var advertise: String?
+    @Option(parsing: .unconditional, help: "With --register: seconds the entry outlives a server killed without deregistering (its lease).")
+    var registrationTtl = 10
+    @Option(parsing: .unconditional, help: "With --register: seconds to keep serving after deregistering at shutdown, before draining.")
+    var deregisterDelay = 1.0
+
+    @Option(parsing: .unconditional, help: .hidden)  // testing: echo sleeps this many milliseconds (a slow server)
+    var echoDelay = 0
 
     @Option(help: "AF_XDP: interface with Apus's XDP program.")
     var interface: String?
@@ -121,6 +143,25 @@ struct Serve: AsyncParsableCommand {
             guard let interface else { throw ValidationError("--transport xdp needs --interface IF (the interface with Apus's XDP program)") }
             guard address != nil else { throw ValidationError("--transport xdp needs --address A (the IPv4 address Apus owns on \(interface))") }
         }
+        if let register {
+            do throws(EtcdError) { _ = try EtcdURL(parsing: register) } catch { throw ValidationError("--register: \(error)") }
+            guard !service.isEmpty, !service.contains("/") else { throw ValidationError("--service must be one name without '/'") }
+            guard weight >= 1 else { throw ValidationError("--weight must be at least 1") }
+            guard registrationTtl >= 1 else { throw ValidationError("--registration-ttl must be at least 1 (seconds)") }
+            guard deregisterDelay >= 0 else { throw ValidationError("--deregister-delay must be 0 or positive") }
+        }
+    }
+
+    /// `--register`: the etcd entry to keep while serving, and what it says.
+    func registration(transport chosen: Choice, logger: Logger) -> EtcdRegistration? {
+        guard let register, let url = try? EtcdURL(parsing: register) else { return nil }
+        let (transportName, ownAddress): (String, String?) = switch chosen {
+        case .kernel: ("kernel", host == "0.0.0.0" || host == "::" ? nil : host)
+        case .xdp: ("xdp", address)
+        }
+        return EtcdRegistration(url: url, service: service, advertisedHost: advertise ?? ownAddress, weight: weight,
+                                transport: transportName, protocol: self.protocol.rawValue, ttlSeconds: registrationTtl,
+                                logger: logger)
     }
 
     func run() async throws {
@@ -138,19 +179,21 @@ struct Serve: AsyncParsableCommand {
         let framing = self.framing == .auto ? nil : ThriftFraming(rawValue: self.framing.rawValue)
         let protocolID = self.protocol == .auto ? nil : ThriftProtocolID(rawValue: self.protocol.rawValue)
 
-        switch try chooseTransport() {
+        let chosen = try chooseTransport()
+        let registration = registration(transport: chosen, logger: logger)
+        switch chosen {
         case .kernel(let why):
             let configuration = PosixServerTransport.Configuration(
                 connection: connectionPolicy(framing: framing, protocolID: protocolID, limits: limits))
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
-            try await serve(transport, limits: limits, logger: logger, chosen: why)
+            try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
             try await group.shutdownGracefully()
         case .xdp(let why):
             let transport = XDPServerTransport(configuration: try xdpConfiguration(framing: framing, protocolID: protocolID, limits: limits),
                                                logger: logger)
             do {
-                try await serve(transport, limits: limits, logger: logger, chosen: why)
+                try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
             } catch let error as XSKError {
                 Console.error("apus serve: \(error)")
                 throw ExitCode(1)
@@ -250,9 +293,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// Runs the Echo and KV services on `serverTransport` until SIGTERM/SIGINT.
-    func serve<Transport: ServerTransport>(_ serverTransport: Transport, limits: ThriftLimits, logger: Logger, chosen: String) async throws {
+    func serve<Transport: ServerTransport>(_ serverTransport: Transport, limits: ThriftLimits, logger: Logger, chosen: String,
+                                           registration: EtcdRegistration?) async throws {
         var router = Router()
-        router.register(Echo.service(EchoHandler()))
+        router.register(Echo.service(EchoHandler(delay: .milliseconds(echoDelay))))
         router.register(KV.service(InMemoryKV()))
 
         let limit = maxConcurrentCalls > 0 ? ConcurrencyLimitMiddleware(maxConcurrentCalls: maxConcurrentCalls) : nil
@@ -260,14 +304,15 @@ struct Serve: AsyncParsableCommand {
         let timeout = callTimeout > 0 ? Duration.nanoseconds(Int64(callTimeout * 1e9)) : nil
         let callLog = logCalls ? LoggingMiddleware(logger: logger, level: .info) : nil
         let grace = Duration.nanoseconds(Int64(gracePeriod * 1e9))
+        let delay = Duration.nanoseconds(Int64(deregisterDelay * 1e9))
         let server: RPCServer<Transport>
         if limit == nil && callLog == nil {
             // No layers configured: the router alone, nothing to step through per call.
             server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
-                               gracePeriod: grace, logger: logger)
+                               gracePeriod: grace, registration: registration, deregistrationDelay: delay, logger: logger)
         } else {
             server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
-                               gracePeriod: grace, logger: logger) {
+                               gracePeriod: grace, registration: registration, deregistrationDelay: delay, logger: logger) {
                 // Outermost first: log the call, then reject over the limit.
                 $0.layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
             }
@@ -296,8 +341,9 @@ struct Serve: AsyncParsableCommand {
                     }
                     detail += (busyPoll ? " busy-poll" : "") + (impair.map { " impaired=\($0)" } ?? "")
                 }
+                let registered = registration.map { " register=\($0)" } ?? ""
                 Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName)"
-                            + " services=\(services)\(detail))")
+                            + " services=\(services)\(detail)\(registered))")
             }
             try await tasks.waitForAll()
         }

@@ -6,6 +6,8 @@
 package struct BalancerCore: Sendable {
     package struct Member: Sendable {
         package var endpoint: Endpoint
+        /// `endpoint.id`, made once (not a string built per pick).
+        package let id: String
         package var inFlight = 0
         /// Calls finished through it, and of those the ones it failed (refused, lost, timed out).
         package var calls = 0
@@ -20,11 +22,14 @@ package struct BalancerCore: Sendable {
         /// Smooth weighted round robin's running weight.
         var currentWeight = 0
 
-        init(_ endpoint: Endpoint) { self.endpoint = endpoint }
+        init(_ endpoint: Endpoint) {
+            self.endpoint = endpoint
+            self.id = endpoint.id
+        }
     }
 
     /// How a call through an endpoint ended, for its health.
-    package enum Outcome: Sendable {
+    package enum Outcome: Sendable, Equatable {
         /// The server answered (a reply, a declared exception, an application error).
         case answered
         /// The endpoint failed it: refused or lost the connection, or let it time out.
@@ -38,6 +43,16 @@ package struct BalancerCore: Sendable {
         package var id: String
         /// The first call after an ejection ran out: its outcome decides whether the endpoint is back.
         package var isProbe: Bool
+        /// Where it was in `members` when picked (checked against `id`: the set may have changed).
+        package var index = -1
+
+        package init(id: String, isProbe: Bool, index: Int = -1) {
+            self.id = id
+            self.isProbe = isProbe
+            self.index = index
+        }
+
+        package static func == (a: Pick, b: Pick) -> Bool { a.id == b.id && a.isProbe == b.isProbe }
     }
 
     /// Why no endpoint could be picked.
@@ -104,16 +119,16 @@ package struct BalancerCore: Sendable {
                 next.append(member)
             }
         }
-        for member in members where byID[member.endpoint.id] == nil {
+        for member in members where byID[member.id] == nil {
             if member.inFlight > 0 {
-                retiring[member.endpoint.id] = member.inFlight
+                retiring[member.id] = member.inFlight
             } else {
-                changes.closeNow.append(member.endpoint.id)
+                changes.closeNow.append(member.id)
             }
         }
         members = next
-        indexByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.endpoint.id, $0) })
-        ring = policy == .consistentHash ? HashRing(members.map { ($0.endpoint.id, $0.endpoint.weight) }) : HashRing()
+        indexByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
+        ring = policy == .consistentHash ? HashRing(members.map { ($0.id, $0.endpoint.weight) }) : HashRing()
         return changes
     }
 
@@ -136,14 +151,14 @@ package struct BalancerCore: Sendable {
         }
         guard let index = chosen else {
             // Nothing usable: every endpoint not tried yet is ejected (or being probed).
-            let untried = members.filter { !tried.contains($0.endpoint.id) }
+            let untried = members.filter { !tried.contains($0.id) }
             guard !untried.isEmpty else { return .failure(.allTried) }
             return .failure(.allEjected(until: untried.compactMap(\.ejectedUntil).min() ?? now))
         }
         members[index].inFlight += 1
         let isProbe = members[index].ejectedUntil != nil
         if isProbe { members[index].probing = true }
-        return .success(Pick(id: members[index].endpoint.id, isProbe: isProbe))
+        return .success(Pick(id: members[index].id, isProbe: isProbe, index: index))
     }
 
     /// What a finished call changed, for the transport and the log.
@@ -159,7 +174,9 @@ package struct BalancerCore: Sendable {
     /// Records how a picked call ended.
     package mutating func finish(_ pick: Pick, _ outcome: Outcome, now: Duration) -> Finished {
         var finished = Finished()
-        guard let index = indexByID[pick.id] else {
+        // The index it was picked at, unless the set changed since (then a lookup by id).
+        let current = members.indices.contains(pick.index) && members[pick.index].id == pick.id ? pick.index : indexByID[pick.id]
+        guard let index = current else {
             guard let inFlight = retiring[pick.id] else { return finished }
             if inFlight > 1 {
                 retiring[pick.id] = inFlight - 1
@@ -204,7 +221,7 @@ package struct BalancerCore: Sendable {
     private func usable(_ index: Int, tried: [String], now: Duration) -> Bool {
         let member = members[index]
         if let until = member.ejectedUntil, until > now || member.probing { return false }
-        return tried.isEmpty || !tried.contains(member.endpoint.id)
+        return tried.isEmpty || !tried.contains(member.id)
     }
 
     private mutating func pickRoundRobin(tried: [String], now: Duration) -> Int? {

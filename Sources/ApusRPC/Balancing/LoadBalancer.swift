@@ -46,17 +46,23 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
         public var isEjected: Bool
     }
 
+    /// Not generic over `Transport` (transports are held as `any ClientTransport`): this code
+    /// runs unspecialized in the caller's module, where every generic type it touched per call
+    /// (the state, a dictionary of transports, a tuple with one) cost a metadata lookup.
     private struct State {
         var core: BalancerCore
         /// Transports of the endpoints in the set and of those retiring.
-        var transports: [String: Transport] = [:]
-        var hasSet = false
+        var transports: [String: any ClientTransport] = [:]
+        /// The set's transports in `core.members` order: a pick finds its transport without hashing.
+        var byIndex: [any ClientTransport] = []
         var closed = false
     }
 
     public let source: any EndpointSource
     public let configuration: Configuration
     private let state: Mutex<State>
+    /// The source gave its first set (checked per call without the lock).
+    private let ready = Atomic<Bool>(false)
     private let listener = Mutex<Task<Void, Never>?>(nil)
     private let makeTransport: @Sendable (Endpoint) -> Transport
     private let closeTransport: @Sendable (Transport) async -> Void
@@ -120,8 +126,8 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
     /// Runs `attempt` on a picked endpoint's transport; on a failure another endpoint may safely
     /// retry, on another one, up to `failoverAttempts` times.
     private func withFailover<T>(_ method: MethodDescriptor, _ options: CallOptions, idempotent: Bool,
-                                 _ attempt: (Transport) async throws -> T) async throws -> T {
-        try await waitForFirstSet(method)
+                                 _ attempt: (any ClientTransport) async throws -> T) async throws -> T {
+        if !ready.load(ordering: .acquiring) { try await waitForFirstSet(method) }
         let key = options.balancingKey.map(HashRing.hash)
         var tried: [String] = []
         var lastError: (any Error)?
@@ -149,7 +155,7 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
             defer { state.transports = [:] }
             return Array(state.transports.values)
         }
-        for transport in transports { await closeTransport(transport) }
+        for transport in transports { await closeTransport(transport as! Transport) }
     }
 
     // MARK: Internals
@@ -157,11 +163,11 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
     private var now: Duration { origin.duration(to: .now) }
 
     private func choose(key: UInt64?, tried: [String], after lastError: (any Error)?,
-                        method: MethodDescriptor) throws -> (BalancerCore.Pick, Transport) {
+                        method: MethodDescriptor) throws -> (BalancerCore.Pick, any ClientTransport) {
         let now = self.now
-        let picked: Result<(BalancerCore.Pick, Transport), BalancerCore.NoPick>? = state.withLock { state in
+        let picked: Result<(BalancerCore.Pick, any ClientTransport), BalancerCore.NoPick>? = state.withLock { state in
             if state.closed { return nil }
-            return state.core.pick(key: key, tried: tried, now: now).map { ($0, state.transports[$0.id]!) }
+            return state.core.pick(key: key, tried: tried, now: now).map { ($0, state.byIndex[$0.index]) }
         }
         switch picked {
         case nil:
@@ -185,7 +191,8 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
     }
 
     private func finish(_ pick: BalancerCore.Pick, _ outcome: BalancerCore.Outcome, _ error: (any Error)?) {
-        let now = self.now
+        // The time matters only to a failure (ejection); answered calls skip the clock.
+        let now = outcome == .endpointFault ? self.now : .zero
         let (finished, retired) = state.withLock { state in
             let finished = state.core.finish(pick, outcome, now: now)
             return (finished, finished.closeTransport ? state.transports.removeValue(forKey: pick.id) : nil)
@@ -196,21 +203,22 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
             ])
         }
         if finished.restored { logger.info("endpoint back after a successful probe", metadata: ["endpoint": "\(pick.id)"]) }
-        if let retired {
+        if let retired = retired as? Transport {
             let close = closeTransport
             Task { await close(retired) }
         }
     }
 
     private func apply(_ set: [Endpoint]) async {
-        let (changes, closing) = state.withLock { state -> (BalancerCore.Changes, [Transport]) in
+        let (changes, closing) = state.withLock { state -> (BalancerCore.Changes, [any ClientTransport]) in
             guard !state.closed else { return (BalancerCore.Changes(), []) }
             let changes = state.core.update(set)
             for endpoint in changes.added { state.transports[endpoint.id] = makeTransport(endpoint) }
             let closing = changes.closeNow.compactMap { state.transports.removeValue(forKey: $0) }
-            state.hasSet = true
+            state.byIndex = state.core.members.map { state.transports[$0.id]! }
             return (changes, closing)
         }
+        ready.store(true, ordering: .releasing)
         if !changes.added.isEmpty || !changes.closeNow.isEmpty || !changes.revived.isEmpty {
             logger.info("endpoint set changed", metadata: [
                 "source": "\(source)", "endpoints": "\(set.count)",
@@ -218,14 +226,13 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
                 "closed": "\(changes.closeNow.joined(separator: ","))",
             ])
         }
-        for transport in closing { await closeTransport(transport) }
+        for transport in closing { await closeTransport(transport as! Transport) }
     }
 
     private func waitForFirstSet(_ method: MethodDescriptor) async throws {
-        if state.withLock({ $0.hasSet }) { return }
         let clock = ContinuousClock()
         let giveUp = clock.now + configuration.discoveryWait
-        while !state.withLock({ $0.hasSet }) {
+        while !ready.load(ordering: .acquiring) {
             guard clock.now < giveUp else {
                 throw RPCError(.unavailable, "\(method) not sent: \(source) gave no endpoints within \(configuration.discoveryWait)",
                                requestWasNotSent: true)
