@@ -16,6 +16,9 @@ Starts its own etcd (temporary data directory, free loopback ports; never the ma
     (a server started after the restart gets calls)
   - bad input: etcd unreachable (the server serves anyway and says so), a malformed entry
     under the prefix (skipped with a log line), an empty set (a fast, clear failure)
+  - as root, on the netns testbed: a server on AF_XDP (Apus's own TCP, owning 10.10.0.10 in
+    apus-srv) among kernel ones; etcd and the client in apus-cli; calls reach both kinds, and
+    SIGTERM to the XDP server under load costs no call
 Prints one line per check and "fleet: N passed, M failed". Exit status 1 if any failed.
 """
 import json
@@ -29,6 +32,7 @@ import tempfile
 import time
 
 APUS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICE = "echo"
 TTL = 3  # seconds: the lease of every registration here
 results = []
@@ -253,10 +257,87 @@ def main():
 
     for server in (slow, joined, late):
         stop(server.process)
+    etcd.stop()
+
+
+def testbed(*args):
+    return ["bash", os.path.join(ROOT, "scripts/testbed.sh"), "exec", *args]
+
+
+def xdp_phase():
+    """An AF_XDP server among kernel ones, on the testbed."""
+    if os.geteuid() != 0:
+        print("fleet: AF_XDP server in the fleet: skipped (not root; the testbed needs root)")
+        return
+    up = subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "up"], capture_output=True, text=True, timeout=120)
+    if up.returncode != 0:
+        check("testbed up for the AF_XDP fleet", False, (up.stderr or up.stdout).strip()[-300:])
+        return
+    try:
+        data = tempfile.mkdtemp(prefix="apus-fleet-xdp-etcd-")
+        etcd_data.append(data)
+        client_port, peer_port = 23790, 23800  # inside apus-cli: nothing else listens there
+        cli_address = "10.10.0.2"
+        start(testbed("cli", shutil.which("etcd") or "/usr/bin/etcd", "--name", "apus-fleet-xdp", "--data-dir", data,
+                      "--listen-client-urls", f"http://127.0.0.1:{client_port},http://{cli_address}:{client_port}",
+                      "--advertise-client-urls", f"http://{cli_address}:{client_port}",
+                      "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+                      "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+                      "--initial-cluster", f"apus-fleet-xdp=http://127.0.0.1:{peer_port}", "--log-level", "error"))
+        ctl = lambda *a: subprocess.run(testbed("cli", "etcdctl", "--endpoints", f"127.0.0.1:{client_port}", *a),
+                                        capture_output=True, text=True, timeout=15, env=dict(os.environ, ETCDCTL_API="3"))
+        deadline = time.time() + 15
+        while time.time() < deadline and ctl("endpoint", "health").returncode != 0:
+            time.sleep(0.2)
+        prefix = f"/apus-fleet-xdp-{os.getpid()}"
+        common = ["--service", SERVICE, "--registration-ttl", str(TTL), "--deregister-delay", "1", "--log-level", "warning"]
+        kernel = start(testbed("cli", APUS, "serve", "--transport", "kernel", "--port", "19500",
+                               "--register", f"etcd://127.0.0.1:{client_port}{prefix}", *common))
+        xdp = start(testbed("srv", APUS, "serve", "--transport", "xdp", "--interface", "apus-s", "--address", "10.10.0.10",
+                            "--port", "9090", "--grace-period", "2", "--register", f"etcd://{cli_address}:{client_port}{prefix}",
+                            *common))
+        for server in (kernel, xdp):
+            line = server.stdout.readline()
+            if "listening" not in line:
+                check("the fleet's servers start on the testbed", False, f"{line!r} {server.stderr.read()[:300]!r}")
+                return
+        deadline = time.time() + 10
+        wanted = [f"{prefix}/{SERVICE}/10.10.0.10:9090", f"{prefix}/{SERVICE}/127.0.0.1:19500"]
+        keys = []
+        while time.time() < deadline:
+            keys = sorted(k for k in ctl("get", "--prefix", prefix, "--keys-only").stdout.splitlines() if k.strip())
+            if keys == wanted:
+                break
+            time.sleep(0.2)
+        check("AF_XDP and kernel servers registered in one etcd", keys == wanted, f"{keys}")
+        bench = start(testbed("cli", APUS, "bench", "--discover", f"etcd://127.0.0.1:{client_port}{prefix}", "--service", SERVICE,
+                              "--lb", "round-robin", "--duration", "6", "--concurrency", "8", "--json", "--timeout", "2"))
+        time.sleep(3)
+        status = stop(xdp)
+        out, err = bench.communicate(timeout=60)
+        summaries = [json.loads(l) for l in out.splitlines() if l.startswith("{") and "qps" in l]
+        summary = summaries[-1] if summaries else {"errors": -1, "calls": 0}
+        calls = endpoint_calls(summary)
+        check("calls reach the AF_XDP server and the kernel one",
+              calls.get("10.10.0.10:9090", 0) > 0 and calls.get("127.0.0.1:19500", 0) > 0, f"{calls}")
+        check("SIGTERM to the AF_XDP server under load: zero failed calls, a clean exit",
+              summary["errors"] == 0 and status == 0, f"{summary['calls']} calls, {summary['errors']} errors, exit {status}"
+              + (f"; {err.strip().splitlines()[-1][:160]}" if summary["errors"] and err.strip() else ""))
+        stop(kernel)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "down"], capture_output=True, timeout=60)
 
 
 try:
     main()
+    xdp_phase()
 finally:
     for process in processes:
         if process.poll() is None:

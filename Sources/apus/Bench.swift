@@ -256,14 +256,15 @@ struct Bench: AsyncParsableCommand {
         } closeTransport: { await $0.close() }
         var executors: [any TaskExecutor] = []
         for loop in group.makeIterator() { executors.append(EventLoopTaskExecutor(loop)) }
+        // Progress: the servers in the set now. The summary: every one that served in the run.
         let outcome = await measure(Echo.Client(balancer), executors: executors, endpoints: {
-            balancer.statistics.map { ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected) }
+            balancer.statistics.filter(\.isInSet).map { ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected, true) }
         })
         let statistics = balancer.statistics
         await balancer.close()
         try await group.shutdownGracefully()
         try report(outcome, path: "kernel TCP, \(lb.rawValue) over \(source)", endpoints: statistics.map {
-            ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected)
+            ($0.endpoint.id, $0.calls, $0.failures, $0.isEjected, $0.isInSet)
         })
     }
 
@@ -406,8 +407,8 @@ struct Bench: AsyncParsableCommand {
         return tag + String(repeating: "y", count: max(0, size - tag.utf8.count))
     }
 
-    /// One server's part of a balanced run: id, calls, failures, ejected at the end.
-    typealias EndpointShare = (id: String, calls: Int, failures: Int, ejected: Bool)
+    /// One server's part of a balanced run: id, calls, failures, ejected at the end, still in the set.
+    typealias EndpointShare = (id: String, calls: Int, failures: Int, ejected: Bool, inSet: Bool)
 
     func report(_ outcome: Outcome, path: String, endpoints: [EndpointShare] = []) throws {
         if outcome.unreachable { throw ExitCode(1) }
@@ -422,7 +423,7 @@ struct Bench: AsyncParsableCommand {
                   + "\"p999_us\":\(rounded(micros(99.9))),\"max_us\":\(rounded(maxMicros)),\"transport\":\"\(transport.rawValue)\""
                   + (endpoints.isEmpty ? "" : ",\"idempotent\":\(idempotent),\"endpoints\":[" + endpoints.map {
                       "{\"endpoint\":\"\($0.id)\",\"calls\":\($0.calls),\"qps\":\(rounded(outcome.seconds > 0 ? Double($0.calls) / outcome.seconds : 0)),"
-                          + "\"failures\":\($0.failures),\"ejected\":\($0.ejected)}"
+                          + "\"failures\":\($0.failures),\"ejected\":\($0.ejected),\"in_set\":\($0.inSet)}"
                   }.joined(separator: ",") + "]") + "}")
         } else {
             Console.out("""
@@ -433,7 +434,7 @@ struct Bench: AsyncParsableCommand {
                 """)
             for share in endpoints {
                 let qps = outcome.seconds > 0 ? Double(share.calls) / outcome.seconds : 0
-                Console.out("  server  \(share.id)  calls \(share.calls)  qps \(rounded(qps))  failed \(share.failures)\(share.ejected ? "  (ejected)" : "")")
+                Console.out("  server  \(share.id)  calls \(share.calls)  qps \(rounded(qps))  failed \(share.failures)\(share.ejected ? "  (ejected)" : "")\(share.inSet ? "" : "  (left the set)")")
             }
         }
         if calls == 0 || (self.calls > 0 && (outcome.errors > 0 || outcome.mismatches > 0)) || (verify && outcome.mismatches > 0) {

@@ -190,4 +190,18 @@ import Testing
             #expect(throws: EndpointError.self, "\(bad)") { try Endpoint.parseList(bad) }
         }
     }
+
+    @Test func callsOfAnEndpointThatLeftStayCountedAndComeBackWithIt() {
+        var core = BalancerCore(policy: .roundRobin, ejection: OutlierEjection(), seed: 1)
+        _ = core.update([endpoint(1), endpoint(2)])
+        #expect(spread(&core, 10) == ["10.0.0.1:9090": 5, "10.0.0.2:9090": 5])
+        guard case .success(let held) = core.pick(key: nil, tried: ["10.0.0.2:9090"], now: .zero) else { Issue.record("no pick"); return }
+        _ = core.update([endpoint(2)])
+        #expect(core.finish(held, .endpointFault, now: .zero).closeTransport)
+        #expect(core.departed["10.0.0.1:9090"]?.calls == 6)
+        #expect(core.departed["10.0.0.1:9090"]?.failures == 1)
+        _ = core.update([endpoint(1), endpoint(2)])
+        #expect(core.departed.isEmpty)
+        #expect(core.members.first { $0.id == "10.0.0.1:9090" }?.calls == 6)
+    }
 }

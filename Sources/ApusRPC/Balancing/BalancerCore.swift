@@ -72,6 +72,9 @@ package struct BalancerCore: Sendable {
     private var ring = HashRing()
     /// Endpoints that left the set while calls were in flight on them: id → those calls.
     package private(set) var retiring: [String: Int] = [:]
+    /// What endpoints that left the set did while in it (and their calls that ended after), so a
+    /// report over a run counts every call; an endpoint that comes back takes its counts along.
+    package private(set) var departed: [String: Member] = [:]
     private var randomState: UInt64
 
     package init(policy: LoadBalancingPolicy, ejection: OutlierEjection, seed: UInt64 = .random(in: .min ... .max)) {
@@ -110,6 +113,10 @@ package struct BalancerCore: Sendable {
                 next.append(member)
             } else {
                 var member = Member(endpoint)
+                if let gone = departed.removeValue(forKey: id) {
+                    member.calls = gone.calls
+                    member.failures = gone.failures
+                }
                 if let inFlight = retiring.removeValue(forKey: id) {
                     member.inFlight = inFlight
                     changes.revived.append(id)
@@ -120,6 +127,7 @@ package struct BalancerCore: Sendable {
             }
         }
         for member in members where byID[member.id] == nil {
+            departed[member.id] = member
             if member.inFlight > 0 {
                 retiring[member.id] = member.inFlight
             } else {
@@ -178,6 +186,8 @@ package struct BalancerCore: Sendable {
         let current = members.indices.contains(pick.index) && members[pick.index].id == pick.id ? pick.index : indexByID[pick.id]
         guard let index = current else {
             guard let inFlight = retiring[pick.id] else { return finished }
+            departed[pick.id]?.calls += outcome == .abandoned ? 0 : 1
+            departed[pick.id]?.failures += outcome == .endpointFault ? 1 : 0
             if inFlight > 1 {
                 retiring[pick.id] = inFlight - 1
             } else {

@@ -44,11 +44,10 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
         public var failures: Int
         public var inFlight: Int
         public var isEjected: Bool
+        /// In the current set (false: it left; its calls are still counted).
+        public var isInSet: Bool
     }
 
-    /// Not generic over `Transport` (transports are held as `any ClientTransport`): this code
-    /// runs unspecialized in the caller's module, where every generic type it touched per call
-    /// (the state, a dictionary of transports, a tuple with one) cost a metadata lookup.
     private struct State {
         var core: BalancerCore
         /// Transports of the endpoints in the set and of those retiring.
@@ -95,12 +94,16 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
     /// The current set.
     public var endpoints: [Endpoint] { state.withLock { $0.core.endpoints } }
 
+    /// Every endpoint that has been in the set: those in it first, then those that left.
     public var statistics: [EndpointStatistics] {
         let now = self.now
         return state.withLock { state in
             state.core.members.map {
                 EndpointStatistics(endpoint: $0.endpoint, calls: $0.calls, failures: $0.failures, inFlight: $0.inFlight,
-                                   isEjected: $0.ejectedUntil.map { $0 > now } ?? false)
+                                   isEjected: $0.ejectedUntil.map { $0 > now } ?? false, isInSet: true)
+            } + state.core.departed.values.sorted { $0.id < $1.id }.map {
+                EndpointStatistics(endpoint: $0.endpoint, calls: $0.calls, failures: $0.failures,
+                                   inFlight: state.core.retiring[$0.id] ?? 0, isEjected: false, isInSet: false)
             }
         }
     }
