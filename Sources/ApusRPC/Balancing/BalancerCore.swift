@@ -76,6 +76,8 @@ package struct BalancerCore: Sendable {
     /// report over a run counts every call; an endpoint that comes back takes its counts along.
     package private(set) var departed: [String: Member] = [:]
     private var randomState: UInt64
+    /// Members with an ejection set (over or not): while none is, picks need no clock.
+    package private(set) var ejectedCount = 0
 
     package init(policy: LoadBalancingPolicy, ejection: OutlierEjection, seed: UInt64 = .random(in: .min ... .max)) {
         self.policy = policy
@@ -135,6 +137,7 @@ package struct BalancerCore: Sendable {
             }
         }
         members = next
+        ejectedCount = members.reduce(0) { $0 + ($1.ejectedUntil != nil ? 1 : 0) }
         indexByID = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.id, $0) })
         ring = policy == .consistentHash ? HashRing(members.map { ($0.id, $0.endpoint.weight) }) : HashRing()
         return changes
@@ -196,7 +199,15 @@ package struct BalancerCore: Sendable {
             }
             return finished
         }
-        var member = members[index]
+        let wasEjected = members[index].ejectedUntil != nil
+        Self.record(pick, outcome, on: &members[index], ejection: ejection, now: now, into: &finished)
+        ejectedCount += (members[index].ejectedUntil != nil ? 1 : 0) - (wasEjected ? 1 : 0)
+        return finished
+    }
+
+    /// `finish` on the member in place (a copy of it per call was a measurable cost).
+    private static func record(_ pick: Pick, _ outcome: Outcome, on member: inout Member, ejection: OutlierEjection,
+                               now: Duration, into finished: inout Finished) {
         member.inFlight -= 1
         if pick.isProbe { member.probing = false }
         switch outcome {
@@ -222,16 +233,13 @@ package struct BalancerCore: Sendable {
         case .abandoned:
             break
         }
-        members[index] = member
-        return finished
     }
 
     // MARK: Policies
 
     private func usable(_ index: Int, tried: [String], now: Duration) -> Bool {
-        let member = members[index]
-        if let until = member.ejectedUntil, until > now || member.probing { return false }
-        return tried.isEmpty || !tried.contains(member.id)
+        if let until = members[index].ejectedUntil, until > now || members[index].probing { return false }
+        return tried.isEmpty || !tried.contains(members[index].id)
     }
 
     private mutating func pickRoundRobin(tried: [String], now: Duration) -> Int? {

@@ -48,18 +48,9 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
         public var isInSet: Bool
     }
 
-    private struct State {
-        var core: BalancerCore
-        /// Transports of the endpoints in the set and of those retiring.
-        var transports: [String: any ClientTransport] = [:]
-        /// The set's transports in `core.members` order: a pick finds its transport without hashing.
-        var byIndex: [any ClientTransport] = []
-        var closed = false
-    }
-
     public let source: any EndpointSource
     public let configuration: Configuration
-    private let state: Mutex<State>
+    private let state: Mutex<BalancerState>
     /// The source gave its first set (checked per call without the lock).
     private let ready = Atomic<Bool>(false)
     private let listener = Mutex<Task<Void, Never>?>(nil)
@@ -77,7 +68,7 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
         self.logger = logger
         self.makeTransport = makeTransport
         self.closeTransport = closeTransport
-        self.state = Mutex(State(core: BalancerCore(policy: configuration.policy, ejection: configuration.ejection)))
+        self.state = Mutex(BalancerState(core: BalancerCore(policy: configuration.policy, ejection: configuration.ejection)))
         let sets = source.endpointSets()
         listener.withLock { task in
             task = Task { [weak self] in
@@ -167,17 +158,21 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
 
     private func choose(key: UInt64?, tried: [String], after lastError: (any Error)?,
                         method: MethodDescriptor) throws -> (BalancerCore.Pick, any ClientTransport) {
-        let now = self.now
-        let picked: Result<(BalancerCore.Pick, any ClientTransport), BalancerCore.NoPick>? = state.withLock { state in
-            if state.closed { return nil }
-            return state.core.pick(key: key, tried: tried, now: now).map { ($0, state.byIndex[$0.index]) }
+        let choice: BalancerChoice = state.withLock { state in
+            if state.closed { return .closed }
+            // The clock matters only while an endpoint is ejected.
+            let now = state.core.ejectedCount > 0 ? self.now : .zero
+            switch state.core.pick(key: key, tried: tried, now: now) {
+            case .success(let pick): return .picked(pick, state.byIndex[pick.index])
+            case .failure(let reason): return .none(reason, now: now)
+            }
         }
-        switch picked {
-        case nil:
+        switch choice {
+        case .picked(let pick, let transport):
+            return (pick, transport)
+        case .closed:
             throw RPCError(.unavailable, "\(method): the client is closed", requestWasNotSent: true)
-        case .success(let chosen):
-            return chosen
-        case .failure(let reason):
+        case .none(let reason, let now):
             // Failing over found nowhere else to go: the caller learns what the last endpoint said.
             if let lastError { throw lastError }
             switch reason {
@@ -206,9 +201,9 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
             ])
         }
         if finished.restored { logger.info("endpoint back after a successful probe", metadata: ["endpoint": "\(pick.id)"]) }
-        if let retired = retired as? Transport {
-            let close = closeTransport
-            Task { await close(retired) }
+        if let retired {
+            let (close, transport) = (closeTransport, retired as! Transport)
+            Task { await close(transport) }
         }
     }
 
@@ -261,4 +256,25 @@ public final class LoadBalancer<Transport: ClientTransport>: ClientTransport {
         guard let error = error as? RPCError else { return false }
         return error.requestWasNotSent || (idempotent && error.code == .unavailable)
     }
+}
+
+/// `LoadBalancer`'s state. Outside the generic class, so not generic itself (a type nested in a
+/// generic class is), with transports held as `any ClientTransport`: the balancer's code runs
+/// unspecialized in the caller's module, where each generic type it touched per call cost a
+/// metadata lookup.
+private struct BalancerState {
+    var core: BalancerCore
+    /// Transports of the endpoints in the set and of those retiring.
+    var transports: [String: any ClientTransport] = [:]
+    /// The set's transports in `core.members` order: a pick finds its transport without hashing.
+    var byIndex: [any ClientTransport] = []
+    var closed = false
+}
+
+/// What `LoadBalancer.choose` found, in one concrete enum (a generic `Result` there cost
+/// value-witness calls per call).
+private enum BalancerChoice {
+    case picked(BalancerCore.Pick, any ClientTransport)
+    case none(BalancerCore.NoPick, now: Duration)
+    case closed
 }
