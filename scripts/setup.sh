@@ -12,6 +12,8 @@ packages=(
   libevent-dev  # TNonblockingServer (scripts/bench.sh kernel)
   # service discovery: a real etcd for the fleet tests (started by the tests, on loopback)
   etcd-server etcd-client
+  # a real Prometheus text parser for the /metrics checks
+  python3-prometheus-client
   # testbed tools
   iputils-ping nftables util-linux procps ethtool
 )

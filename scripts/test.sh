@@ -27,6 +27,9 @@ grep -vE '^ok ' /tmp/apus-theader.log || true
 echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, etcd restart, bad input"
 /usr/bin/python3 scripts/fleet-check.py .build/debug/apus || status=1
 
+echo "== apus serve --metrics: /metrics scraped during and after a bench, parsed with prometheus_client"
+/usr/bin/python3 scripts/metrics-check.py .build/debug/apus || status=1
+
 echo "== AF_XDP on the netns testbed (privileged)"
 bash scripts/xdp-check.sh .build/debug/apus || status=1
 

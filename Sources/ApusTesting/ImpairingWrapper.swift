@@ -23,6 +23,7 @@ extension ImpairedDevice: EngineDevice where Base: EngineDevice & ~Copyable {
     public var transmitOutstanding: Bool { base.transmitOutstanding }
     public var frameAccounting: FrameAccounting { base.frameAccounting }
     public var transmitBlocked: Int { base.transmitBlocked }
+    public var kernelStatistics: XSKKernelStatistics? { base.kernelStatistics }
     public mutating func drainTransmit() {
         flush(at: MonotonicClock.now())
         base.drainTransmit()

@@ -8,13 +8,21 @@ public protocol EngineDevice: FrameDevice, ~Copyable {
     var transmitOutstanding: Bool { get }
     var frameAccounting: FrameAccounting { get }
     var transmitBlocked: Int { get }
+    /// The kernel's drop counters for the socket underneath, if there is one.
+    var kernelStatistics: XSKKernelStatistics? { get }
     /// Kicks the TX ring and reaps completions.
     mutating func drainTransmit()
+}
+
+extension EngineDevice where Self: ~Copyable {
+    /// Devices without a socket underneath (test pipes) have none.
+    public var kernelStatistics: XSKKernelStatistics? { nil }
 }
 
 extension XSKFrameDevice: EngineDevice {
     public var transmitOutstanding: Bool { socket.tx.outstanding > 0 }
     public var transmitBlocked: Int { statistics.transmitBlocked }
+    public var kernelStatistics: XSKKernelStatistics? { socket.kernelStatistics }
 
     public mutating func drainTransmit() {
         flush(at: MonotonicClock.now())

@@ -20,6 +20,8 @@ public struct EngineStatistics: Sendable {
     public var transmitBlocked = 0
     public var net = NetStatistics()
     public var frames = FrameAccounting(total: 0)
+    /// The kernel's counters for the queue's socket (drops, ring full, invalid descriptors).
+    public var kernel: XSKKernelStatistics?
 
     public init() {}
 

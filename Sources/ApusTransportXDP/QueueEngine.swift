@@ -255,6 +255,7 @@ public final class QueueEngine: @unchecked Sendable {
         counters.frames = device.frameAccounting
         counters.connections = application.openHandles.count
         counters.transmitBlocked = device.transmitBlocked
+        counters.kernel = device.kernelStatistics
         let snapshot = counters
         published.withLock { $0 = snapshot }
         options.report?(snapshot)

@@ -9,8 +9,10 @@ import ApusTransportXDP
 import ApusXSK
 import ArgumentParser
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -71,6 +73,8 @@ struct Serve: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
     @Flag(help: "Log every call (method, peer, duration, outcome).")
     var logCalls = false
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (calls, errors and latency per method; AF_XDP queue counters).")
+    var metrics: String?
 
     @Option(help: "Register in etcd while serving: etcd://HOST:PORT/PREFIX.")
     var register: String?
@@ -142,6 +146,12 @@ struct Serve: AsyncParsableCommand {
         if transport == .xdp {
             guard let interface else { throw ValidationError("--transport xdp needs --interface IF (the interface with Apus's XDP program)") }
             guard address != nil else { throw ValidationError("--transport xdp needs --address A (the IPv4 address Apus owns on \(interface))") }
+        }
+        if let metrics {
+            guard let endpoint = try? Endpoint(parsing: Substring(metrics)) else {
+                throw ValidationError("--metrics must be HOST:PORT (e.g. 127.0.0.1:9464), got '\(metrics)'")
+            }
+            guard endpoint.port != port || transport == .xdp else { throw ValidationError("--metrics needs a port other than --port") }
         }
         if let register {
             do throws(EtcdError) { _ = try EtcdURL(parsing: register) } catch { throw ValidationError("--register: \(error)") }
@@ -300,26 +310,53 @@ struct Serve: AsyncParsableCommand {
         router.register(KV.service(InMemoryKV()))
 
         let limit = maxConcurrentCalls > 0 ? ConcurrencyLimitMiddleware(maxConcurrentCalls: maxConcurrentCalls) : nil
+        // --metrics: swift-metrics go to a Prometheus registry, and the outermost layer counts every
+        // call, those refused by the concurrency limit too.
+        let registry = metrics.map { _ in PrometheusCollectorRegistry() }
+        if let registry {
+            var factory = PrometheusMetricsFactory(registry: registry)
+            // RPCs take microseconds to seconds: buckets from 50 µs up (the default starts at 5 ms).
+            factory.defaultDurationHistogramBuckets = [50, 100, 250, 500].map { Duration.microseconds($0) }
+                + [1, 2.5, 5, 10, 25, 50, 100, 250, 500].map { Duration.milliseconds($0) } + [1, 2.5, 5, 10].map { Duration.seconds($0) }
+            MetricsSystem.bootstrap(factory)
+        }
+        let callMetrics = registry.map { _ in MetricsMiddleware() }
         // The dispatcher bounds each call's time (no middleware, no task per call).
         let timeout = callTimeout > 0 ? Duration.nanoseconds(Int64(callTimeout * 1e9)) : nil
         let callLog = logCalls ? LoggingMiddleware(logger: logger, level: .info) : nil
         let grace = Duration.nanoseconds(Int64(gracePeriod * 1e9))
         let delay = Duration.nanoseconds(Int64(deregisterDelay * 1e9))
         let server: RPCServer<Transport>
-        if limit == nil && callLog == nil {
+        if limit == nil && callLog == nil && callMetrics == nil {
             // No layers configured: the router alone, nothing to step through per call.
             server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
                                gracePeriod: grace, registration: registration, deregistrationDelay: delay, logger: logger)
         } else {
             server = RPCServer(transport: serverTransport, router: router, limits: limits, callTimeout: timeout,
                                gracePeriod: grace, registration: registration, deregistrationDelay: delay, logger: logger) {
-                // Outermost first: log the call, then reject over the limit.
-                $0.layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog))
+                // The last layer runs first: metrics, then the call log, then the limit.
+                $0.layer(OptionalMiddleware(limit)).layer(OptionalMiddleware(callLog)).layer(OptionalMiddleware(callMetrics))
             }
         }
 
         let services = router.services.joined(separator: ",")
         let (protocolName, framingName) = (self.protocol.rawValue, framing.rawValue)
+        // Bound before serving, so a busy --metrics port fails at once.
+        var boundMetrics: MetricsEndpoint?
+        if let registry, let metrics, let endpoint = try? Endpoint(parsing: Substring(metrics)) {
+            let xdp = serverTransport as? XDPServerTransport
+            do {
+                boundMetrics = try await MetricsEndpoint.start(host: endpoint.host, port: endpoint.port,
+                                                                  group: MultiThreadedEventLoopGroup.singleton) {
+                    registry.emitToString() + XDPMetrics.render(xdp?.engines.map(\.statistics) ?? [])
+                }
+            } catch {
+                let why = (error as? IOError)?.errnoCode == EADDRINUSE ? "it is already in use (choose another --metrics port)" : "\(error)"
+                Console.error("apus serve: --metrics \(metrics): cannot listen there: \(why)")
+                throw ExitCode(1)
+            }
+        }
+        let metricsEndpoint = boundMetrics
         let serviceGroup = ServiceGroup(configuration: .init(
             services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -341,12 +378,14 @@ struct Serve: AsyncParsableCommand {
                     }
                     detail += (busyPoll ? " busy-poll" : "") + (impair.map { " impaired=\($0)" } ?? "")
                 }
-                let registered = registration.map { " register=\($0)" } ?? ""
+                var registered = registration.map { " register=\($0)" } ?? ""
+                if let metricsEndpoint { registered += " metrics=http://\(metricsEndpoint.address)/metrics" }
                 Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName)"
                             + " services=\(services)\(detail)\(registered))")
             }
             try await tasks.waitForAll()
         }
+        await metricsEndpoint?.close()
         if let xdp = serverTransport as? XDPServerTransport {
             for engine in xdp.finishedEngines {
                 XSKStatusFile.remove(interface: xdp.configuration.placement.interface, queue: engine.queue)

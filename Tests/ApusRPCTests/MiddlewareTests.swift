@@ -116,11 +116,11 @@ import Tracing
         echo(dispatcher, "fail", sink: sink, sequenceID: 4)
         _ = await sink.waitFor(4)
         let dimensions = [("service", "Echo"), ("method", "echo")]
-        let requests = try metrics.expectCounter("apus_rpc_requests_total", dimensions)
+        let requests = try metrics.expectCounter("apus_rpc_calls_total", dimensions)
         #expect(requests.totalValue == 4)
         #expect(try metrics.expectCounter("apus_rpc_errors_total", dimensions + [("code", "resource exhausted")]).totalValue == 1)
         #expect(try metrics.expectCounter("apus_rpc_errors_total", dimensions + [("code", "exception")]).totalValue == 1)
-        #expect(try metrics.expectTimer("apus_rpc_duration", dimensions).values.count == 4)
+        #expect(try metrics.expectTimer("apus_rpc_duration_seconds", dimensions).values.count == 4)
         #expect(try metrics.expectMeter("apus_rpc_in_flight", dimensions).lastValue == 0)
     }
 
@@ -157,12 +157,12 @@ import Tracing
         let sink = CollectingSink()
         for sequenceID in 1...50 { echo(dispatcher, sequenceID % 10 == 0 ? "rpc-error" : "x", sink: sink, sequenceID: Int32(sequenceID)) }
         _ = await sink.waitFor(50)
-        #expect(factory.made.withLock { $0 } == ["apus_rpc_requests_total": 1, "apus_rpc_in_flight": 1, "apus_rpc_duration": 1,
+        #expect(factory.made.withLock { $0 } == ["apus_rpc_calls_total": 1, "apus_rpc_in_flight": 1, "apus_rpc_duration_seconds": 1,
                                                  "apus_rpc_errors_total": 1])
         let dimensions = [("service", "Echo"), ("method", "echo")]
-        #expect(try factory.base.expectCounter("apus_rpc_requests_total", dimensions).totalValue == 50)
+        #expect(try factory.base.expectCounter("apus_rpc_calls_total", dimensions).totalValue == 50)
         #expect(try factory.base.expectCounter("apus_rpc_errors_total", dimensions + [("code", "resource exhausted")]).totalValue == 5)
-        #expect(try factory.base.expectTimer("apus_rpc_duration", dimensions).values.count == 50)
+        #expect(try factory.base.expectTimer("apus_rpc_duration_seconds", dimensions).values.count == 50)
     }
 
     @Test func tracingOpensAServerSpanPerCallAndRecordsErrors() async throws {

@@ -2,9 +2,9 @@ import Metrics
 import Synchronization
 
 /// swift-metrics for every call, with `service` and `method` dimensions:
-/// `apus_rpc_requests_total` (counter), `apus_rpc_errors_total` (counter, plus
+/// `apus_rpc_calls_total` (counter), `apus_rpc_errors_total` (counter, plus
 /// a `code` dimension: an RPC error code, or `exception` for declared and
-/// undeclared handler errors), `apus_rpc_duration` (timer, nanoseconds) and
+/// undeclared handler errors), `apus_rpc_duration_seconds` (timer) and
 /// `apus_rpc_in_flight` (meter).
 ///
 /// A method's handles are made on its first call and kept (copies of the middleware share
@@ -48,11 +48,11 @@ public struct MetricsMiddleware: RPCMiddleware {
         if let handles = cache.methods.withLock({ $0[method] }) { return handles }
         let dimensions = [("service", method.service), ("method", method.method)]
         let made = Handles(
-            requests: counter("requests_total", dimensions),
+            requests: counter("calls_total", dimensions),
             inFlight: factory.map { Meter(label: "\(prefix)_in_flight", dimensions: dimensions, factory: $0) }
                 ?? Meter(label: "\(prefix)_in_flight", dimensions: dimensions),
-            duration: factory.map { Metrics.Timer(label: "\(prefix)_duration", dimensions: dimensions, factory: $0) }
-                ?? Metrics.Timer(label: "\(prefix)_duration", dimensions: dimensions))
+            duration: factory.map { Metrics.Timer(label: "\(prefix)_duration_seconds", dimensions: dimensions, factory: $0) }
+                ?? Metrics.Timer(label: "\(prefix)_duration_seconds", dimensions: dimensions))
         // Two first calls may race: the first handles stored win, so both record into the same.
         return cache.methods.withLock { methods in
             if let stored = methods[method] { return stored }
