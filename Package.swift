@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The zero-copy Thrift codec: protocols, message boundaries, limits. No dependencies.
@@ -73,13 +74,15 @@ let package = Package(
             ],
             swiftSettings: fuzzInstrumented
         ),
-        // The kernel-socket transport (SwiftNIO): the fallback data path.
+        // The kernel-socket transport (SwiftNIO, TLS with swift-nio-ssl): the fallback data path.
         .target(
             name: "ApusTransportPosix",
             dependencies: [
                 "ApusRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The Thrift IDL: lexer, parser, include loader, name resolution, diagnostics. No dependencies.
@@ -114,6 +117,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

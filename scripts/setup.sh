@@ -14,6 +14,8 @@ packages=(
   etcd-server etcd-client
   # a real Prometheus text parser for the /metrics checks
   python3-prometheus-client
+  # throwaway certificates for the TLS checks
+  python3-cryptography
   # testbed tools
   iputils-ping nftables util-linux procps ethtool
 )

@@ -27,6 +27,9 @@ grep -vE '^ok ' /tmp/apus-theader.log || true
 echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, etcd restart, bad input"
 /usr/bin/python3 scripts/fleet-check.py .build/debug/apus || status=1
 
+echo "== TLS on kernel sockets: Apache's Python TSSLSocket both ways, mutual TLS, hostile peers"
+PYTHONWARNINGS=ignore /usr/bin/python3 scripts/tls-check.py .build/debug/apus || status=1
+
 echo "== apus serve --metrics: /metrics scraped during and after a bench, parsed with prometheus_client"
 /usr/bin/python3 scripts/metrics-check.py .build/debug/apus || status=1
 

@@ -3,6 +3,7 @@ import ApusThrift
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One connection of a client pool on kernel sockets: a thin adapter around
@@ -33,6 +34,8 @@ final class ClientChannel: @unchecked Sendable {
     private var flushScheduled = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: Duration?
+    /// The TLS context of `configuration.tls`, or why it could not be made (every connect fails with that).
+    private let tls: Result<NIOSSLContext, any Error>?
 
     init(eventLoop: any EventLoop, host: String, port: Int, configuration: PosixClientTransport.Configuration, logger: Logger) {
         self.eventLoop = eventLoop
@@ -40,6 +43,7 @@ final class ClientChannel: @unchecked Sendable {
         self.port = port
         self.configuration = configuration
         self.logger = logger
+        self.tls = configuration.tls.map { configuration in Result { try NIOSSLContext(configuration: configuration) } }
         self.core = ClientConnection(configuration: .init(
             framing: configuration.header != nil ? .framed : configuration.framing, protocol: configuration.protocolID, limits: configuration.limits, endpoint: "\(host):\(port)"))
     }
@@ -129,15 +133,40 @@ final class ClientChannel: @unchecked Sendable {
     }
 
     private func connect() {
+        let tlsContext: NIOSSLContext?
+        switch tls {
+        case .failure(let error)?:
+            let (failures, dropped) = core.connectFailed("its TLS configuration is unusable: \(error)")
+            let failure = RPCError(.unavailable, "cannot connect to \(endpoint): TLS: \(error)", cause: error, requestWasNotSent: true)
+            for request in dropped { request.written?.fail(failure) }
+            for failure in failures { failure.run() }
+            return
+        case .success(let context)?: tlsContext = context
+        case nil: tlsContext = nil
+        }
+        // SNI and hostname checks take a name; for an IP address the certificate is checked against it.
+        let serverName = configuration.tlsServerName ?? (host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(eventLoop: channel.eventLoop))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ClientChannelHandler(connection: self))
                 }
             }
-        bootstrap.connect(host: host, port: port).hop(to: eventLoop).whenComplete { result in
+        let connected = bootstrap.connect(host: host, port: port).flatMap { channel -> EventLoopFuture<any Channel> in
+            guard tlsContext != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
+            return channel.pipeline.handler(type: TLSHandshakeWaiter.self).flatMap { $0.completed.futureResult }.map { channel }
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+        }
+        connected.hop(to: eventLoop).whenComplete { result in
             switch result {
             case .success(let channel):
                 guard !self.core.isClosed else {
@@ -148,7 +177,7 @@ final class ClientChannel: @unchecked Sendable {
                 for request in self.core.connected() { channel.write(request.buffer, promise: request.written) }
                 channel.flush()
             case .failure(let error):
-                let reason = SocketErrorDescription.connecting(error)
+                let reason = (error as? TLSHandshakeFailure)?.description ?? SocketErrorDescription.connecting(error)
                 let (failures, dropped) = self.core.connectFailed(reason)
                 let failure = RPCError(.unavailable, "cannot connect to \(self.endpoint): \(reason)", cause: error, requestWasNotSent: true)
                 for request in dropped { request.written?.fail(failure) }
@@ -225,6 +254,15 @@ final class ClientChannelHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let incoming = unwrapInboundIn(data)
         guard failure == nil else { return }
+        // A TLS record (handshake or alert, version 3.x) where a Thrift reply was due.
+        if connection.configuration.tls == nil, incoming.readableBytes >= 2,
+           let first = incoming.getInteger(at: incoming.readerIndex, as: UInt8.self),
+           let second = incoming.getInteger(at: incoming.readerIndex + 1, as: UInt8.self),
+           first == 0x15 || first == 0x16, second == 0x03 {
+            failure = "the server answered with TLS: connect with TLS (apus bench --tls, or Configuration.tls)"
+            context.close(promise: nil)
+            return
+        }
         if let reason = incoming.withUnsafeReadableBytes({ connection.read($0) }) {
             failure = reason
             context.close(promise: nil)
@@ -237,7 +275,7 @@ final class ClientChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failure = "\(error)"
+        failure = TLSErrorDescription.reason(of: error) != nil ? TLSErrorDescription.describe(error) : "\(error)"
         context.close(promise: nil)
     }
 }

@@ -3,6 +3,7 @@ import ApusThrift
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A client connection pool for one endpoint over kernel TCP.
@@ -25,6 +26,11 @@ public final class PosixClientTransport: ClientTransport {
         /// (Kitex's), with `CallOptions.metadata` and the timeout as its headers; replies'
         /// headers go to `CallOptions.responseMetadata`. `framing` is then ignored. nil: none.
         public var header: THeader.Format? = nil
+        /// Connect with TLS (`TLSFiles.client(...)` builds one from PEM files); nil: plain TCP.
+        public var tls: TLSConfiguration? = nil
+        /// The name the server's certificate must carry (and SNI); default: the host when it is a
+        /// name (for an IP address the certificate must list that address).
+        public var tlsServerName: String? = nil
 
         public init(
             framing: ThriftFraming = .framed, protocol protocolID: ThriftProtocolID = .binary, limits: ThriftLimits = .default,

@@ -1,7 +1,9 @@
 import ApusRPC
 import ApusThrift
 import NIOCore
+import Logging
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Serves Thrift over kernel TCP with SwiftNIO: the fallback data path, and
@@ -12,10 +14,18 @@ public final class PosixServerTransport: ServerTransport {
         /// Framing, limits, timeouts and back pressure of each connection (as on AF_XDP).
         public var connection: ServerConnectionPolicy
         public var backlog: Int32
+        /// Serve TLS (`TLSFiles.server(...)` builds one from PEM files); nil: plain TCP. Framing
+        /// and protocol are sniffed behind it as without it.
+        public var tls: TLSConfiguration?
+        /// A TLS handshake not finished by then closes its connection (a stalled or idle peer).
+        public var tlsHandshakeTimeout: TimeAmount
 
-        public init(connection: ServerConnectionPolicy = ServerConnectionPolicy(), backlog: Int32 = 256) {
+        public init(connection: ServerConnectionPolicy = ServerConnectionPolicy(), backlog: Int32 = 256,
+                    tls: TLSConfiguration? = nil, tlsHandshakeTimeout: TimeAmount = .seconds(10)) {
             self.connection = connection
             self.backlog = backlog
+            self.tls = tls
+            self.tlsHandshakeTimeout = tlsHandshakeTimeout
         }
     }
 
@@ -43,6 +53,13 @@ public final class PosixServerTransport: ServerTransport {
     public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
         let connection = self.configuration.connection
         let backlog = self.configuration.backlog
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try self.configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            throw RPCError(.unavailable, "cannot serve TLS on \(host):\(port): \(error)", cause: error)
+        }
+        let (handshakeTimeout, logger, limiter) = (self.configuration.tlsHandshakeTimeout, dispatcher.logger, SharedLogLimiter())
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,6 +70,10 @@ public final class PosixServerTransport: ServerTransport {
             .childChannelInitializer { [weak self] channel in
                 self?.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeGuard(timeout: handshakeTimeout, logger: logger, limiter: limiter))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(dispatcher: dispatcher, configuration: connection))
                 }

@@ -12,6 +12,7 @@ import Histogram
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -130,6 +131,16 @@ struct Bench: AsyncParsableCommand {
     var lb: LoadBalancingPolicy = .powerOfTwoChoices
     @Flag(help: "Send the calls as idempotent: one lost with its server's connection is sent again to another.")
     var idempotent = false
+    @Flag(help: "Connect with TLS (kernel sockets), verifying the server against the system's CAs or --tls-ca.")
+    var tls = false
+    @Option(help: "TLS: verify the server against this CA (PEM); implies --tls.")
+    var tlsCa: String?
+    @Option(help: "TLS: present this client certificate (PEM; with --tls-key) for mutual TLS; implies --tls.")
+    var tlsCert: String?
+    @Option(help: "TLS: the private key of --tls-cert (PEM).")
+    var tlsKey: String?
+    @Option(help: "TLS: the name the server's certificate must carry (default: --host when it is a name).")
+    var tlsServerName: String?
     @Flag(help: "Print each progress line as a JSON object (with each server's calls when balancing), for scripts.")
     var progressJSON = false
 
@@ -158,6 +169,18 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
+    var usesTLS: Bool { tls || tlsCa != nil || tlsCert != nil || tlsKey != nil || tlsServerName != nil }
+
+    /// The pools' TLS, from the --tls-* files.
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        guard usesTLS else { return nil }
+        do throws(TLSFileError) {
+            return try TLSFiles.client(trustRoots: tlsCa, certificateChain: tlsCert, privateKey: tlsKey)
+        } catch {
+            throw ValidationError("TLS: \(error)")
+        }
+    }
+
     func validate() throws {
         let formats = Set([theader ? "theader" : nil, [.header: "theader", .ttheader: "ttheader"][self.protocol],
                            [.theader: "theader", .ttheader: "ttheader"][framing]].compactMap { $0 })
@@ -176,6 +199,10 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--rate must be 0 (closed loop) or 0.001...1e9 calls per second")
         }
         if verify && method == .ping { throw ValidationError("--verify needs --method echo or echoItem") }
+        if usesTLS {
+            guard transport == .kernel else { throw ValidationError("TLS is for kernel sockets: Apus's own TCP on AF_XDP has no TLS yet") }
+            _ = try tlsConfiguration()
+        }
         if endpoints != nil || discover != nil {
             guard endpoints == nil || discover == nil else { throw ValidationError("--endpoints and --discover are two sources: give one") }
             guard transport == .kernel else { throw ValidationError("--endpoints and --discover balance over kernel-socket pools: use --transport kernel") }
@@ -200,6 +227,8 @@ struct Bench: AsyncParsableCommand {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             var configuration = PosixClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
             configuration.header = headerFormat
+            configuration.tls = try tlsConfiguration()
+            configuration.tlsServerName = tlsServerName
             let transport = PosixClientTransport(host: host, port: port, configuration: configuration, group: group)
             let executors = (0..<connections).map { transport.taskExecutor(forConnection: $0) }
             let outcome = await measure(Echo.Client(transport), executors: executors)
@@ -249,6 +278,8 @@ struct Bench: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var pool = PosixClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
         pool.header = headerFormat
+        pool.tls = try tlsConfiguration()
+        pool.tlsServerName = tlsServerName
         let configuration = pool
         let logger = Logger(label: "apus.bench")
         let balancer = LoadBalancer(source: source, configuration: .init(policy: lb), logger: logger) { endpoint in

@@ -76,6 +76,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (calls, errors and latency per method; AF_XDP queue counters).")
     var metrics: String?
 
+    @Option(help: "Serve TLS with this certificate chain (PEM; with --tls-key). Kernel sockets only.")
+    var tlsCert: String?
+    @Option(help: "The private key of --tls-cert (PEM).")
+    var tlsKey: String?
+    @Option(help: "Verify client certificates against this CA (PEM): when presented, or always with --tls-require-client-cert.")
+    var tlsCa: String?
+    @Flag(help: "Mutual TLS: refuse clients without a certificate signed by --tls-ca.")
+    var tlsRequireClientCert = false
+
     @Option(help: "Register in etcd while serving: etcd://HOST:PORT/PREFIX.")
     var register: String?
     @Option(help: "With --register: the service name (the key is PREFIX/SERVICE/HOST:PORT).")
@@ -147,6 +156,15 @@ struct Serve: AsyncParsableCommand {
             guard let interface else { throw ValidationError("--transport xdp needs --interface IF (the interface with Apus's XDP program)") }
             guard address != nil else { throw ValidationError("--transport xdp needs --address A (the IPv4 address Apus owns on \(interface))") }
         }
+        if tlsCert != nil || tlsKey != nil || tlsCa != nil || tlsRequireClientCert {
+            guard tlsCert != nil, tlsKey != nil else { throw ValidationError("TLS needs both --tls-cert and --tls-key") }
+            guard !tlsRequireClientCert || tlsCa != nil else {
+                throw ValidationError("--tls-require-client-cert needs --tls-ca, the CA that signs the client certificates")
+            }
+            guard transport != .xdp else {
+                throw ValidationError("TLS is served on kernel sockets only: Apus's own TCP on AF_XDP has no TLS yet (use --transport kernel)")
+            }
+        }
         if let metrics {
             guard let endpoint = try? Endpoint(parsing: Substring(metrics)) else {
                 throw ValidationError("--metrics must be HOST:PORT (e.g. 127.0.0.1:9464), got '\(metrics)'")
@@ -193,8 +211,18 @@ struct Serve: AsyncParsableCommand {
         let registration = registration(transport: chosen, logger: logger)
         switch chosen {
         case .kernel(let why):
-            let configuration = PosixServerTransport.Configuration(
+            var configuration = PosixServerTransport.Configuration(
                 connection: connectionPolicy(framing: framing, protocolID: protocolID, limits: limits))
+            if let tlsCert, let tlsKey {
+                do throws(TLSFileError) {
+                    configuration.tls = try TLSFiles.server(certificateChain: tlsCert, privateKey: tlsKey, trustRoots: tlsCa,
+                                                            requireClientCertificate: tlsRequireClientCert)
+                    configuration.tlsHandshakeTimeout = .nanoseconds(Int64(readTimeout * 1e9))
+                } catch {
+                    Console.error("apus serve: TLS: \(error)")
+                    throw ExitCode(1)
+                }
+            }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
             try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
@@ -227,6 +255,7 @@ struct Serve: AsyncParsableCommand {
             return .xdp("xdp")
         case .auto:
             guard let interface else { return .kernel("kernel (auto: no --interface given)") }
+            if tlsCert != nil { return .kernel("kernel (auto: TLS is served on kernel sockets only)") }
             if let reason = XDPPlacement.unavailableReason(interface: interface) { return .kernel("kernel (auto: \(reason))") }
             guard address != nil else { return .kernel("kernel (auto: no --address for Apus to own on \(interface))") }
             return .xdp("xdp (auto: \(interface) has the Apus XDP program and this process may use it)")
@@ -380,6 +409,7 @@ struct Serve: AsyncParsableCommand {
                 }
                 var registered = registration.map { " register=\($0)" } ?? ""
                 if let metricsEndpoint { registered += " metrics=http://\(metricsEndpoint.address)/metrics" }
+                if tlsCert != nil { registered += tlsRequireClientCert ? " tls=mutual" : " tls=on" }
                 Console.out("apus serve: listening on \(address) (transport=\(chosen) protocol=\(protocolName) framing=\(framingName)"
                             + " services=\(services)\(detail)\(registered))")
             }

@@ -45,7 +45,7 @@ final class EtcdTestServer: Sendable {
 
     var endpoint: String { "127.0.0.1:\(clientPort)" }
 
-    /// Starts etcd and waits (at most 10 s) until it answers a range.
+    /// Starts etcd and waits (at most 30 s: a loaded machine starts it slowly) until it answers a range.
     func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary ?? "/usr/bin/etcd")
@@ -67,7 +67,7 @@ final class EtcdTestServer: Sendable {
         try process.run()
         self.process.withLock { $0 = process }
 
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { break }
             if (try? await self.client.range(prefix: "/")) != nil { return }
@@ -75,7 +75,7 @@ final class EtcdTestServer: Sendable {
         }
         stop()
         let tail = (try? String(contentsOfFile: logPath, encoding: .utf8))?.suffix(2000) ?? ""
-        throw StartFailure(description: "etcd did not answer on \(endpoint) within 10 s; its log ends:\n\(tail)")
+        throw StartFailure(description: "etcd did not answer on \(endpoint) within 30 s; its log ends:\n\(tail)")
     }
 
     /// Stops etcd (SIGTERM, SIGKILL after 5 s) and waits for it to exit; keeps its data.

@@ -6,7 +6,7 @@ implements, so the interop checks can be validated against Apache's own
 stack (check_server.py --python-server) before they judge Apus.
 
     py_server.py [--port P] [--protocol binary|compact] [--framing framed|buffered]
-                 [--multiplexed] [--no-stdin-watch]
+                 [--multiplexed] [--no-stdin-watch] [--tls-cert PEM --tls-key PEM]
 
 Prints `READY <port>` once listening. Exits on SIGTERM or when stdin reaches
 EOF, so a parent process can stop it by closing the pipe (and it cannot
@@ -155,6 +155,8 @@ def main():
     ap.add_argument("--multiplexed", action="store_true",
                     help='serve the services as "Echo" and "KV" through TMultiplexedProcessor')
     ap.add_argument("--no-stdin-watch", action="store_true", help="do not exit on stdin EOF")
+    ap.add_argument("--tls-cert", help="serve TLS (TSSLServerSocket) with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="py_server %(levelname)s %(name)s: %(message)s")
@@ -175,8 +177,13 @@ def main():
         else:
             processor = plain
 
+        if args.tls_cert:
+            from thrift.transport import TSSLSocket
+            listener = TSSLSocket.TSSLServerSocket(host="127.0.0.1", port=args.port, certfile=args.tls_cert, keyfile=args.tls_key)
+        else:
+            listener = TSocket.TServerSocket(host="127.0.0.1", port=args.port)
         server = AnnouncingThreadedServer(
-            processor, TSocket.TServerSocket(host="127.0.0.1", port=args.port),
+            processor, listener,
             FRAMINGS[args.framing](), PROTOCOLS[args.protocol](), daemon=True)
 
         # serve() never returns, so it runs on a daemon thread and the main
