@@ -30,6 +30,9 @@ echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, 
 echo "== TLS on kernel sockets: Apache's Python TSSLSocket both ways, mutual TLS, hostile peers"
 PYTHONWARNINGS=ignore /usr/bin/python3 scripts/tls-check.py .build/debug/apus || status=1
 
+echo "== apus init: a new package built against this checkout, served, called by Apache's Python client"
+bash scripts/init-check.sh .build/debug/apus || status=1
+
 echo "== apus serve --metrics: /metrics scraped during and after a bench, parsed with prometheus_client"
 /usr/bin/python3 scripts/metrics-check.py .build/debug/apus || status=1
 

@@ -9,6 +9,6 @@ struct Apus: AsyncParsableCommand {
         commandName: "apus",
         abstract: "Apus: Apache Thrift RPC for Swift over AF_XDP and kernel sockets.",
         version: Apus.version,
-        subcommands: [Serve.self, Bench.self, XDP.self, Net.self, Dump.self, Gen.self]
+        subcommands: [Serve.self, Bench.self, XDP.self, Net.self, Dump.self, Gen.self, Init.self]
     )
 }
