@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,35 +34,13 @@ APUS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICE = "echo"
 TTL = 3  # seconds: the lease of every registration here
-results = []
-processes = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd, **kwargs):
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
-    processes.append(process)
-    return process
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from checks import check, finish, free_port, kill_all, processes, spawn as start  # noqa: E402
+from checks import stop as stop_process  # noqa: E402
 
 
 def stop(process, sig=signal.SIGTERM, timeout=15):
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
+    return stop_process(process, sig, timeout)[0]
 
 
 class Etcd:
@@ -250,8 +227,7 @@ def main():
     time.sleep(1)
     served = subprocess.run([APUS, "bench", "--port", str(lonely.port), "--calls", "10", "--concurrency", "2"],
                             capture_output=True, text=True, timeout=30)
-    status = stop(lonely.process)
-    err = lonely.process.stderr.read()
+    status, err = stop_process(lonely.process)
     check("etcd unreachable: the server serves anyway and says why", served.returncode == 0 and status == 0 and "etcd" in err,
           err.strip().splitlines()[0][:200] if err.strip() else "no warning")
 
@@ -339,12 +315,7 @@ try:
     main()
     xdp_phase()
 finally:
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    kill_all()
     for directory in etcd_data:
         shutil.rmtree(directory, ignore_errors=True)
-failed = results.count(False)
-print(f"fleet: {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed or not results else 0)
+finish("fleet")

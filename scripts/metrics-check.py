@@ -13,8 +13,6 @@ series too (frames, drops, UMEM frames by place, TCP, messages). One line per ch
 """
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,24 +23,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 APUS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-results = []
-processes = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from checks import check, finish, free_port, kill_all, processes, spawn  # noqa: E402
+from checks import stop as stop_process  # noqa: E402
 
 
 def start(cmd):
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    processes.append(process)
+    process = spawn(cmd)
     line = process.stdout.readline()
     if "listening" not in line:
         raise SystemExit(f"metrics: the server did not start: {line!r} {process.stderr.read()[:300]!r}")
@@ -50,13 +37,7 @@ def start(cmd):
 
 
 def stop(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
+    return stop_process(process)[0]
 
 
 def samples(text):
@@ -181,10 +162,5 @@ try:
     kernel_checks()
     xdp_checks()
 finally:
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-failed = results.count(False)
-print(f"metrics: {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed or not results else 0)
+    kill_all()
+finish("metrics")

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,19 +36,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "interop"))
 import thriftgen  # noqa: E402
 
-results = []
-processes = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from checks import check, finish, free_port, kill_all, processes, spawn  # noqa: E402
+from checks import stop as stop_process  # noqa: E402
 
 
 class PKI:
@@ -94,9 +83,8 @@ class PKI:
 
 def serve(*args):
     port = free_port()
-    process = subprocess.Popen([APUS, "serve", "--transport", "kernel", "--port", str(port), "--read-timeout", "2",
-                                "--log-level", "info", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    processes.append(process)
+    process = spawn([APUS, "serve", "--transport", "kernel", "--port", str(port), "--read-timeout", "2",
+                     "--log-level", "info", *args])
     line = process.stdout.readline()
     if "listening" not in line:
         raise SystemExit(f"tls: apus serve did not start: {line!r} {process.stderr.read()[:400]!r}")
@@ -104,13 +92,7 @@ def serve(*args):
 
 
 def stop(process):
-    process.terminate()
-    try:
-        _, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return err
+    return stop_process(process)[1]
 
 
 def bench(port, *args, calls=200):
@@ -253,10 +235,5 @@ def main():
 try:
     main()
 finally:
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-failed = results.count(False)
-print(f"tls: {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed or not results else 0)
+    kill_all()
+finish("tls")

@@ -1,0 +1,60 @@
+"""What the Python check scripts share: one line per check, the closing "N passed, M failed"
+line, free loopback ports, and the processes a script started (stopped, and killed at exit).
+
+    sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+    from checks import check, free_port, spawn, stop, finish
+"""
+import signal
+import socket
+import subprocess
+import sys
+
+results = []
+processes = []
+
+
+def check(name, ok, detail=""):
+    """Records one check and prints its line."""
+    results.append(bool(ok))
+    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (bound to 0, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(cmd, **kwargs):
+    """Starts `cmd` with text pipes; `finish` kills it if it is still running then."""
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    processes.append(process)
+    return process
+
+
+def stop(process, sig=signal.SIGTERM, timeout=20):
+    """Sends `sig`, waits up to `timeout` (then kills); returns (exit status, rest of stderr)."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return process.returncode, err or ""
+
+
+def kill_all():
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def finish(name):
+    """Kills what is left, prints "NAME: N passed, M failed" and exits 1 if any failed (or none ran)."""
+    kill_all()
+    failed = results.count(False)
+    print(f"{name}: {len(results) - failed} passed, {failed} failed")
+    sys.exit(1 if failed or not results else 0)
