@@ -24,6 +24,9 @@ echo "== apus serve vs Apache Thrift's Python THeader clients (metadata in and o
 /usr/bin/python3 scripts/interop/check_theader.py .build/debug/apus > /tmp/apus-theader.log 2>&1 || status=1
 grep -vE '^ok ' /tmp/apus-theader.log || true
 
+echo "== what apus says to a user: messages, usage errors and --help against golden files (scripts/cli-golden)"
+/usr/bin/python3 scripts/cli-check.py .build/debug/apus || status=1
+
 echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, etcd restart, bad input"
 /usr/bin/python3 scripts/fleet-check.py .build/debug/apus || status=1
 

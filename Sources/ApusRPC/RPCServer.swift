@@ -91,11 +91,11 @@ public final class RPCServer<Transport: ServerTransport>: Service, Sendable {
             registering.cancel()
             await registering.value
             await registration.deregister()
-            logger.info("deregistered; serving on until clients have seen it", metadata: ["for": "\(deregistrationDelay)"])
+            logger.info("deregistered; serving on until clients have seen it", metadata: ["for": "\(deregistrationDelay.humanReadable)"])
             try? await Task.sleep(for: deregistrationDelay)
         }
         logger.info("shutting down: no new connections, waiting for in-flight calls", metadata: [
-            "inFlight": "\(dispatcher.inFlightCalls)", "gracePeriod": "\(gracePeriod)",
+            "inFlight": "\(dispatcher.inFlightCalls)", "gracePeriod": "\(gracePeriod.humanReadable)",
         ])
         dispatcher.beginDraining()
         await transport.stopAccepting()

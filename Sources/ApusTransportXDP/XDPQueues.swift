@@ -91,7 +91,7 @@ public struct XDPPlacement: Sendable {
         if let missing = Capabilities.missingForXDP() { return "missing \(missing)" }
         if access("/sys/class/net/\(interface)", F_OK) != 0 { return "no interface \(interface) in this network namespace" }
         if access("/sys/fs/bpf/apus/\(interface)", F_OK) != 0 {
-            return "the Apus XDP program is not loaded on \(interface) (scripts/xdp-load.sh \(interface), or scripts/testbed.sh up)"
+            return "the Apus XDP program is not loaded on \(interface): load it with " + XDPProgramMaps.loadHint(interface)
         }
         return nil
     }

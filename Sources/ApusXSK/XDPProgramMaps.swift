@@ -27,7 +27,7 @@ public final class XDPProgramMaps: @unchecked Sendable {
                 let code = errno
                 throw XSKError("open pinned map \(root)/\(interface)/\(name)", errno: code,
                                hint: code == ENOENT
-                                   ? "the Apus XDP program is not loaded on \(interface): run scripts/xdp-load.sh \(interface) (the testbed does it)"
+                                   ? "the Apus XDP program is not loaded on \(interface): load it with " + Self.loadHint(interface)
                                    : code == EACCES && geteuid() != 0
                                    ? "the pinned maps are not this user's: give \(root)/\(interface) and its files to the service's"
                                        + " user or group (chown -R), as its loader should, and let it pass through \(root)"
@@ -154,7 +154,7 @@ public final class XDPProgramMaps: @unchecked Sendable {
     public func serve(vlan identifier: UInt16) throws(XSKError) {
         guard let vlans else {
             throw XSKError("serve VLAN \(identifier): \(directory) has no vlans map", errno: ENOENT,
-                           hint: "the loaded XDP program predates VLAN support: reload it (scripts/xdp-load.sh \(interface))")
+                           hint: "the loaded XDP program predates VLAN support: reload it with " + Self.loadHint(interface))
         }
         var key = UInt32(identifier)
         var value = UInt8(APUS_OWNED)
@@ -201,6 +201,14 @@ public final class XDPProgramMaps: @unchecked Sendable {
             totals.append(values.reduce(0, &+))
         }
         return totals
+    }
+
+    /// What to run to load (or reload) the program on `interface`: the script in the
+    /// Apus source tree, which builds bpf/apus_xdp.bpf.c and pins its maps; README's
+    /// "Loading the XDP program" gives the same steps for an installed binary.
+    public static func loadHint(_ interface: String, mode: String? = nil) -> String {
+        "scripts/xdp-load.sh \(interface)\(mode.map { " --mode \($0)" } ?? "") from the Apus source tree"
+            + " (README: \"Loading the XDP program\"; scripts/testbed.sh up does it on the testbed)"
     }
 
     public static let counterNames = ["seen", "redirected", "passed", "redirect_errors", "malformed", "vlan"]

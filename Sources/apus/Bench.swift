@@ -65,7 +65,7 @@ struct Bench: AsyncParsableCommand {
     var payload = 64
     @Option(help: "Method to call.")
     var method: MethodChoice = .echo
-    @Option(help: "binary or compact; header and ttheader: binary in a THeader (Apache) or TTHeader (Kitex) frame.")
+    @Option(help: "What the client sends: binary or compact; header and ttheader: binary in a THeader (Apache) or TTHeader (Kitex) frame. (A client must pick one; apus serve's default, auto, answers each in kind.)")
     var `protocol`: ProtocolChoice = .binary
     @Option(help: """
         framed, buffered, theader (Apache's THeader frame, the timeout as client_timeout) or ttheader \
@@ -110,9 +110,10 @@ struct Bench: AsyncParsableCommand {
     var vlan: UInt16?
     @Option(help: "xdp: prefix length of the on-link subnet (default: the kernel's subnet on --interface that holds --address).")
     var prefixLength: Int?
-    @Option(help: "xdp: RX queue.")
+    // Spelled like serve's --queues/--cpus (the singular also works): the client drives one queue.
+    @Option(name: [.customLong("queues"), .customLong("queue")], help: "xdp: the RX queue to drive (one; the client has one queue thread).")
     var queue: UInt32 = 0
-    @Option(help: "xdp: CPU for the queue's thread.")
+    @Option(name: [.customLong("cpus"), .customLong("cpu")], help: "xdp: CPU for the queue's thread.")
     var cpu: Int?
     @Flag(help: "xdp: busy-poll instead of sleeping when idle.")
     var busyPoll = false
@@ -336,6 +337,7 @@ struct Bench: AsyncParsableCommand {
         let (quiet, progressJSON) = (json && !self.progressJSON, self.progressJSON)
         let progress = Task {
             var second = 1
+            var lastCalls = 0
             while !Task.isCancelled {
                 try? await Task.sleep(until: start.advanced(by: .seconds(second)), clock: .continuous)
                 if Task.isCancelled { break }
@@ -347,8 +349,10 @@ struct Bench: AsyncParsableCommand {
                     Console.out("{\"progress_s\":\(second),\"calls\":\(calls),\"errors\":\(errors),\"endpoints\":{\(perEndpoint)}}")
                 } else if !quiet {
                     let perEndpoint = shares.isEmpty ? "" : " " + shares.map { "\($0.id)=\($0.calls)\($0.ejected ? "(ejected)" : "")" }.joined(separator: " ")
-                    Console.out("progress: \(second)s calls=\(calls) qps=\(calls / second) errors=\(errors)\(perEndpoint)")
+                    // calls and errors so far; qps over the last second (the summary has the run's).
+                    Console.out("progress: \(second)s calls=\(calls) qps=\(calls - lastCalls) errors=\(errors)\(perEndpoint)")
                 }
+                lastCalls = calls
                 second += 1
             }
         }

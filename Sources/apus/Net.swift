@@ -21,15 +21,15 @@ struct Net: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Answer ARP, ping, TCP echo and UDP echo for an owned address with ApusNet over AF_XDP.",
             discussion: """
-                Needs the XDP program loaded on INTERFACE (scripts/xdp-load.sh, or scripts/testbed.sh up) and root. \\
-                The loop runs pinned to the first CPU this process may use. SIGINT/SIGTERM stop it and print \\
-                the stack's counters; --impair drops, reorders and duplicates frames in both directions \\
+                Needs root and Apus's XDP program loaded on INTERFACE (README: "Loading the XDP program"). \
+                The loop runs pinned to the first CPU this process may use. SIGINT/SIGTERM stop it and print \
+                the stack's counters; --impair drops, reorders and duplicates frames in both directions \
                 (e.g. loss=2%,reorder=5%,duplicate=1%,delay=1ms,seed=7).
                 """)
 
         @Option(help: "Interface the XDP program is loaded on.")
         var interface: String
-        @Option(help: "RX queue to serve.")
+        @Option(name: [.customLong("queues"), .customLong("queue")], help: "RX queue to serve (one).")
         var queue: UInt32 = 0
         @Option(help: "IPv4 address Apus owns (claimed in the program's owned_ipv4 map).")
         var address: String

@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
             SIGTERM or SIGINT: stop accepting, let in-flight calls finish (up to --grace-period), exit.
 
             --transport xdp serves on AF_XDP queues of --interface with Apus's own TCP/IP, owning \
-            --address (needs root and the XDP program loaded: scripts/xdp-load.sh IF, or scripts/testbed.sh up). \
+            --address (needs root, or the capabilities README lists, and Apus's XDP program loaded on IF: README, "Loading the XDP program"). \
             --transport auto (the default) does that when --interface is given and all of it is there, \
             and otherwise serves on kernel sockets at --host; it prints which and why.
 
@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
     var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port to listen on (0: any free port; the log line says which).")
     var port = 9090
-    @Option(help: "binary, compact, or auto (sniffed per message).")
+    @Option(help: "What the server accepts: binary, compact, or auto (sniffed per message, and answered in kind; THeader and TTHeader frames too). Clients (apus bench) send binary unless told otherwise.")
     var `protocol`: ProtocolChoice = .auto
     @Option(help: "framed, buffered, or auto (sniffed per connection).")
     var framing: FramingChoice = .auto
@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds a connection with no call in progress may stay silent before it is closed (0: never).")
     var idleTimeout = 600.0
     @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
-    var threads = Serve.usableCPUs()
+    var threads: Int?
     @Option(parsing: .unconditional, help: "Seconds in-flight calls get to finish at shutdown.")
     var gracePeriod = 10.0
     @Option(parsing: .unconditional, help: "Reject calls beyond this many running at once (0: no limit).")
@@ -103,9 +103,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "AF_XDP: interface with Apus's XDP program.")
     var interface: String?
-    @Option(help: "AF_XDP: RX queues to serve, one pinned thread each (e.g. 0,1), or all (every RX queue of --interface).")
+    @Option(name: [.customLong("queues"), .customLong("queue")], help: "AF_XDP: RX queues to serve, one pinned thread each (e.g. 0,1), or all (every RX queue of --interface).")
     var queues = "0"
-    @Option(help: "AF_XDP: CPUs for the queue threads, in queue order (default: the CPUs this process may use).")
+    @Option(name: [.customLong("cpus"), .customLong("cpu")], help: "AF_XDP: CPUs for the queue threads, in queue order (default: the CPUs this process may use).")
     var cpus: String?
     @Option(help: "AF_XDP: the IPv4 address to serve on: one Apus owns (configured in no kernel), or the kernel's own address on --interface, of which Apus takes only --port.")
     var address: String?
@@ -146,7 +146,7 @@ struct Serve: AsyncParsableCommand {
         guard readTimeout > 0 else { throw ValidationError("--read-timeout must be positive") }
         guard minReadRate >= 0 else { throw ValidationError("--min-read-rate must be 0 or positive") }
         guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (threads ?? 1) >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must be 0 or positive") }
@@ -193,6 +193,16 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await serve()
+        } catch let error as RPCError {
+            // Listening failed (a busy port, a missing address): the message says what and what to do.
+            Console.error("apus serve: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func serve() async throws {
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -223,7 +233,7 @@ struct Serve: AsyncParsableCommand {
                     throw ExitCode(1)
                 }
             }
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? Serve.usableCPUs())
             let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
             try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
             try await group.shutdownGracefully()
@@ -278,11 +288,11 @@ struct Serve: AsyncParsableCommand {
         let attached = XDPPlacement.attachMode(of: interface)
         if let mode {
             guard let attached else {
-                throw fail("no XDP program is attached to \(interface): run scripts/xdp-load.sh \(interface) --mode \(mode.rawValue)")
+                throw fail("no XDP program is attached to \(interface): load it with " + XDPProgramMaps.loadHint(interface, mode: mode.rawValue))
             }
             guard attached == mode.rawValue else {
                 throw fail("the XDP program on \(interface) is attached in \(attached) mode, not \(mode.rawValue):"
-                           + " reload it with scripts/xdp-load.sh \(interface) --mode \(mode.rawValue)")
+                           + " reload it with " + XDPProgramMaps.loadHint(interface, mode: mode.rawValue))
             }
         }
         var socket = XSKSocket.Configuration()

@@ -22,7 +22,7 @@ struct XDP: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reflect UDP datagrams sent to the owned address back to their sender (AF_XDP, one thread per queue).",
             discussion: """
-                Needs the XDP program loaded on INTERFACE (scripts/xdp-load.sh, or scripts/testbed.sh up) and root. \
+                Needs root and Apus's XDP program loaded on INTERFACE (README: "Loading the XDP program"). \
                 Queue i's thread is pinned to the i-th CPU of --cpus (default: the CPUs this process may use, \
                 so `taskset -c 0` pins everything to CPU 0). SIGINT/SIGTERM stop it cleanly.
                 """)
@@ -48,7 +48,7 @@ struct XDP: ParsableCommand {
         var hugePages = false
         @Flag(help: "Busy-poll the driver from the loop (SO_PREFER_BUSY_POLL) instead of sleeping in poll().")
         var busyPoll = false
-        @Option(help: "CPUs to pin queue threads to, comma-separated (default: the allowed CPUs).", transform: XDP.parseList)
+        @Option(name: [.customLong("cpus"), .customLong("cpu")], help: "CPUs to pin queue threads to, comma-separated (default: the allowed CPUs).", transform: XDP.parseList)
         var cpus: [UInt32] = []
 
         func run() throws {

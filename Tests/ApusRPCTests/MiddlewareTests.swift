@@ -63,7 +63,7 @@ import Tracing
         let first = try parseReply(try #require(await sink.waitFor(1).first))
         #expect(first.sequenceID == 3)
         #expect(RPCError(try #require(first.exception)).code == .resourceExhausted)
-        #expect(first.exception?.message.contains("concurrency limit of 2") == true)
+        #expect(first.exception?.message.contains("concurrency limit reached (2 calls at once)") == true)
         let all = await sink.waitFor(3)
         #expect(try all.dropFirst().map { try parseReply($0).type } == [.reply, .reply])
         #expect(limit.runningCalls == 0)

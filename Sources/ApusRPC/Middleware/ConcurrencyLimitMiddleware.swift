@@ -24,7 +24,7 @@ public struct ConcurrencyLimitMiddleware: RPCMiddleware {
         let now = running.value.wrappingAdd(1, ordering: .relaxed).newValue
         defer { running.value.subtract(1, ordering: .relaxed) }
         guard now <= maxConcurrentCalls else {
-            throw RPCError(.resourceExhausted, "concurrency limit of \(maxConcurrentCalls) calls reached; \(request.method) rejected")
+            throw RPCError(.resourceExhausted, "concurrency limit reached (\(maxConcurrentCalls) call\(maxConcurrentCalls == 1 ? "" : "s") at once); \(request.method) rejected, try again later")
         }
         return try await next.handle(request, context: context)
     }

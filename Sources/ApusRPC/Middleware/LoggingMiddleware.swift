@@ -19,7 +19,7 @@ public struct LoggingMiddleware: RPCMiddleware {
         func metadata(_ outcome: String) -> Logger.Metadata {
             [
                 "method": "\(request.method)", "seqid": "\(context.sequenceID)", "peer": "\(context.remotePeer)",
-                "duration": "\(start.duration(to: .now))", "outcome": "\(outcome)",
+                "duration": "\(start.duration(to: .now).humanReadable)", "outcome": "\(outcome)",
             ]
         }
         do {

@@ -24,7 +24,7 @@ public struct TimeoutMiddleware: RPCMiddleware {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let response = first else {
-                throw RPCError(.deadlineExceeded, "\(request.method) did not finish within \(timeout)")
+                throw RPCError(.deadlineExceeded, "\(request.method) did not finish within \(timeout.humanReadable)")
             }
             return response
         }
