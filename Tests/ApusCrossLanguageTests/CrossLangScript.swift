@@ -9,6 +9,18 @@ enum CrossLangScript {
     static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// Apache's Python library and compiler are installed (scripts/setup.sh, as root).
+    static let isAvailable: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import thrift, shutil, sys; sys.exit(0 if shutil.which('thrift') else 1)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }

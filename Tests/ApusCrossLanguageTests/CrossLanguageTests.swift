@@ -9,7 +9,8 @@ import Testing
 /// re-encodes; Apus decodes that and compares it with its original.
 /// (b) Python encodes; Apus decodes and re-encodes; Python decodes that and
 /// compares it with its original. Both sides also agree on `Defaults()`.
-@Suite struct CrossLanguageTests {
+@Suite(.enabled(if: CrossLangScript.isAvailable, "needs /usr/bin/python3 with thrift and thrift-compiler: bash scripts/setup.sh"))
+struct CrossLanguageTests {
     static let count = 250
 
     @Test(arguments: ThriftProtocolID.allCases)
