@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import Synchronization
 
 extension EtcdClient {
     /// Every change to keys starting with `prefix` from `revision` on, one element per batch
@@ -9,11 +10,21 @@ extension EtcdClient {
     /// (`.unreachable`), etcd ends or cancels the watch (`.watchEnded`), or `revision` is
     /// already compacted (`.compacted`); range again and watch from the new revision then.
     /// Ending the iteration (or cancelling its task) closes the connection.
-    public func watch(prefix: String, fromRevision revision: Int64) -> AsyncThrowingStream<[EtcdEvent], any Error> {
+    ///
+    /// With `quietLimit`, a watch that hears nothing for that long finishes without an error:
+    /// a connection whose peer vanished without closing it (a crashed host, a dropped route)
+    /// is silent too, and TCP alone would notice only after many minutes. The caller then
+    /// ranges and watches again, which works at once or fails naming why.
+    public func watch(prefix: String, fromRevision revision: Int64,
+                      quietLimit: Duration? = nil) -> AsyncThrowingStream<[EtcdEvent], any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: [EtcdEvent].self)
         let task = Task {
             do throws(EtcdError) {
-                try await self.runWatch(prefix: prefix, fromRevision: revision, continuation)
+                if let quietLimit {
+                    try await self.runWatch(prefix: prefix, fromRevision: revision, quietLimit: quietLimit, continuation)
+                } else {
+                    try await self.runWatch(prefix: prefix, fromRevision: revision, heard: nil, continuation)
+                }
             } catch {
                 continuation.finish(throwing: error)
             }
@@ -22,7 +33,37 @@ extension EtcdClient {
         return stream
     }
 
-    private func runWatch(prefix: String, fromRevision revision: Int64,
+    /// The watch raced against a timer that ends it once nothing was heard for `quietLimit`.
+    private func runWatch(prefix: String, fromRevision revision: Int64, quietLimit: Duration,
+                          _ continuation: AsyncThrowingStream<[EtcdEvent], any Error>.Continuation) async throws(EtcdError) {
+        let heard = LastHeard()
+        let outcome: Result<Void, EtcdError> = await withTaskGroup(of: Result<Void, EtcdError>?.self) { group in
+            group.addTask {
+                do throws(EtcdError) {
+                    try await self.runWatch(prefix: prefix, fromRevision: revision, heard: heard, continuation)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                while true {
+                    let quietUntil = heard.instant.advanced(by: quietLimit)
+                    guard (try? await Task.sleep(until: quietUntil, clock: .continuous)) != nil else { return nil }
+                    if heard.instant.advanced(by: quietLimit) <= .now {
+                        return .success(())  // quiet too long: finish, so the caller starts over
+                    }
+                }
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .success(())
+        }
+        if case .failure(let error) = outcome { throw error }
+        continuation.finish()
+    }
+
+    private func runWatch(prefix: String, fromRevision revision: Int64, heard: LastHeard?,
                           _ continuation: AsyncThrowingStream<[EtcdEvent], any Error>.Continuation) async throws(EtcdError) {
         let operation = "watch of '\(prefix)' from revision \(revision)"
         let request = makeRequest("/v3/watch", [
@@ -38,7 +79,9 @@ extension EtcdClient {
                 throw EtcdError(.httpStatus, operation: operation, endpoint: endpoint, detail: "HTTP \(response.status.code)")
             }
             var splitter = JSONObjectSplitter()
+            heard?.now()
             for try await chunk in response.body {
+                heard?.now()
                 splitter.append(chunk.readableBytesView)
                 while let object = try splitter.next() {
                     let events = try self.events(in: object, operation)
@@ -81,4 +124,11 @@ extension EtcdClient {
         }
         return events
     }
+}
+
+/// When a watch last heard from etcd, shared by the watch and its quiet timer.
+final class LastHeard: Sendable {
+    private let state = Mutex(ContinuousClock.now)
+    var instant: ContinuousClock.Instant { state.withLock { $0 } }
+    func now() { state.withLock { $0 = .now } }
 }

@@ -8,26 +8,33 @@ import Logging
 /// is left out, with one warning per version of it. When etcd cannot be
 /// reached, or the watch breaks, the last set stands (a client keeps
 /// calling the servers it knew; an empty set would stop it dead), one
-/// warning marks the outage, and range and watch start over with backoff.
+/// warning marks the outage, and range and watch start over with backoff. A watch
+/// that hears nothing for `quietLimit` starts over too, quietly.
 public struct EtcdEndpointSource: EndpointSource {
     public let client: EtcdClient
     /// Without a trailing slash.
     public let prefix: String
     public let service: String
+    /// A watch silent for this long is started over (with a range first), so a connection
+    /// that died without closing is found out within it rather than when TCP gives up.
+    public let quietLimit: Duration
     private let logger: Logger
 
-    public init(client: EtcdClient, prefix: String, service: String, logger: Logger = Logger(label: "apus.etcd")) {
+    public init(client: EtcdClient, prefix: String, service: String, quietLimit: Duration = .seconds(60),
+                logger: Logger = Logger(label: "apus.etcd")) {
         var prefix = prefix
         while prefix.hasSuffix("/") { prefix.removeLast() }
         self.client = client
         self.prefix = prefix
         self.service = service
+        self.quietLimit = quietLimit
         self.logger = logger
     }
 
     /// Discovers through the etcd and under the prefix `url` names.
-    public init(url: EtcdURL, service: String, logger: Logger = Logger(label: "apus.etcd")) {
-        self.init(client: EtcdClient(url: url, logger: logger), prefix: url.prefix, service: service, logger: logger)
+    public init(url: EtcdURL, service: String, quietLimit: Duration = .seconds(60), logger: Logger = Logger(label: "apus.etcd")) {
+        self.init(client: EtcdClient(url: url, logger: logger), prefix: url.prefix, service: service, quietLimit: quietLimit,
+                  logger: logger)
     }
 
     /// The keys of this service's instances start with this.
@@ -65,16 +72,16 @@ public struct EtcdEndpointSource: EndpointSource {
                 yieldIfChanged()
                 followingSince = .now
                 do {
-                    for try await events in client.watch(prefix: directory, fromRevision: revision + 1) {
+                    for try await events in client.watch(prefix: directory, fromRevision: revision + 1, quietLimit: quietLimit) {
                         entries.apply(events)
                         yieldIfChanged()
                     }
                 } catch {
                     throw error as? EtcdError ?? client.failure("watch of '\(directory)'", error)
                 }
-                // A watch ends without an error only when cancelled.
+                // Cancelled, or quiet for quietLimit: range and watch again (a dead connection fails then).
                 if Task.isCancelled { return }
-                throw EtcdError(.watchEnded, operation: "watch of '\(directory)'", endpoint: client.endpoint, detail: "the stream ended")
+                logger.debug("no news from \(client) on \(directory) for \(quietLimit.humanReadable); ranging and watching again")
             } catch {
                 if error.code == .cancelled || Task.isCancelled { return }
                 // A watch that ran a while earns a quick retry; one that keeps failing at once backs off.

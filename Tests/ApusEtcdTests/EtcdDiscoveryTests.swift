@@ -36,6 +36,24 @@ struct EtcdDiscoveryTests {
         }
     }
 
+    @Test func aQuietWatchStartsOverWithoutLosingChangesOrWarning() async throws {
+        try await EtcdTestServer.with { etcd in
+            let logs = LogRecorder()
+            let sets = SetRecorder(EtcdEndpointSource(client: etcd.client, prefix: "/apus", service: "echo",
+                                                      quietLimit: .milliseconds(200), logger: logs.logger))
+            defer { sets.cancel() }
+            #expect(await sets.waitFor { $0.isEmpty } != nil)
+            // Quiet for several limits: the watch starts over a few times.
+            for _ in 0..<100 where logs.messages(.debug).filter({ $0.contains("no news from") }).count < 3 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(logs.messages(.debug).filter { $0.contains("no news from") }.count >= 3)
+            try await etcd.client.put(key: "/apus/echo/127.0.0.1:9111", value: Array(#"{"host":"127.0.0.1","port":9111}"#.utf8))
+            #expect(await sets.waitFor { $0.map(\.port) == [9111] } != nil, "a change after restarts still arrives")
+            #expect(logs.messages(.warning).isEmpty, "a quiet restart is not an outage: \(logs.messages(.warning))")
+        }
+    }
+
     @Test func aServerKilledWithoutDeregisteringLapsesWithinItsTTL() async throws {
         try await EtcdTestServer.with { etcd in
             let registration = EtcdRegistration(client: etcd.client, prefix: "/apus", service: "echo", ttlSeconds: 2)
