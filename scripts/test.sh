@@ -48,8 +48,8 @@ needs cli "${thrift_py[@]}" && { /usr/bin/python3 scripts/cli-check.py .build/de
 echo "== a fleet on a real etcd: register, discover, balance, kill -9, SIGTERM, etcd restart, bad input"
 needs fleet etcd-server etcd-client "${thrift_py[@]}" && { /usr/bin/python3 scripts/fleet-check.py .build/debug/apus || status=1; }
 
-echo "== TLS on kernel sockets: Apache's Python TSSLSocket both ways, mutual TLS, hostile peers"
-needs tls python3-cryptography "${thrift_py[@]}" && { PYTHONWARNINGS=ignore /usr/bin/python3 scripts/tls-check.py .build/debug/apus || status=1; }
+echo "== TLS on kernel sockets: Apache's Python and C++ TSSLSocket, both ways, mutual TLS, hostile peers"
+needs tls python3-cryptography g++ libthrift-dev libboost-dev libssl-dev "${thrift_py[@]}" && { PYTHONWARNINGS=ignore /usr/bin/python3 scripts/tls-check.py .build/debug/apus || status=1; }
 
 echo "== apus init: a new package built against this checkout, served, called by Apache's Python client"
 needs init "${thrift_py[@]}" && { bash scripts/init-check.sh .build/debug/apus || status=1; }

@@ -7,12 +7,18 @@ Makes a throwaway CA, server, client, expired and foreign certificates (python3-
 then on loopback:
   - Apache Python TSSLSocket clients call `apus serve --tls-*` (binary framed, compact buffered:
     sniffing works behind TLS), with and without mutual TLS
+  - so do Apache C++ TSSLSocket clients (scripts/interop/cpp_tls_client.cpp over `thrift --gen cpp`
+    code, built into the temporary directory by scripts/interop/cpp_tls.py; needs g++, libthrift-dev,
+    libboost-dev, libssl-dev): echo, 64 KB echoBinary, echoItem and ping replies must match; with
+    mutual TLS required, one without a certificate is refused (TTransportException) and the server
+    serves on; one trusting a foreign CA, or given an expired or unknown-CA or wrongly named server
+    certificate (Apache's AccessManager matches 127.0.0.1 against the IP SAN), fails
   - `apus bench --tls-ca` calls it; with mutual TLS required, a client without a certificate is
     refused
   - `apus bench --tls` calls Apache's Python TLS server (TSSLServerSocket)
   - hostile: a plaintext client on the TLS port, a server certificate from an unknown CA, an
-    expired one, a handshake that stalls: each fails or is closed with a clear line, and the
-    server goes on serving
+    expired one, one not naming the host, a handshake that stalls: each fails or is closed with a
+    clear line, and the server goes on serving
 One line per check, then "tls: N passed, M failed".
 """
 import datetime
@@ -35,6 +41,7 @@ APUS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "interop"))
 import thriftgen  # noqa: E402
+from cpp_tls import CppTlsClient  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 from checks import check, finish, free_port, kill_all, processes, spawn  # noqa: E402
@@ -139,6 +146,9 @@ def main():
         client_cert, client_key = pki.issue("client", server=False)
         expired_cert, expired_key = pki.issue("expired", expired=True)
         foreign_cert, foreign_key = foreign.issue("impostor")
+        cpp = CppTlsClient(os.path.join(work, "cpp"))
+        check("Apache C++ TSSLSocket client built (thrift --gen cpp, g++ -O1)", cpp.error is None,
+              cpp.error or f"{cpp.seconds:.1f} s")
 
         # Server-side TLS, Apache's client.
         server, port, line = serve("--tls-cert", server_cert, "--tls-key", server_key)
@@ -147,6 +157,10 @@ def main():
         check("Apache Python TSSLSocket (binary, framed) calls apus serve --tls", why is None, why or "echo, 100 KB KV put/get")
         why = apache_call(port, pki.ca_path, protocol="compact", framing="buffered")
         check("Apache Python TSSLSocket (compact, buffered): sniffed behind TLS", why is None, why or "")
+        status, detail = cpp.call(port, pki.ca_path)
+        check("Apache C++ TSSLSocket (binary, framed) calls apus serve --tls", status == 0, detail)
+        status, detail = cpp.call(port, pki.ca_path, protocol="compact", framing="buffered")
+        check("Apache C++ TSSLSocket (compact, buffered): sniffed behind TLS", status == 0, detail)
         status, result, err = bench(port, "--tls-ca", pki.ca_path)
         check("apus bench --tls-ca calls it (replies verified)", status == 0 and result and result["calls"] == 200, err[-200:])
 
@@ -171,6 +185,9 @@ def main():
         status, result, err = bench(port, "--tls-ca", foreign.ca_path, calls=5)
         check("a client that does not trust the server's CA fails with a clear line", status != 0 and "not trusted" in err,
               err.splitlines()[0][:200] if err else "-")
+        status, detail = cpp.call(port, foreign.ca_path, count=1)
+        check("Apache's C++ TSSLSocket trusting a foreign CA fails verification (exit 2)",
+              status == 2 and "verify failed" in detail, detail)
         status, result, err = bench(port, calls=5)
         check("a plaintext apus client on the TLS port is told the server speaks TLS", status != 0 and "answered with TLS" in err,
               err.splitlines()[0][:200] if err else "-")
@@ -188,7 +205,19 @@ def main():
                   status != 0 and "not trusted" in err, err.splitlines()[0][:200] if err else "-")
             why = apache_call(port, pki.ca_path)
             check(f"and by Apache's TSSLSocket", why is not None, (why or "it was accepted")[:160])
+            status, detail = cpp.call(port, pki.ca_path, count=1)
+            check("and by Apache's C++ TSSLSocket (exit 2)", status == 2 and "verify failed" in detail, detail)
             stop(server)
+
+        # The right CA, but a certificate that names neither 127.0.0.1 nor localhost (the client's: no SANs).
+        server, port, _ = serve("--tls-cert", client_cert, "--tls-key", client_key)
+        status, detail = cpp.call(port, pki.ca_path, count=1)
+        check("a server certificate not naming 127.0.0.1 is refused by Apache's C++ AccessManager (exit 2)",
+              status == 2 and "authorize" in detail, detail)
+        status, _, err = bench(port, "--tls-ca", pki.ca_path, calls=5)
+        check("and by apus bench, saying the certificate does not name the host", status != 0 and "does not name the host" in err,
+              err.splitlines()[0][:200] if err else "-")
+        stop(server)
 
         # Mutual TLS.
         server, port, line = serve("--tls-cert", server_cert, "--tls-key", server_key, "--tls-ca", pki.ca_path,
@@ -203,6 +232,13 @@ def main():
               err.splitlines()[0][:200] if err else "-")
         why = apache_call(port, pki.ca_path)
         check("mutual TLS: Apache's client without a certificate is refused", why is not None, (why or "accepted")[:160])
+        status, detail = cpp.call(port, pki.ca_path, client_cert, client_key)
+        check("mutual TLS: Apache's C++ client with a certificate", status == 0, detail)
+        status, detail = cpp.call(port, pki.ca_path, count=1)
+        check("mutual TLS: Apache's C++ client without a certificate is refused (exit 2)",
+              status == 2 and "TTransportException" in detail, detail)
+        status, detail = cpp.call(port, pki.ca_path, client_cert, client_key, protocol="compact", framing="buffered")
+        check("mutual TLS: the server still serves the C++ client with a certificate (compact, buffered)", status == 0, detail)
         stop(server)
 
         # Apus's client against Apache's Python TLS server.
