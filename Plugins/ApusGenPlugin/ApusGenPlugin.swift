@@ -5,12 +5,14 @@ import PackagePlugin
 /// `<file>.thrift.swift` each (a build command must name its output before it
 /// runs, so the plugin uses the one-file-per-IDL layout). Includes resolve
 /// against the including file's directory, then the target's directory.
+/// Options come from `apus-gen.json` in the target's directory (`ApusGenConfig`).
 @main
 struct ApusGenPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         guard let target = target as? SourceModuleTarget else { return [] }
         let idlFiles = target.sourceFiles(withSuffix: "thrift").map(\.url).sorted { $0.path < $1.path }
         guard !idlFiles.isEmpty else { return [] }
+        let (config, configFile) = try ApusGenConfig.load(from: target.directoryURL)
         let tool = try context.tool(named: "apus-gen")
         let output = context.pluginWorkDirectoryURL.appending(path: "Generated")
         return idlFiles.map { idl in
@@ -18,9 +20,9 @@ struct ApusGenPlugin: BuildToolPlugin {
             return .buildCommand(
                 displayName: "apus gen \(idl.lastPathComponent)",
                 executable: tool.url,
-                arguments: ["--one-file-per-idl", "-o", output.path, "-I", target.directoryURL.path, idl.path],
+                arguments: ["--one-file-per-idl"] + config.arguments + ["-o", output.path, "-I", target.directoryURL.path, idl.path],
                 // Every IDL file of the target: an include may be any of them.
-                inputFiles: idlFiles,
+                inputFiles: idlFiles + (configFile.map { [$0] } ?? []),
                 outputFiles: [output.appending(path: name)]
             )
         }

@@ -14,12 +14,17 @@ public struct CodeGeneration: Sendable {
     public var outputDirectory: String
     public var searchPaths: [String]
     public var layout: SwiftGenerator.Layout
+    public var accessLevel: SwiftGenerator.AccessLevel
 
-    public init(inputs: [String], outputDirectory: String, searchPaths: [String] = [], layout: SwiftGenerator.Layout = .typesAndServices) {
+    public init(
+        inputs: [String], outputDirectory: String, searchPaths: [String] = [], layout: SwiftGenerator.Layout = .typesAndServices,
+        accessLevel: SwiftGenerator.AccessLevel = .public
+    ) {
         self.inputs = inputs
         self.outputDirectory = outputDirectory
         self.searchPaths = searchPaths
         self.layout = layout
+        self.accessLevel = accessLevel
     }
 
     public struct Outcome: Sendable {
@@ -51,7 +56,7 @@ public struct CodeGeneration: Sendable {
         }
         let files: [GeneratedFile]
         do throws(CodegenError) {
-            files = try SwiftGenerator(program: program, layout: layout).generate()
+            files = try SwiftGenerator(program: program, layout: layout, accessLevel: accessLevel).generate()
         } catch {
             throw .codegen(error)
         }

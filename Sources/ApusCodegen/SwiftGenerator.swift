@@ -19,10 +19,12 @@ public struct SwiftGenerator: Sendable {
 
     public let program: IDLProgram
     public let layout: Layout
+    public let accessLevel: AccessLevel
 
-    public init(program: IDLProgram, layout: Layout = .typesAndServices) {
+    public init(program: IDLProgram, layout: Layout = .typesAndServices, accessLevel: AccessLevel = .public) {
         self.program = program
         self.layout = layout
+        self.accessLevel = accessLevel
     }
 
     /// Generates the root files of the program, in root order.
@@ -31,7 +33,7 @@ public struct SwiftGenerator: Sendable {
         var names: [String: String] = [:]
         for root in program.roots {
             guard let file = program.file(root) else { continue }
-            for generated in try Emitter(program: program, file: file).files(layout: layout) {
+            for generated in try Emitter(program: program, file: file, accessLevel: accessLevel).files(layout: layout) {
                 if let other = names[generated.name] {
                     throw CodegenError("\(root) and \(other) both generate \(generated.name)")
                 }

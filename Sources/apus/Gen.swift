@@ -27,10 +27,20 @@ struct Gen: ParsableCommand {
     @Flag(help: "Write <file>_types.swift plus <Service>.swift per service instead of one file per IDL file.")
     var splitServices = false
 
+    @Option(help: ArgumentHelp("The access level of the generated declarations: public, package or internal.", valueName: "level"))
+    var accessLevel = "public"
+
+    func validate() throws {
+        guard SwiftGenerator.AccessLevel(rawValue: accessLevel) != nil else {
+            throw ValidationError("--access-level must be public, package or internal, not '\(accessLevel)'")
+        }
+    }
+
     func run() throws {
         let generation = CodeGeneration(
             inputs: files, outputDirectory: output, searchPaths: includePaths,
-            layout: splitServices ? .typesAndServices : .oneFilePerIDL
+            layout: splitServices ? .typesAndServices : .oneFilePerIDL,
+            accessLevel: SwiftGenerator.AccessLevel(rawValue: accessLevel) ?? .public
         )
         do throws(CodeGeneration.Failure) {
             let outcome = try generation.run()

@@ -5,7 +5,8 @@
 // the .thrift files in this directory at build time (all of them into one
 // module, so type names are unique across files). ApusCodegenCorpusTests
 // round-trips the generated types; ApusCodegenTests/CorpusTests.swift checks
-// the IDL itself.
+// the IDL itself. apus-gen.json generates it at `package` access, so the test
+// target uses package declarations from another module.
 //
 // SwiftPM drops a target without Swift sources before plugins run; this file
 // is what keeps the target.

@@ -129,19 +129,19 @@ extension Emitter {
         writer.lines(SwiftNames.docLines(shape.doc))
         let conformances =
             shape.isNested ? "ThriftMessageBody, ThriftDecodable" : (shape.isException ? "Error, " : "") + "Sendable, Hashable"
-        try writer.block("public struct \(shape.name): \(conformances) {") { (writer) throws(CodegenError) in
+        try writer.block("\(access)struct \(shape.name): \(conformances) {") { (writer) throws(CodegenError) in
             for field in shape.fields {
                 writer.lines(SwiftNames.docLines(field.field.doc))
-                writer.line("public var \(field.ident): \(field.declaredType)")
+                writer.line("\(access)var \(field.ident): \(field.declaredType)")
             }
             if !shape.fields.isEmpty { writer.line() }
             let parameters = shape.fields.map { "\($0.ident): \($0.declaredType) = \($0.initialValue)" }.joined(separator: ", ")
             if shape.fields.isEmpty {
-                writer.line("public init() {}")
+                writer.line("\(access)init() {}")
             } else if shape.isNested, shape.fields.count == 1 {
-                writer.line("public init(\(parameters)) { self.\(shape.fields[0].ident) = \(shape.fields[0].ident) }")
+                writer.line("\(access)init(\(parameters)) { self.\(shape.fields[0].ident) = \(shape.fields[0].ident) }")
             } else {
-                try writer.block("public init(\(parameters)) {") { (writer) throws(CodegenError) in
+                try writer.block("\(access)init(\(parameters)) {") { (writer) throws(CodegenError) in
                     for field in shape.fields { writer.line("self.\(field.ident) = \(field.ident)") }
                 }
             }
@@ -160,8 +160,8 @@ extension Emitter {
     }
 
     private func emitCodec(_ shape: StructShape, into writer: inout CodeWriter) throws(CodegenError) {
-        writer.line("@inlinable")
-        try writer.block("public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {") {
+        writer.lines(inlinable)
+        try writer.block("\(access)func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {") {
             (writer) throws(CodegenError) in
             writer.line("let token = writer.writeStructBegin()")
             for field in shape.fields {
@@ -182,8 +182,8 @@ extension Emitter {
             writer.line("writer.writeStructEnd(token)")
         }
         writer.line()
-        writer.line("@inlinable")
-        try writer.block("public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
+        writer.lines(inlinable)
+        try writer.block("\(access)init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
             (writer) throws(CodegenError) in
             writer.line("self.init()")
             let required = shape.fields.filter(\.isRequired)

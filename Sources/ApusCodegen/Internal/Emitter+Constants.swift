@@ -10,12 +10,12 @@ extension Emitter {
     func emitConstants(_ consts: [ConstDefinition], into writer: inout CodeWriter) throws(CodegenError) {
         let names = SwiftNames.members(consts.map(\.name))
         writer.line("/// The constants of \(file.baseName).thrift.")
-        try writer.block("public enum \(Self.constantsName(file)) {") { (writer) throws(CodegenError) in
+        try writer.block("\(access)enum \(Self.constantsName(file)) {") { (writer) throws(CodegenError) in
             for (index, (const, name)) in zip(consts, names).enumerated() {
                 if index > 0, const.doc != nil { writer.line() }
                 writer.lines(SwiftNames.docLines(const.doc))
                 writer.line(
-                    "public static let \(SwiftNames.escaped(name)): \(try swiftType(const.type, file.path)) = \(try constant(const.value, const.type, file.path))"
+                    "\(access)static let \(SwiftNames.escaped(name)): \(try swiftType(const.type, file.path)) = \(try constant(const.value, const.type, file.path))"
                 )
             }
         }

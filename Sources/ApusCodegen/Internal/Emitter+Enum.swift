@@ -17,21 +17,21 @@ extension Emitter {
         let name = SwiftNames.typeName(enumeration.name)
         let members = enumMemberNames(enumeration)
         writer.lines(SwiftNames.docLines(enumeration.doc))
-        try writer.block("public struct \(name): RawRepresentable, CaseIterable, Sendable, Hashable, CustomStringConvertible {") {
+        try writer.block("\(access)struct \(name): RawRepresentable, CaseIterable, Sendable, Hashable, CustomStringConvertible {") {
             (writer) throws(CodegenError) in
-            writer.line("public var rawValue: Int32")
+            writer.line("\(access)var rawValue: Int32")
             writer.line()
-            writer.line("public init(rawValue: Int32) { self.rawValue = rawValue }")
+            writer.line("\(access)init(rawValue: Int32) { self.rawValue = rawValue }")
             for (index, (value, member)) in zip(enumeration.values, members).enumerated() {
                 if index == 0 || value.doc != nil { writer.line() }
                 writer.lines(SwiftNames.docLines(value.doc))
-                writer.line("public static let \(SwiftNames.escaped(member)) = \(name)(rawValue: \(value.value))")
+                writer.line("\(access)static let \(SwiftNames.escaped(member)) = \(name)(rawValue: \(value.value))")
             }
             writer.line()
             writer.line("/// The declared values, in IDL order.")
-            writer.line("public static let allCases: [\(name)] = [\(members.map(SwiftNames.escaped).joined(separator: ", "))]")
+            writer.line("\(access)static let allCases: [\(name)] = [\(members.map(SwiftNames.escaped).joined(separator: ", "))]")
             writer.line()
-            try writer.block("public var description: String {") { (writer) throws(CodegenError) in
+            try writer.block("\(access)var description: String {") { (writer) throws(CodegenError) in
                 writer.line("switch rawValue {")
                 var seen: Set<Int32> = []
                 for value in enumeration.values where seen.insert(value.value).inserted {
@@ -43,12 +43,12 @@ extension Emitter {
         }
         writer.line()
         try writer.block("extension \(name): ThriftElement {") { (writer) throws(CodegenError) in
-            writer.line("@inlinable public static var thriftType: ThriftType { .i32 }")
+            writer.line("\(inlinablePrefix)\(access)static var thriftType: ThriftType { .i32 }")
             writer.line(
-                "@inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> \(name) { \(name)(rawValue: try reader.readI32()) }"
+                "\(inlinablePrefix)\(access)static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> \(name) { \(name)(rawValue: try reader.readI32()) }"
             )
             writer.line(
-                "@inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI32(rawValue) }"
+                "\(inlinablePrefix)\(access)func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeI32(rawValue) }"
             )
         }
     }
@@ -59,7 +59,7 @@ extension Emitter {
         let fields = try fieldModels(union.fields, path: file.path, names: fieldNames(union))
         let isRecursive = isIndirect(union)
         writer.lines(SwiftNames.docLines(union.doc))
-        try writer.block("public \(isRecursive ? "indirect " : "")enum \(name): Sendable, Hashable {") { (writer) throws(CodegenError) in
+        try writer.block("\(access)\(isRecursive ? "indirect " : "")enum \(name): Sendable, Hashable {") { (writer) throws(CodegenError) in
             for field in fields {
                 writer.lines(SwiftNames.docLines(field.field.doc))
                 writer.line("case \(field.ident)(\(field.swiftType))")
@@ -67,8 +67,8 @@ extension Emitter {
         }
         writer.line()
         try writer.block("extension \(name): ThriftMessageBody, ThriftDecodable, ThriftElement {") { (writer) throws(CodegenError) in
-            writer.line("@inlinable")
-            try writer.block("public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {") {
+            writer.lines(inlinable)
+            try writer.block("\(access)func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {") {
                 (writer) throws(CodegenError) in
                 writer.line("let token = writer.writeStructBegin()")
                 writer.line("switch self {")
@@ -84,8 +84,8 @@ extension Emitter {
                 writer.line("writer.writeStructEnd(token)")
             }
             writer.line()
-            writer.line("@inlinable")
-            try writer.block("public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
+            writer.lines(inlinable)
+            try writer.block("\(access)init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
                 (writer) throws(CodegenError) in
                 writer.line("var value: \(name)?")
                 try emitReadLoop(into: &writer) { writer in

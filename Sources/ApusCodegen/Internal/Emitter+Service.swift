@@ -108,10 +108,10 @@ extension Emitter {
         writer.lines(header)
         writer.line()
         writer.lines(SwiftNames.docLines(service.doc))
-        try writer.block("public enum \(name) {") { (writer) throws(CodegenError) in
-            writer.line("public static let serviceName = \(SwiftNames.stringLiteral(service.name))")
+        try writer.block("\(access)enum \(name) {") { (writer) throws(CodegenError) in
+            writer.line("\(access)static let serviceName = \(SwiftNames.stringLiteral(service.name))")
             writer.line()
-            try writer.block("public enum Method {") { (writer) throws(CodegenError) in
+            try writer.block("\(access)enum Method {") { (writer) throws(CodegenError) in
                 for function in functions {
                     var arguments =
                         "service: \(SwiftNames.stringLiteral(service.name)), method: \(SwiftNames.stringLiteral(function.function.name))"
@@ -119,12 +119,12 @@ extension Emitter {
                     if function.function.annotations["idempotent"].map({ $0 != "false" && $0 != "0" }) == true {
                         arguments += ", isIdempotent: true"
                     }
-                    writer.line("public static let \(function.ident) = MethodDescriptor(\(arguments))")
+                    writer.line("\(access)static let \(function.ident) = MethodDescriptor(\(arguments))")
                 }
                 if functions.isEmpty {
-                    writer.line("public static let all: [MethodDescriptor] = []")
+                    writer.line("\(access)static let all: [MethodDescriptor] = []")
                 } else {
-                    writer.line("public static let all = [\(functions.map(\.ident).joined(separator: ", "))]")
+                    writer.line("\(access)static let all = [\(functions.map(\.ident).joined(separator: ", "))]")
                 }
             }
             writer.line()
@@ -134,9 +134,9 @@ extension Emitter {
                 return SwiftNames.typeName(found.value.name) + ".ServiceProtocol"
             }
             if own.isEmpty {
-                writer.line("public protocol ServiceProtocol: \(base ?? "Sendable") {}")
+                writer.line("\(access)protocol ServiceProtocol: \(base ?? "Sendable") {}")
             } else {
-                try writer.block("public protocol ServiceProtocol: \(base ?? "Sendable") {") { (writer) throws(CodegenError) in
+                try writer.block("\(access)protocol ServiceProtocol: \(base ?? "Sendable") {") { (writer) throws(CodegenError) in
                     for function in own {
                         writer.lines(methodDoc(function))
                         let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["context: ServerContext"])
@@ -147,7 +147,7 @@ extension Emitter {
             }
             writer.line()
             writer.line("/// `handler`'s methods, to register with a `Router`.")
-            try writer.block("public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {") {
+            try writer.block("\(access)static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {") {
                 (writer) throws(CodegenError) in
                 if functions.isEmpty {
                     writer.line("ServiceDefinition(name: serviceName, methods: [])")
@@ -159,10 +159,10 @@ extension Emitter {
             }
             writer.line()
             writer.line("/// Calls a server through `transport` (a connection pool, or middleware around one).")
-            try writer.block("public struct Client<Transport: ClientTransport>: Sendable {") { (writer) throws(CodegenError) in
-                writer.line("public let transport: Transport")
+            try writer.block("\(access)struct Client<Transport: ClientTransport>: Sendable {") { (writer) throws(CodegenError) in
+                writer.line("\(access)let transport: Transport")
                 writer.line()
-                writer.line("public init(_ transport: Transport) { self.transport = transport }")
+                writer.line("\(access)init(_ transport: Transport) { self.transport = transport }")
                 for function in functions {
                     writer.line()
                     try emitClientMethod(function, service: service.name, into: &writer)
@@ -252,7 +252,7 @@ extension Emitter {
             separator: ", ")
         let args =
             "\(function.argsType)(\(function.parameters.map { "\(SwiftNames.label($0.name)): \($0.ident)" }.joined(separator: ", ")))"
-        let signature = "public func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "") {"
+        let signature = "\(access)func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "") {"
         try writer.block(signature) { (writer) throws(CodegenError) in
             if function.function.isOneway {
                 writer.line("try await transport.callOneway(\(args), method: Method.\(function.ident), options: options)")

@@ -4,6 +4,14 @@ import ApusIDL
 struct Emitter {
     let program: IDLProgram
     let file: IDLProgram.File
+    var accessLevel: SwiftGenerator.AccessLevel = .public
+
+    /// What every declaration starts with (`public `, `package `, or nothing).
+    var access: String { accessLevel.modifier }
+    /// `@inlinable` lets other modules specialize the codecs for their protocol;
+    /// internal code is never seen from another module, so it goes without.
+    var inlinable: [String] { accessLevel == .internal ? [] : ["@inlinable"] }
+    var inlinablePrefix: String { inlinable.map { $0 + " " }.joined() }
 
     func files(layout: SwiftGenerator.Layout) throws(CodegenError) -> [GeneratedFile] {
         let files = try splitFiles()
@@ -62,7 +70,7 @@ struct Emitter {
             case .typedef(let typedef):
                 writer.line()
                 writer.lines(SwiftNames.docLines(typedef.doc))
-                writer.line("public typealias \(SwiftNames.typeName(typedef.name)) = \(try swiftType(typedef.type, file.path))")
+                writer.line("\(access)typealias \(SwiftNames.typeName(typedef.name)) = \(try swiftType(typedef.type, file.path))")
             case .const(let const):
                 consts.append(const)
             case .service:
