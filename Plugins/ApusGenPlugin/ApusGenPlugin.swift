@@ -17,10 +17,13 @@ struct ApusGenPlugin: BuildToolPlugin {
         let output = context.pluginWorkDirectoryURL.appending(path: "Generated")
         return idlFiles.map { idl in
             let name = idl.deletingPathExtension().lastPathComponent + ".thrift.swift"
+            // The target's other IDL files share its module: named so two types with one Swift name are caught.
+            let siblings = idlFiles.filter { $0 != idl }.flatMap { ["--module-idl", $0.path] }
             return .buildCommand(
                 displayName: "apus gen \(idl.lastPathComponent)",
                 executable: tool.url,
-                arguments: ["--one-file-per-idl"] + config.arguments + ["-o", output.path, "-I", target.directoryURL.path, idl.path],
+                arguments: ["--one-file-per-idl"] + config.arguments + siblings
+                    + ["-o", output.path, "-I", target.directoryURL.path, idl.path],
                 // Every IDL file of the target: an include may be any of them.
                 inputFiles: idlFiles + (configFile.map { [$0] } ?? []),
                 outputFiles: [output.appending(path: name)]

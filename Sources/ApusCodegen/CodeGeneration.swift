@@ -15,16 +15,21 @@ public struct CodeGeneration: Sendable {
     public var searchPaths: [String]
     public var layout: SwiftGenerator.Layout
     public var accessLevel: SwiftGenerator.AccessLevel
+    /// Other IDL files compiled into the same Swift module: parsed and checked
+    /// for clashing type names, not generated (the build plugin runs once per
+    /// file and names the target's other files here).
+    public var moduleFiles: [String]
 
     public init(
         inputs: [String], outputDirectory: String, searchPaths: [String] = [], layout: SwiftGenerator.Layout = .typesAndServices,
-        accessLevel: SwiftGenerator.AccessLevel = .public
+        accessLevel: SwiftGenerator.AccessLevel = .public, moduleFiles: [String] = []
     ) {
         self.inputs = inputs
         self.outputDirectory = outputDirectory
         self.searchPaths = searchPaths
         self.layout = layout
         self.accessLevel = accessLevel
+        self.moduleFiles = moduleFiles
     }
 
     public struct Outcome: Sendable {
@@ -50,13 +55,15 @@ public struct CodeGeneration: Sendable {
     public func run() throws(Failure) -> Outcome {
         let program: IDLProgram
         do throws(IDLError) {
-            program = try IDLLoader(searchPaths: searchPaths).load(inputs)
+            program = try IDLLoader(searchPaths: searchPaths).load(inputs + moduleFiles)
         } catch {
             throw .idl(error)
         }
         let files: [GeneratedFile]
         do throws(CodegenError) {
-            files = try SwiftGenerator(program: program, layout: layout, accessLevel: accessLevel).generate()
+            var generating: [String] = []
+            for input in inputs.map(IDLLoader.normalize) where !generating.contains(input) { generating.append(input) }
+            files = try SwiftGenerator(program: program, layout: layout, accessLevel: accessLevel, generating: generating).generate()
         } catch {
             throw .codegen(error)
         }

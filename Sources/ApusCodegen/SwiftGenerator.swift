@@ -20,18 +20,24 @@ public struct SwiftGenerator: Sendable {
     public let program: IDLProgram
     public let layout: Layout
     public let accessLevel: AccessLevel
+    /// The files to generate: the program's roots unless told otherwise. Other
+    /// roots are still checked for Swift names that clash with these (the build
+    /// plugin loads a target's other IDL files that way, one generation per file).
+    public let generating: [String]
 
-    public init(program: IDLProgram, layout: Layout = .typesAndServices, accessLevel: AccessLevel = .public) {
+    public init(program: IDLProgram, layout: Layout = .typesAndServices, accessLevel: AccessLevel = .public, generating: [String]? = nil) {
         self.program = program
         self.layout = layout
         self.accessLevel = accessLevel
+        self.generating = generating ?? program.roots
     }
 
-    /// Generates the root files of the program, in root order.
+    /// Generates the files in `generating`, in that order.
     public func generate() throws(CodegenError) -> [GeneratedFile] {
+        try TypeNameClashes(program: program).check(generating)
         var files: [GeneratedFile] = []
         var names: [String: String] = [:]
-        for root in program.roots {
+        for root in generating {
             guard let file = program.file(root) else { continue }
             for generated in try Emitter(program: program, file: file, accessLevel: accessLevel).files(layout: layout) {
                 if let other = names[generated.name] {

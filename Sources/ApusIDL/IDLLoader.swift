@@ -121,7 +121,7 @@ public struct IDLLoader: Sendable {
     }
 
     /// Removes `.` and resolvable `..` components so one file has one key.
-    static func normalize(_ path: String) -> String {
+    public static func normalize(_ path: String) -> String {
         let isAbsolute = path.hasPrefix("/")
         var parts: [Substring] = []
         for part in path.split(separator: "/") {

@@ -1,6 +1,7 @@
 // The build plugin's tool: `apus gen` without the rest of the `apus`
 // executable, so building a client does not build the servers.
-// Usage: apus-gen [--split-services] [--access-level public|package|internal] -o DIR [-I DIR]... FILE.thrift...
+// Usage: apus-gen [--split-services] [--access-level public|package|internal]
+//        [--module-idl FILE]... -o DIR [-I DIR]... FILE.thrift...
 import ApusCodegen
 
 #if canImport(Glibc)
@@ -17,7 +18,8 @@ var output: String?
 var searchPaths: [String] = []
 var layout = SwiftGenerator.Layout.oneFilePerIDL
 var accessLevel = SwiftGenerator.AccessLevel.public
-let usage = "usage: apus-gen [--split-services] [--access-level public|package|internal] -o DIR [-I DIR]... FILE.thrift..."
+var moduleFiles: [String] = []
+let usage = "usage: apus-gen [--split-services] [--access-level public|package|internal] [--module-idl FILE]... -o DIR [-I DIR]... FILE.thrift..."
 var arguments = CommandLine.arguments.dropFirst()[...]
 while let argument = arguments.popFirst() {
     switch argument {
@@ -31,6 +33,7 @@ while let argument = arguments.popFirst() {
             exit(2)
         }
         accessLevel = level
+    case "--module-idl": if let path = arguments.popFirst() { moduleFiles.append(path) }
     case let joined where joined.hasPrefix("-I"): searchPaths.append(String(joined.dropFirst(2)))
     default: inputs.append(argument)
     }
@@ -41,7 +44,8 @@ guard let output, !inputs.isEmpty else {
 }
 do throws(CodeGeneration.Failure) {
     let outcome = try CodeGeneration(
-        inputs: inputs, outputDirectory: output, searchPaths: searchPaths, layout: layout, accessLevel: accessLevel
+        inputs: inputs, outputDirectory: output, searchPaths: searchPaths, layout: layout, accessLevel: accessLevel,
+        moduleFiles: moduleFiles
     ).run()
     for warning in outcome.warnings { printError(warning.description) }
 } catch {

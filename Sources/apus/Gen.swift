@@ -9,7 +9,8 @@ struct Gen: ParsableCommand {
             Writes one <file>.thrift.swift per IDL file, or with --split-services \
             <file>_types.swift (structs, unions, exceptions, enums, typedefs, consts) plus \
             <Service>.swift per service. Output is deterministic. Includes are resolved against the including file's directory, \
-            then each -I directory in order. Exit status 1 on any error; every error found is printed.
+            then each -I directory in order. Two types that would get one Swift name in one module \
+            (a.Item and b.Item) are an error. Exit status 1 on any error; every error found is printed.
             """
     )
 
@@ -30,6 +31,13 @@ struct Gen: ParsableCommand {
     @Option(help: ArgumentHelp("The access level of the generated declarations: public, package or internal.", valueName: "level"))
     var accessLevel = "public"
 
+    @Option(
+        name: .customLong("module-idl"),
+        help: ArgumentHelp(
+            "Another IDL file compiled into the same Swift module (repeatable): checked for clashing type names, not generated.",
+            valueName: "file"))
+    var moduleFiles: [String] = []
+
     func validate() throws {
         guard SwiftGenerator.AccessLevel(rawValue: accessLevel) != nil else {
             throw ValidationError("--access-level must be public, package or internal, not '\(accessLevel)'")
@@ -40,7 +48,7 @@ struct Gen: ParsableCommand {
         let generation = CodeGeneration(
             inputs: files, outputDirectory: output, searchPaths: includePaths,
             layout: splitServices ? .typesAndServices : .oneFilePerIDL,
-            accessLevel: SwiftGenerator.AccessLevel(rawValue: accessLevel) ?? .public
+            accessLevel: SwiftGenerator.AccessLevel(rawValue: accessLevel) ?? .public, moduleFiles: moduleFiles
         )
         do throws(CodeGeneration.Failure) {
             let outcome = try generation.run()
