@@ -38,5 +38,6 @@ import Testing
         let unmarked = try Self.generate(.internal)
         #expect(!unmarked.contains("public") && !unmarked.contains("package ") && !unmarked.contains("@inlinable"))
         #expect(unmarked.contains("\nstruct S: Sendable, Hashable {\n    var x: Int32\n"))
+        #expect(unmarked.contains("    protocol ClientProtocol: Sendable {"))
     }
 }

@@ -96,4 +96,29 @@ import Testing
         #expect(files[0].contents.contains("/// The struct.\n/// Second line.\npublic struct S"))
         #expect(files[0].contents.contains("    /// The field.\n    public var f: Int32"))
     }
+
+    @Test func clientProtocolPerService() throws {
+        let files = try Self.generate([
+            "main.thrift": "service Base { i32 count() }\nservice Echo extends Base { string echo(1: string message), oneway void fire() }"
+        ])
+        let echo = try #require(files.first { $0.name == "Echo.swift" }).contents
+        #expect(
+            echo.contains(
+                """
+                    public protocol ClientProtocol: Base.ClientProtocol {
+                        func echo(message: String, options: CallOptions) async throws -> String
+                        func fire(options: CallOptions) async throws
+                    }
+                """))
+        #expect(echo.contains("public struct Client<Transport: ClientTransport>: ClientProtocol {"))
+        #expect(echo.contains("public func count(options: CallOptions) async throws -> Int32 {"))
+        #expect(
+            echo.contains(
+                """
+                extension Echo.ClientProtocol {
+                    public func echo(message: String) async throws -> String {
+                        try await self.echo(message: message, options: .defaults)
+                    }
+                """))
+    }
 }

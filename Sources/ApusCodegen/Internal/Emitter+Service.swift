@@ -129,10 +129,7 @@ extension Emitter {
             }
             writer.line()
             writer.line("/// What a server implements.")
-            let base = try service.extends.map { (base) throws(CodegenError) -> String in
-                guard let found = program.definition(named: base, from: file.path) else { throw CodegenError("unknown service '\(base)'") }
-                return SwiftNames.typeName(found.value.name) + ".ServiceProtocol"
-            }
+            let base = try baseName(service).map { $0 + ".ServiceProtocol" }
             if own.isEmpty {
                 writer.line("\(access)protocol ServiceProtocol: \(base ?? "Sendable") {}")
             } else {
@@ -158,8 +155,10 @@ extension Emitter {
                 }
             }
             writer.line()
+            try emitClientProtocol(own, base: try baseName(service).map { $0 + ".ClientProtocol" }, into: &writer)
+            writer.line()
             writer.line("/// Calls a server through `transport` (a connection pool, or middleware around one).")
-            try writer.block("\(access)struct Client<Transport: ClientTransport>: Sendable {") { (writer) throws(CodegenError) in
+            try writer.block("\(access)struct Client<Transport: ClientTransport>: ClientProtocol {") { (writer) throws(CodegenError) in
                 writer.line("\(access)let transport: Transport")
                 writer.line()
                 writer.line("\(access)init(_ transport: Transport) { self.transport = transport }")
@@ -193,7 +192,18 @@ extension Emitter {
                 )
             }
         }
+        if !own.isEmpty {
+            writer.line()
+            try emitClientDefaults(own, service: name, into: &writer)
+        }
         return writer.text
+    }
+
+    /// The Swift name of the service `service` extends, if any.
+    private func baseName(_ service: ServiceDefinition) throws(CodegenError) -> String? {
+        guard let base = service.extends else { return nil }
+        guard let found = program.definition(named: base, from: file.path) else { throw CodegenError("unknown service '\(base)'") }
+        return SwiftNames.typeName(found.value.name)
     }
 
     private func methodDoc(_ function: FunctionModel) -> [String] {
@@ -246,13 +256,48 @@ extension Emitter {
         }
     }
 
+    /// `func echo(message: String, options: CallOptions) async throws -> String`, without access level.
+    private func clientSignature(_ function: FunctionModel, options: Bool = true) -> String {
+        let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + (options ? ["options: CallOptions"] : []))
+            .joined(separator: ", ")
+        return "func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "")"
+    }
+
+    /// The calls `Client` makes, as a protocol, so code under test can be handed a stand-in.
+    private func emitClientProtocol(_ own: [FunctionModel], base: String?, into writer: inout CodeWriter) throws(CodegenError) {
+        writer.line("/// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.")
+        let opening = "\(access)protocol ClientProtocol: \(base ?? "Sendable") {"
+        if own.isEmpty {
+            writer.line(opening + "}")
+            return
+        }
+        try writer.block(opening) { (writer) throws(CodegenError) in
+            for function in own {
+                writer.lines(methodDoc(function))
+                writer.line(clientSignature(function))
+            }
+        }
+    }
+
+    /// Calls without `options` (a protocol requirement cannot default an argument).
+    private func emitClientDefaults(_ own: [FunctionModel], service: String, into writer: inout CodeWriter) throws(CodegenError) {
+        try writer.block("extension \(service).ClientProtocol {") { (writer) throws(CodegenError) in
+            for (index, function) in own.enumerated() {
+                if index > 0 { writer.line() }
+                let arguments = (function.parameters.map { "\(SwiftNames.label($0.name)): \($0.ident)" } + ["options: .defaults"])
+                    .joined(separator: ", ")
+                try writer.block("\(access)\(clientSignature(function, options: false)) {") { (writer) throws(CodegenError) in
+                    writer.line("try await self.\(function.ident)(\(arguments))")
+                }
+            }
+        }
+    }
+
     private func emitClientMethod(_ function: FunctionModel, service: String, into writer: inout CodeWriter) throws(CodegenError) {
         writer.lines(methodDoc(function))
-        let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["options: CallOptions = .defaults"]).joined(
-            separator: ", ")
         let args =
             "\(function.argsType)(\(function.parameters.map { "\(SwiftNames.label($0.name)): \($0.ident)" }.joined(separator: ", ")))"
-        let signature = "\(access)func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "") {"
+        let signature = "\(access)\(clientSignature(function)) {"
         try writer.block(signature) { (writer) throws(CodegenError) in
             if function.function.isOneway {
                 writer.line("try await transport.callOneway(\(args), method: Method.\(function.ident), options: options)")

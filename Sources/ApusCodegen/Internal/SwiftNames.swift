@@ -19,7 +19,7 @@ enum SwiftNames {
         "ThriftUUID", "ThriftError", "ThriftType", "ThriftElement", "ThriftDecodable", "ThriftEncodable",
         "ThriftCodable", "ThriftMessageBody", "ThriftProtocolReader", "ThriftProtocolWriter", "MethodDescriptor",
         "RPCMethod", "ServiceDefinition", "ServerContext", "ServerResponse", "ClientTransport", "CallOptions",
-        "RPCError", "IncomingMessage", "Method", "ServiceProtocol", "Client",
+        "RPCError", "IncomingMessage", "Method", "ServiceProtocol", "Client", "ClientProtocol",
     ]
 
     /// `name` as a Swift identifier, backticked if it is a keyword.

@@ -154,39 +154,49 @@ public enum Echo {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Sendable {
+        func echo(message: String, options: CallOptions) async throws -> String
+        func echoBinary(payload: [UInt8], options: CallOptions) async throws -> [UInt8]
+        func echoItem(item: Item, options: CallOptions) async throws -> Item
+        func ping(options: CallOptions) async throws
+        func fire(id: Int64, options: CallOptions) async throws
+        func firedCount(options: CallOptions) async throws -> Int64
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func echo(message: String, options: CallOptions = .defaults) async throws -> String {
+        public func echo(message: String, options: CallOptions) async throws -> String {
             let result = try await transport.call(EchoArgs(message: message), method: Method.echo, options: options, result: EchoResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echo returned no result")
         }
 
-        public func echoBinary(payload: [UInt8], options: CallOptions = .defaults) async throws -> [UInt8] {
+        public func echoBinary(payload: [UInt8], options: CallOptions) async throws -> [UInt8] {
             let result = try await transport.call(EchoBinaryArgs(payload: payload), method: Method.echoBinary, options: options, result: EchoBinaryResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echoBinary returned no result")
         }
 
-        public func echoItem(item: Item, options: CallOptions = .defaults) async throws -> Item {
+        public func echoItem(item: Item, options: CallOptions) async throws -> Item {
             let result = try await transport.call(EchoItemArgs(item: item), method: Method.echoItem, options: options, result: EchoItemResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echoItem returned no result")
         }
 
-        public func ping(options: CallOptions = .defaults) async throws {
+        public func ping(options: CallOptions) async throws {
             _ = try await transport.call(PingArgs(), method: Method.ping, options: options, result: PingResult.self)
         }
 
-        public func fire(id: Int64, options: CallOptions = .defaults) async throws {
+        public func fire(id: Int64, options: CallOptions) async throws {
             try await transport.callOneway(FireArgs(id: id), method: Method.fire, options: options)
         }
 
-        public func firedCount(options: CallOptions = .defaults) async throws -> Int64 {
+        public func firedCount(options: CallOptions) async throws -> Int64 {
             let result = try await transport.call(FiredCountArgs(), method: Method.firedCount, options: options, result: FiredCountResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.firedCount returned no result")
@@ -528,6 +538,32 @@ public enum Echo {
     }
 }
 
+extension Echo.ClientProtocol {
+    public func echo(message: String) async throws -> String {
+        try await self.echo(message: message, options: .defaults)
+    }
+
+    public func echoBinary(payload: [UInt8]) async throws -> [UInt8] {
+        try await self.echoBinary(payload: payload, options: .defaults)
+    }
+
+    public func echoItem(item: Item) async throws -> Item {
+        try await self.echoItem(item: item, options: .defaults)
+    }
+
+    public func ping() async throws {
+        try await self.ping(options: .defaults)
+    }
+
+    public func fire(id: Int64) async throws {
+        try await self.fire(id: id, options: .defaults)
+    }
+
+    public func firedCount() async throws -> Int64 {
+        try await self.firedCount(options: .defaults)
+    }
+}
+
 public enum KV {
     public static let serviceName = "KV"
 
@@ -583,31 +619,40 @@ public enum KV {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Sendable {
+        func put(key: String, value: [UInt8], options: CallOptions) async throws
+        /// - Throws: `NotFound`
+        func get(key: String, options: CallOptions) async throws -> [UInt8]
+        func remove(key: String, options: CallOptions) async throws -> Bool
+        func count(options: CallOptions) async throws -> Int64
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func put(key: String, value: [UInt8], options: CallOptions = .defaults) async throws {
+        public func put(key: String, value: [UInt8], options: CallOptions) async throws {
             _ = try await transport.call(PutArgs(key: key, value: value), method: Method.put, options: options, result: PutResult.self)
         }
 
         /// - Throws: `NotFound`
-        public func get(key: String, options: CallOptions = .defaults) async throws -> [UInt8] {
+        public func get(key: String, options: CallOptions) async throws -> [UInt8] {
             let result = try await transport.call(GetArgs(key: key), method: Method.get, options: options, result: GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
             throw RPCError(.missingResult, "KV.get returned no result")
         }
 
-        public func remove(key: String, options: CallOptions = .defaults) async throws -> Bool {
+        public func remove(key: String, options: CallOptions) async throws -> Bool {
             let result = try await transport.call(RemoveArgs(key: key), method: Method.remove, options: options, result: RemoveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "KV.remove returned no result")
         }
 
-        public func count(options: CallOptions = .defaults) async throws -> Int64 {
+        public func count(options: CallOptions) async throws -> Int64 {
             let result = try await transport.call(CountArgs(), method: Method.count, options: options, result: CountResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "KV.count returned no result")
@@ -872,5 +917,23 @@ public enum KV {
                 }
             }
         }
+    }
+}
+
+extension KV.ClientProtocol {
+    public func put(key: String, value: [UInt8]) async throws {
+        try await self.put(key: key, value: value, options: .defaults)
+    }
+
+    public func get(key: String) async throws -> [UInt8] {
+        try await self.get(key: key, options: .defaults)
+    }
+
+    public func remove(key: String) async throws -> Bool {
+        try await self.remove(key: key, options: .defaults)
+    }
+
+    public func count() async throws -> Int64 {
+        try await self.count(options: .defaults)
     }
 }

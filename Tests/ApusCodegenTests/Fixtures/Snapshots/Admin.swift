@@ -111,20 +111,25 @@ public enum Admin {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Users.ClientProtocol {
+        func shutdown(delaySeconds: Int32, options: CallOptions) async throws
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions = .defaults) async throws -> Bool {
+        public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(Base.AliveArgs(), method: Method.alive, options: options, result: Base.AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.alive returned no result")
         }
 
-        public func version(options: CallOptions = .defaults) async throws -> String {
+        public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(Base.VersionArgs(), method: Method.version, options: options, result: Base.VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.version returned no result")
@@ -132,7 +137,7 @@ public enum Admin {
 
         /// Finds a user.
         /// - Throws: `NotFound`, `Overloaded`
-        public func get(id: UserID, options: CallOptions = .defaults) async throws -> User {
+        public func get(id: UserID, options: CallOptions) async throws -> User {
             let result = try await transport.call(Users.GetArgs(id: id), method: Method.get, options: options, result: Users.GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
@@ -141,44 +146,44 @@ public enum Admin {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool?, options: CallOptions = .defaults) async throws {
+        public func put(user: User, overwrite: Bool?, options: CallOptions) async throws {
             let result = try await transport.call(Users.PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: Users.PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }
 
-        public func touch(id: UserID, options: CallOptions = .defaults) async throws {
+        public func touch(id: UserID, options: CallOptions) async throws {
             try await transport.callOneway(Users.TouchArgs(id: id), method: Method.touch, options: options)
         }
 
-        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions = .defaults) async throws -> [User] {
+        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
             let result = try await transport.call(Users.SearchArgs(query: query, limit: limit, colors: colors), method: Method.search, options: options, result: Users.SearchResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.search returned no result")
         }
 
-        public func reset(options: CallOptions = .defaults) async throws {
+        public func reset(options: CallOptions) async throws {
             _ = try await transport.call(Users.ResetArgs(), method: Method.reset, options: options, result: Users.ResetResult.self)
         }
 
-        public func histogram(context_: String, options_: String, result_: String, options: CallOptions = .defaults) async throws -> [Color: Int32] {
+        public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
             let result = try await transport.call(Users.HistogramArgs(context_: context_, options_: options_, result_: result_), method: Method.histogram, options: options, result: Users.HistogramResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.histogram returned no result")
         }
 
-        public func pick(choice: Choice?, options: CallOptions = .defaults) async throws -> Choice {
+        public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
             let result = try await transport.call(Users.PickArgs(choice: choice), method: Method.pick, options: options, result: Users.PickResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.pick returned no result")
         }
 
-        public func nothing(empty: Empty, options: CallOptions = .defaults) async throws -> Empty {
+        public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
             let result = try await transport.call(Users.NothingArgs(empty: empty), method: Method.nothing, options: options, result: Users.NothingResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.nothing returned no result")
         }
 
-        public func shutdown(delaySeconds: Int32, options: CallOptions = .defaults) async throws {
+        public func shutdown(delaySeconds: Int32, options: CallOptions) async throws {
             _ = try await transport.call(ShutdownArgs(delaySeconds: delaySeconds), method: Method.shutdown, options: options, result: ShutdownResult.self)
         }
     }
@@ -238,5 +243,11 @@ public enum Admin {
                 }
             }
         }
+    }
+}
+
+extension Admin.ClientProtocol {
+    public func shutdown(delaySeconds: Int32) async throws {
+        try await self.shutdown(delaySeconds: delaySeconds, options: .defaults)
     }
 }

@@ -36,20 +36,27 @@ public enum Base {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Sendable {
+        /// Is anyone there?
+        func alive(options: CallOptions) async throws -> Bool
+        func version(options: CallOptions) async throws -> String
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions = .defaults) async throws -> Bool {
+        public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(AliveArgs(), method: Method.alive, options: options, result: AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Base.alive returned no result")
         }
 
-        public func version(options: CallOptions = .defaults) async throws -> String {
+        public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(VersionArgs(), method: Method.version, options: options, result: VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Base.version returned no result")
@@ -172,5 +179,15 @@ public enum Base {
                 }
             }
         }
+    }
+}
+
+extension Base.ClientProtocol {
+    public func alive() async throws -> Bool {
+        try await self.alive(options: .defaults)
+    }
+
+    public func version() async throws -> String {
+        try await self.version(options: .defaults)
     }
 }

@@ -45,23 +45,30 @@ public enum Keywords {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Sendable {
+        func `default`(self_: String, `in`: Maybe?, token: Int32, options: CallOptions) async throws -> Maybe
+        func all_(options: CallOptions) async throws
+        func transport_(transport_: String, options: CallOptions) async throws
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func `default`(self_: String, `in`: Maybe?, token: Int32, options: CallOptions = .defaults) async throws -> Maybe {
+        public func `default`(self_: String, `in`: Maybe?, token: Int32, options: CallOptions) async throws -> Maybe {
             let result = try await transport.call(DefaultArgs(self_: self_, in: `in`, token: token), method: Method.`default`, options: options, result: DefaultResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Keywords.default returned no result")
         }
 
-        public func all_(options: CallOptions = .defaults) async throws {
+        public func all_(options: CallOptions) async throws {
             _ = try await transport.call(AllArgs(), method: Method.all_, options: options, result: AllResult.self)
         }
 
-        public func transport_(transport_: String, options: CallOptions = .defaults) async throws {
+        public func transport_(transport_: String, options: CallOptions) async throws {
             _ = try await transport.call(TransportArgs(transport_: transport_), method: Method.transport_, options: options, result: TransportResult.self)
         }
     }
@@ -251,5 +258,19 @@ public enum Keywords {
                 }
             }
         }
+    }
+}
+
+extension Keywords.ClientProtocol {
+    public func `default`(self_: String, `in`: Maybe?, token: Int32) async throws -> Maybe {
+        try await self.`default`(self_: self_, in: `in`, token: token, options: .defaults)
+    }
+
+    public func all_() async throws {
+        try await self.all_(options: .defaults)
+    }
+
+    public func transport_(transport_: String) async throws {
+        try await self.transport_(transport_: transport_, options: .defaults)
     }
 }

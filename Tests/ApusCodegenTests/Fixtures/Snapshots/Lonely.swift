@@ -17,8 +17,11 @@ public enum Lonely {
         ServiceDefinition(name: serviceName, methods: [])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Sendable {}
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }

@@ -114,20 +114,35 @@ public enum Users {
         ])
     }
 
+    /// What `Client` offers: take `some ClientProtocol` to call the service through a stand-in in tests.
+    public protocol ClientProtocol: Base.ClientProtocol {
+        /// Finds a user.
+        /// - Throws: `NotFound`, `Overloaded`
+        func get(id: UserID, options: CallOptions) async throws -> User
+        /// - Throws: `Overloaded`
+        func put(user: User, overwrite: Bool?, options: CallOptions) async throws
+        func touch(id: UserID, options: CallOptions) async throws
+        func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User]
+        func reset(options: CallOptions) async throws
+        func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32]
+        func pick(choice: Choice?, options: CallOptions) async throws -> Choice
+        func nothing(empty: Empty, options: CallOptions) async throws -> Empty
+    }
+
     /// Calls a server through `transport` (a connection pool, or middleware around one).
-    public struct Client<Transport: ClientTransport>: Sendable {
+    public struct Client<Transport: ClientTransport>: ClientProtocol {
         public let transport: Transport
 
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions = .defaults) async throws -> Bool {
+        public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(Base.AliveArgs(), method: Method.alive, options: options, result: Base.AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.alive returned no result")
         }
 
-        public func version(options: CallOptions = .defaults) async throws -> String {
+        public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(Base.VersionArgs(), method: Method.version, options: options, result: Base.VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.version returned no result")
@@ -135,7 +150,7 @@ public enum Users {
 
         /// Finds a user.
         /// - Throws: `NotFound`, `Overloaded`
-        public func get(id: UserID, options: CallOptions = .defaults) async throws -> User {
+        public func get(id: UserID, options: CallOptions) async throws -> User {
             let result = try await transport.call(GetArgs(id: id), method: Method.get, options: options, result: GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
@@ -144,38 +159,38 @@ public enum Users {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool?, options: CallOptions = .defaults) async throws {
+        public func put(user: User, overwrite: Bool?, options: CallOptions) async throws {
             let result = try await transport.call(PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }
 
-        public func touch(id: UserID, options: CallOptions = .defaults) async throws {
+        public func touch(id: UserID, options: CallOptions) async throws {
             try await transport.callOneway(TouchArgs(id: id), method: Method.touch, options: options)
         }
 
-        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions = .defaults) async throws -> [User] {
+        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
             let result = try await transport.call(SearchArgs(query: query, limit: limit, colors: colors), method: Method.search, options: options, result: SearchResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.search returned no result")
         }
 
-        public func reset(options: CallOptions = .defaults) async throws {
+        public func reset(options: CallOptions) async throws {
             _ = try await transport.call(ResetArgs(), method: Method.reset, options: options, result: ResetResult.self)
         }
 
-        public func histogram(context_: String, options_: String, result_: String, options: CallOptions = .defaults) async throws -> [Color: Int32] {
+        public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
             let result = try await transport.call(HistogramArgs(context_: context_, options_: options_, result_: result_), method: Method.histogram, options: options, result: HistogramResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.histogram returned no result")
         }
 
-        public func pick(choice: Choice?, options: CallOptions = .defaults) async throws -> Choice {
+        public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
             let result = try await transport.call(PickArgs(choice: choice), method: Method.pick, options: options, result: PickResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.pick returned no result")
         }
 
-        public func nothing(empty: Empty, options: CallOptions = .defaults) async throws -> Empty {
+        public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
             let result = try await transport.call(NothingArgs(empty: empty), method: Method.nothing, options: options, result: NothingResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.nothing returned no result")
@@ -698,5 +713,39 @@ public enum Users {
                 }
             }
         }
+    }
+}
+
+extension Users.ClientProtocol {
+    public func get(id: UserID) async throws -> User {
+        try await self.get(id: id, options: .defaults)
+    }
+
+    public func put(user: User, overwrite: Bool?) async throws {
+        try await self.put(user: user, overwrite: overwrite, options: .defaults)
+    }
+
+    public func touch(id: UserID) async throws {
+        try await self.touch(id: id, options: .defaults)
+    }
+
+    public func search(query: String, limit: Int32, colors: Set<Color>) async throws -> [User] {
+        try await self.search(query: query, limit: limit, colors: colors, options: .defaults)
+    }
+
+    public func reset() async throws {
+        try await self.reset(options: .defaults)
+    }
+
+    public func histogram(context_: String, options_: String, result_: String) async throws -> [Color: Int32] {
+        try await self.histogram(context_: context_, options_: options_, result_: result_, options: .defaults)
+    }
+
+    public func pick(choice: Choice?) async throws -> Choice {
+        try await self.pick(choice: choice, options: .defaults)
+    }
+
+    public func nothing(empty: Empty) async throws -> Empty {
+        try await self.nothing(empty: empty, options: .defaults)
     }
 }
