@@ -62,7 +62,7 @@ import Testing
             if id == 503 { throw Overloaded(retryAfter: 2) }
             return User(id: id, name: "found")
         }
-        func put(user: User, overwrite: Bool?, context: ServerContext) async throws {}
+        func put(user: User, overwrite: Bool, context: ServerContext) async throws {}
         func touch(id: UserID, context: ServerContext) async throws {}
         func search(query: String, limit: Int32, colors: Set<Color>, context: ServerContext) async throws -> [User] { [] }
         func reset(context: ServerContext) async throws {}

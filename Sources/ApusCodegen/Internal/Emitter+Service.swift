@@ -59,6 +59,15 @@ extension Emitter {
         return names
     }
 
+    /// A parameter as Apache Thrift treats it: `required` and `optional` are
+    /// ignored in argument lists, so every argument is written by the client and
+    /// read if present by the server (the handler sees its default when it is not).
+    static func argument(_ parameter: Field) -> Field {
+        var parameter = parameter
+        parameter.requiredness = .default
+        return parameter
+    }
+
     /// Functions of `service`, inherited ones first (`extends` composes).
     func functionModels(_ service: ServiceDefinition, path: String, depth: Int = 0) throws(CodegenError) -> [FunctionModel] {
         guard depth < 64 else { throw CodegenError("service \(service.name) extends itself", location: service.location.description) }
@@ -90,7 +99,7 @@ extension Emitter {
             models.append(
                 FunctionModel(
                     function: function, owner: owner, isInherited: false, name: name,
-                    parameters: try fieldModels(function.parameters, path: path, names: parameterNames),
+                    parameters: try fieldModels(function.parameters.map(Self.argument), path: path, names: parameterNames),
                     exceptions: try fieldModels(function.exceptions, path: path, names: exceptionNames, allOptional: true),
                     returnType: try function.returnType.map { (type) throws(CodegenError) in try swiftType(type, path) }, path: path,
                     argsName: nested.args, resultName: nested.result

@@ -146,7 +146,7 @@ public enum Admin {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool?, options: CallOptions) async throws {
+        public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
             let result = try await transport.call(Users.PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: Users.PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }

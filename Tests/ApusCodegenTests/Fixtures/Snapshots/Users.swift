@@ -26,7 +26,7 @@ public enum Users {
         /// - Throws: `NotFound`, `Overloaded`
         func get(id: UserID, context: ServerContext) async throws -> User
         /// - Throws: `Overloaded`
-        func put(user: User, overwrite: Bool?, context: ServerContext) async throws
+        func put(user: User, overwrite: Bool, context: ServerContext) async throws
         func touch(id: UserID, context: ServerContext) async throws
         func search(query: String, limit: Int32, colors: Set<Color>, context: ServerContext) async throws -> [User]
         func reset(context: ServerContext) async throws
@@ -120,7 +120,7 @@ public enum Users {
         /// - Throws: `NotFound`, `Overloaded`
         func get(id: UserID, options: CallOptions) async throws -> User
         /// - Throws: `Overloaded`
-        func put(user: User, overwrite: Bool?, options: CallOptions) async throws
+        func put(user: User, overwrite: Bool, options: CallOptions) async throws
         func touch(id: UserID, options: CallOptions) async throws
         func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User]
         func reset(options: CallOptions) async throws
@@ -159,7 +159,7 @@ public enum Users {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool?, options: CallOptions) async throws {
+        public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
             let result = try await transport.call(PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }
@@ -279,9 +279,9 @@ public enum Users {
 
     public struct PutArgs: ThriftMessageBody, ThriftDecodable {
         public var user: User
-        public var overwrite: Bool?
+        public var overwrite: Bool
 
-        public init(user: User = User(), overwrite: Bool? = true) {
+        public init(user: User = User(), overwrite: Bool = true) {
             self.user = user
             self.overwrite = overwrite
         }
@@ -291,10 +291,8 @@ public enum Users {
             let token = writer.writeStructBegin()
             try writer.writeFieldBegin(.struct, id: 1)
             try user.encode(to: &writer)
-            if let overwrite {
-                try writer.writeFieldBegin(.bool, id: 2)
-                try writer.writeBool(overwrite)
-            }
+            try writer.writeFieldBegin(.bool, id: 2)
+            try writer.writeBool(overwrite)
             try writer.writeFieldStop()
             writer.writeStructEnd(token)
         }
@@ -721,7 +719,7 @@ extension Users.ClientProtocol {
         try await self.get(id: id, options: .defaults)
     }
 
-    public func put(user: User, overwrite: Bool?) async throws {
+    public func put(user: User, overwrite: Bool) async throws {
         try await self.put(user: user, overwrite: overwrite, options: .defaults)
     }
 
