@@ -122,20 +122,20 @@ import Testing
                 """))
     }
 
-    /// Apache's compiler ignores `required` and `optional` in argument lists
-    /// (with a warning); so does Apus: every argument is opt-in, req-out.
-    @Test func argumentRequirednessIsIgnoredAsInApache() throws {
+    /// Apache's compiler ignores `optional` in argument lists (with a warning) and
+    /// keeps `required` (its servers reject a call without the argument); so does Apus.
+    @Test func argumentRequirednessIsTreatedAsInApache() throws {
         let source = "union U { 1: string s }\nservice S { void f(1: required string a, 2: optional bool b = true, 3: U u) }"
         let program = try TestSupport.load(["main.thrift": source])
         #expect(program.warnings.map(\.message) == [
-            "required keyword is ignored in argument lists (argument 'a' of S.f)",
             "optional keyword is ignored in argument lists (argument 'b' of S.f)",
         ])
         let service = try #require(try SwiftGenerator(program: program).generate().first { $0.name == "S.swift" }).contents
         // Non-optional, always written; a union has no empty value, so it alone is Optional (nil is not written).
         #expect(service.contains("func f(a: String, b: Bool, u: U?, context: ServerContext) async throws"))
         #expect(service.contains("public init(a: String = \"\", b: Bool = true, u: U? = nil) {"))
-        // An argument the client did not send is its default on the server, as in Apache's C++ server.
-        #expect(!service.contains("missingRequiredField"))
+        // A required argument the client did not send is a protocol error, as in Apache's C++ server;
+        // any other is its default on the server.
+        #expect(service.contains("missingRequiredField"))
     }
 }

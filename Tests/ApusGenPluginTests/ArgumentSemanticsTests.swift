@@ -6,7 +6,7 @@ import Testing
 /// What Apache Thrift does with absent arguments and results, end to end
 /// through the generated code and an in-process server: an argument the
 /// client did not send reaches the handler as its default (Apache's C++
-/// server does the same; `required` is ignored in argument lists), and a reply
+/// server does the same for arguments not marked `required`), and a reply
 /// with neither a result nor a declared exception is MISSING_RESULT.
 @Suite struct ArgumentSemanticsTests {
     final class RecordingInventory: Inventory.ServiceProtocol {

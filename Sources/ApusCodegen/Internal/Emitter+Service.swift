@@ -59,10 +59,13 @@ extension Emitter {
         return names
     }
 
-    /// A parameter as Apache Thrift treats it: `required` and `optional` are
-    /// ignored in argument lists, so every argument is written by the client and
-    /// read if present by the server (the handler sees its default when it is not).
+    /// A parameter as Apache Thrift treats it: `optional` is ignored in argument
+    /// lists, so such an argument is written by the client and read if present by
+    /// the server (the handler sees its default when it is not), like one without a
+    /// keyword; `required` holds: Apache's servers reject a call without it
+    /// (C++ TProtocolException INVALID_DATA, Python's validate), and so does Apus.
     static func argument(_ parameter: Field) -> Field {
+        guard parameter.requiredness == .optional else { return parameter }
         var parameter = parameter
         parameter.requiredness = .default
         return parameter

@@ -153,11 +153,11 @@ struct Resolver {
             }
             if let returnType = function.returnType { checkType(returnType, in: file) }
             checkFields(function.parameters, in: file, context: "the arguments of \(context)")
-            // Apache's compiler ignores both keywords here (every argument is opt-in, req-out), and so does Apus.
-            for parameter in function.parameters where parameter.requiredness != .default {
-                report(
-                    .warning, "\(parameter.requiredness.rawValue) keyword is ignored in argument lists (argument '\(parameter.name)' of \(context))",
-                    at: parameter.location)
+            // Apache's compiler ignores `optional` here (the argument is opt-in, req-out), and so does Apus;
+            // `required` holds.
+            for parameter in function.parameters where parameter.requiredness == .optional {
+                report(.warning, "optional keyword is ignored in argument lists (argument '\(parameter.name)' of \(context))",
+                       at: parameter.location)
             }
             checkFields(function.exceptions, in: file, context: "the exceptions of \(context)")
             if function.isOneway {
