@@ -25,8 +25,11 @@ import Glibc
 public final class QueueEngine: @unchecked Sendable {
     /// How the engine runs; the socket is configured separately.
     public struct Options: Sendable {
-        /// Idle passes spent polling the rings before sleeping (wakeup mode).
+        /// Idle passes spent polling the rings before sleeping (wakeup mode), before `spinLimit`.
         public var idleSpins = 0
+        /// The most an idle loop polls for the next packet before sleeping; how much of it is
+        /// spent adapts to the traffic (`SpinPolicy`). Zero: sleep as soon as a pass is empty.
+        public var spinLimit: Duration = .microseconds(50)
         /// Never sleep: poll the rings (and, with a busy-polling socket, the driver) continuously.
         public var busyPoll = false
         /// Runs the engine on a device wrapped around the socket (loss, reordering and
@@ -132,6 +135,8 @@ public final class QueueEngine: @unchecked Sendable {
         var idle = 0
         var nextReport = NetInstant.zero
         var trim = TrimPolicy()
+        var spin = SpinPolicy(maximum: NetDuration(nanoseconds: Int64(options.spinLimit.components.seconds) * 1_000_000_000
+                                                   + options.spinLimit.components.attoseconds / 1_000_000_000))
         while true {
             now = MonotonicClock.now()
             let flags = control.load(ordering: .relaxed)
@@ -159,6 +164,7 @@ public final class QueueEngine: @unchecked Sendable {
             }
             guard received == 0 && ran == 0 && !application.hasOutput && !executor.hasWork else {
                 idle = 0
+                spin.worked()
                 continue
             }
             idle += 1
@@ -167,6 +173,13 @@ public final class QueueEngine: @unchecked Sendable {
                 continue
             }
             guard idle > options.idleSpins else { continue }
+            guard spin.shouldSleep(at: now) else {
+                // Polling on: let whatever else is runnable on this core go first, the
+                // kernel's receive processing above all (a threaded NAPI, or ksoftirqd),
+                // which a spinning loop would otherwise hold off for a whole time slice.
+                sched_yield()
+                continue
+            }
             var deadline = min(stack.nextDeadline, device.nextDeadline, nextReport, application.nextDeadline)
             if let next = timers.last { deadline = min(deadline, next.deadline) }
             // Frames the device could not take yet (flush kicked while it took them): retry soon.

@@ -117,6 +117,8 @@ struct Bench: AsyncParsableCommand {
     var cpu: Int?
     @Flag(help: "xdp: busy-poll instead of sleeping when idle.")
     var busyPoll = false
+    @Option(help: "xdp: at most this many microseconds polling for the next packet before sleeping, as much of it as the traffic repays (0: sleep at once).")
+    var spinLimit = 50
     @Option(name: .customLong("zero-copy"), help: "xdp: auto, on or off.")
     var zeroCopy: XDP.ZeroCopyChoice = .auto
     @Option(help: "xdp: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
@@ -245,6 +247,7 @@ struct Bench: AsyncParsableCommand {
             placement.vlan = vlan
             var options = QueueEngine.Options()
             options.busyPoll = busyPoll
+            options.spinLimit = .microseconds(spinLimit)
             if let impair {
                 do throws(ImpairmentSyntaxError) {
                     let (impairment, seed) = try LinkImpairment.parse(impair)

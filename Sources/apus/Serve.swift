@@ -129,6 +129,8 @@ struct Serve: AsyncParsableCommand {
     var frames: UInt32 = 16384
     @Option(help: "AF_XDP: idle loop passes before sleeping in poll().")
     var idleSpins = 0
+    @Option(help: "AF_XDP: at most this many microseconds polling for the next packet before sleeping, as much of it as the traffic repays (0: sleep at once).")
+    var spinLimit = 50
     @Option(help: "AF_XDP: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
     var impair: String?
     @Option(help: "AF_XDP: connections per queue; beyond, new clients get SYN cookies, then RSTs.")
@@ -147,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         guard minReadRate >= 0 else { throw ValidationError("--min-read-rate must be 0 or positive") }
         guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard (threads ?? 1) >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard spinLimit >= 0 else { throw ValidationError("--spin-limit must be 0 (no spinning) or positive") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must be 0 or positive") }
@@ -323,6 +326,7 @@ struct Serve: AsyncParsableCommand {
         var options = QueueEngine.Options()
         options.busyPoll = busyPoll
         options.idleSpins = idleSpins
+        options.spinLimit = .microseconds(spinLimit)
         if let impair {
             do throws(ImpairmentSyntaxError) {
                 let (impairment, seed) = try LinkImpairment.parse(impair)
