@@ -94,6 +94,10 @@
 #   APUS_BENCH_TCP_TESTBED=plain  (tcp, rpc) run on the testbed as scripts/testbed.sh makes it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ported modes run the Python tool (scripts/bench/); the others are still below.
+case "${1:-}" in
+  kernel) PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@" ;;
+esac
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }

@@ -13,6 +13,7 @@ packages=(
   libxdp-dev libbpf-dev libelf-dev zlib1g-dev clang llvm xdp-tools bpftool iproute2
   # Apache Thrift: interop tests, golden vectors, comparison benchmarks
   python3 python3-thrift thrift-compiler libthrift-dev libboost-dev libssl-dev g++ pkg-config
+  python3-matplotlib  # the plots of scripts/bench.sh (it runs without them)
   libevent-dev  # TNonblockingServer (scripts/bench.sh kernel)
   # service discovery: a real etcd for the fleet tests (started by the tests, on loopback)
   etcd-server etcd-client
