@@ -108,6 +108,9 @@ def plot(results, rows, title, cpu_keys):
             ax.plot(xs, qs, marker="o", color=colors.get(r["server"]),
                     label="%s round %d (max %.0f us)" % (r["server"], r["round"], r["max_us"]))
         ax.set_yscale("logit")
+        ax.set_yticks(qs)
+        ax.set_yticklabels(["p50", "p90", "p99", "p99.9"])
+        ax.minorticks_off()
         ax.set_xscale("log")
         ax.set_xlabel("latency us")
         ax.set_ylabel("fraction of calls")
