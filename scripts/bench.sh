@@ -96,7 +96,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Ported modes run the Python tool (scripts/bench/); the others are still below.
 case "${1:-}" in
-  kernel|rpc) PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@" ;;
+  kernel|rpc|xdp|tcp) PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@" ;;
 esac
 
 die() { echo "bench: error: $*" >&2; exit 1; }
