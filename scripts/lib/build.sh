@@ -1,4 +1,4 @@
-# Shared by scripts/bench.sh and scripts/demo.sh (sourced, not run). Callers define die() and note().
+# Shared by scripts/demo.sh (sourced, not run; scripts/bench/runner.py does the same for the benchmarks). Callers define die() and note().
 
 # build_release_apus BIN VAR: when the environment variable VAR names a binary, checks BIN (its
 # value) is executable and uses it as it is; otherwise builds BIN with `swift build -c release`.
