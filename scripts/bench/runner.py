@@ -43,6 +43,19 @@ def on_signals():
     signal.signal(signal.SIGTERM, handler)
 
 
+class shielded:
+    """Ignores SIGINT/SIGTERM while the block runs (a second Ctrl-C must not cut a teardown
+    short), restoring the handlers after; the commands it runs inherit the ignoring."""
+
+    def __enter__(self):
+        self.saved = [(s, signal.signal(s, signal.SIG_IGN)) for s in (signal.SIGINT, signal.SIGTERM)]
+
+    def __exit__(self, *exc):
+        for s, handler in self.saved:
+            signal.signal(s, handler)
+        return False
+
+
 def stamp():
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
@@ -191,8 +204,9 @@ def stop_load():
 
 
 def cleanup():
-    stop_load()
-    stop_server()
+    with shielded():
+        stop_load()
+        stop_server()
 
 
 # ---- builds ----------------------------------------------------------------------------

@@ -79,8 +79,9 @@ class Testbed:
     def __exit__(self, *exc):
         runner.cleanup()
         # Also ends whatever is left in the namespaces and removes the program and its pins.
-        subprocess.run(["timeout", "120", "bash", "scripts/testbed.sh", "down"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with runner.shielded():
+            subprocess.run(["timeout", "120", "bash", "scripts/testbed.sh", "down"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if any(os.path.exists(p) for p in ("/run/netns/" + NS_SRV, "/run/netns/" + NS_CLI, "/sys/fs/bpf/apus/" + IF_SRV)):
             note("warning: the testbed is not fully down; run: bash scripts/testbed.sh down")
         return False
