@@ -174,7 +174,12 @@ struct Net: ParsableCommand {
                         + " tcp_segments_in=\(s.tcpSegmentsReceived) tcp_segments_out=\(s.tcpSegmentsSent) tcp_retransmissions=\(s.tcpRetransmissions)"
                         + " tcp_fast_retransmits=\(s.tcpFastRetransmits) tcp_timeouts=\(s.tcpTimeouts) tcp_resets_sent=\(s.tcpResetsSent)"
                         + " tcp_ooo_queued=\(s.tcpOutOfOrderQueued) dropped_bad_checksum=\(s.droppedBadChecksum) dropped_malformed=\(s.droppedMalformed)"
-                        + " tx_blocked=\(device.statistics.transmitBlocked) connections_left=\(stack.connectionCount) \(device.frameAccounting)")
+                        + " tx_blocked=\(device.statistics.transmitBlocked) connections_left=\(stack.connectionCount) \(device.frameAccounting)"
+                        // Frames the kernel dropped before ApusNet saw them (XDP_STATISTICS).
+                        + (device.kernelStatistics.map { k in
+                            " xsk_rx_dropped=\(k.rxDropped) xsk_rx_ring_full=\(k.rxRingFull) xsk_fill_ring_empty=\(k.fillRingEmpty)"
+                                + " xsk_rx_invalid=\(k.rxInvalidDescriptors) xsk_tx_invalid=\(k.txInvalidDescriptors)"
+                        } ?? ""))
         }
     }
 }
