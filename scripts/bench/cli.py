@@ -54,6 +54,17 @@ def whole(v):
     return re.fullmatch(r"[1-9][0-9]*", v) is not None
 
 
+def counts(text, option):
+    """The whitespace-separated positive integers of `option` (as strings), or die naming it."""
+    values = text.split()
+    if not values:
+        die("%s is empty" % option)
+    for v in values:
+        if not whole(v):
+            die("%s takes positive integers, got '%s'" % (option, v))
+    return values
+
+
 def parse(mode, args):
     o = Options()
     o.mode = mode
@@ -125,12 +136,7 @@ def check(o):
         die("--payload (the rr request size) must be 1..65536 bytes in tcp mode, got '%s'" % o.payload)
     o.depth = "1 4" if o.depth == "-" else o.depth
     # A list of depths (calls in flight per connection): each is a run of its own.
-    o.depths = o.depth.split()
-    if not o.depths:
-        die("--depth is empty")
-    for d in o.depths:
-        if not whole(d):
-            die("--depth takes positive integers, got '%s'" % d)
+    o.depths = counts(o.depth, "--depth")
     if o.client not in ("kernel", "xdp"):
         die("--client must be kernel or xdp, got '%s'" % o.client)
     if o.paced_client not in ("kernel", "xdp"):
@@ -139,12 +145,8 @@ def check(o):
         die("--payload must be a byte count, got '%s'" % o.payload)
     if o.protocol not in ("binary", "compact"):
         die("--protocol must be binary or compact, got '%s'" % o.protocol)
-    o.conns = o.connections.split()
-    if not o.conns:
-        die("--connections is empty")
+    o.conns = counts(o.connections, "--connections")
     for c in o.conns:
-        if not whole(c):
-            die("--connections takes positive integers, got '%s'" % c)
         if o.mode == "tcp" and int(c) > 4096:
             die("--connections: at most 4096 per run in tcp mode, got '%s'" % c)
     o.conns = [int(c) for c in o.conns]

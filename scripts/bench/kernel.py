@@ -1,6 +1,5 @@
 """kernel mode: `apus serve` and the Apache Thrift C++ TNonblockingServer on kernel sockets over
 loopback, each pinned to CPU 0, driven by the same client (`apus bench`, CPU 1)."""
-import json
 import os
 import time
 
@@ -57,15 +56,8 @@ def measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs):
         error = error or "client printed no JSON line (see %s.client.out)" % log
     keys = ("qps", "calls", "errors", "p50_us", "p90_us", "p99_us", "p999_us", "max_us")
     if not error:
-        try:
-            got = json.loads(line)
-            missing = [k for k in keys if k not in got]
-            if missing:
-                error = "client JSON lacks " + ", ".join(missing)
-            else:
-                row.update({k: got[k] for k in keys})
-        except ValueError as x:
-            error = "client JSON does not parse: %s" % x
+        got, error = runner.json_fields(line, keys, "client")
+        row.update(got or {})
     if not error:
         wall = (t1 - t0) / 1e9
         cpu = (cpu1 - cpu0) / runner.CLK_TCK
@@ -103,10 +95,7 @@ def run(o):
             die("%s has no 'bench' subcommand yet (APUS_BENCH_CLIENT=/path uses another client)" % apus.bin)
     servers = ([] if skip_apus else ["apus"]) + ["cpp"]
     PINS = runner.Pins()
-    stamp = runner.stamp()
-    results, logs = ".build/bench/kernel-%s.jsonl" % stamp, ".build/bench/kernel-%s" % stamp
-    os.makedirs(logs, exist_ok=True)
-    open(results, "w").close()
+    stamp, results, logs = runner.new_results("kernel")
     failed = 0
     # Connection count and depth outer, server inner: each apus/cpp pair runs back to back,
     # so drift on a shared machine hits both sides of a ratio alike.

@@ -2,7 +2,6 @@
 sockets and the Apache Thrift C++ server, each pinned to CPU 0 in the server namespace, driven
 by one client (`apus bench`, CPU 1, client namespace) at saturation, then xdp and cpp paced at
 half of cpp's saturated QPS for their p99 at 50% load. The table and the targets: rpc_table."""
-import json
 import os
 import re
 import statistics
@@ -119,15 +118,8 @@ def run_one(c, name, conns, depth, rnd, rate):
             row["warning"] = "no 'queue 0:' line from the xdp server"
     keys = ("qps", "calls", "errors", "mismatches", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "transport")
     if not error:
-        try:
-            got = json.loads(line)
-            missing = [k for k in keys if k not in got]
-            if missing:
-                error = "client JSON lacks " + ", ".join(missing)
-            else:
-                row.update({k: got[k] for k in keys})
-        except ValueError as x:
-            error = "client JSON does not parse: %s" % x
+        got, error = runner.json_fields(line, keys, "client")
+        row.update(got or {})
     if not error:
         tck = runner.CLK_TCK
         wall = (t1 - t0) / 1e9
@@ -200,10 +192,7 @@ def run(o):
     # The XDP program on the client end too, for --client xdp; harmless for the kernel client
     # (the program passes everything but the Apus client's address to the kernel).
     os.environ["APUS_CLIENT_XDP"] = "1"
-    c.stamp = runner.stamp()
-    c.results, c.logs = ".build/bench/rpc-%s.jsonl" % c.stamp, ".build/bench/rpc-%s" % c.stamp
-    os.makedirs(c.logs, exist_ok=True)
-    open(c.results, "w").close()
+    c.stamp, c.results, c.logs = runner.new_results("rpc")
     started = time.time()
     with testbed.Testbed(c.logs, c.tb_kind == "tuned", c.pins) as c.tb:
         c.tb.tune()

@@ -7,6 +7,7 @@ user+nice+system+irq+softirq(+steal) from /proc/stat, and a client's CPU time is
 this process's reaped children's times across the client's run (nothing else is reaped then).
 """
 import hashlib
+import json
 import os
 import re
 import resource
@@ -58,6 +59,29 @@ class shielded:
 
 def stamp():
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def new_results(mode):
+    """(stamp, results, logs) of a run: an empty .build/bench/MODE-STAMP.jsonl and the log
+    directory beside it."""
+    when = stamp()
+    results, logs = ".build/bench/%s-%s.jsonl" % (mode, when), ".build/bench/%s-%s" % (mode, when)
+    os.makedirs(logs, exist_ok=True)
+    open(results, "w").close()
+    return when, results, logs
+
+
+def json_fields(line, keys, who):
+    """The `keys` of the JSON object on `line` as a dict, and None; or None and why not
+    (`who` names the program that printed it)."""
+    try:
+        got = json.loads(line)
+    except ValueError as x:
+        return None, "%s JSON does not parse: %s" % (who, x)
+    missing = [k for k in keys if k not in got]
+    if missing:
+        return None, "%s JSON lacks %s" % (who, ", ".join(missing))
+    return {k: got[k] for k in keys}, None
 
 
 # ---- pinning ---------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 against the Linux kernel's TCP (Benchmarks/tcp-ref/echo_server.c), each pinned to CPU 0 in the
 server namespace, driven by the C load client (Benchmarks/tcp-ref/tcp_load.c) on CPU 1:
 {stream, rr} x connection counts x {apus, kernel}, rounds alternating the servers."""
-import json
-import os
 import re
 import statistics
 import time
@@ -108,20 +106,12 @@ def run_one(c, name, test, conns, rnd):
     row["client_retransmissions"] = rcli1 - rcli0 if rcli0 is not None and rcli1 is not None else None
     if name == "kernel":
         row["server_kernel_retransmissions"] = rsrv1 - rsrv0 if rsrv0 is not None and rsrv1 is not None else None
-    got = None
     if line:
-        try:
-            got = json.loads(line)
-        except ValueError as x:
-            error = error or "load client JSON does not parse: %s" % x
-    if got is not None:
         keys = ["connected", "elapsed_s", "bytes_echoed", "bytes_sent_total", "closed_normally", "incomplete", "errors", "mismatches"]
         keys += ["mb_per_s"] if test == "stream" else ["transactions", "tps", "avg_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"]
-        missing = [k for k in keys if k not in got]
-        if missing:
-            error = error or "load client JSON lacks " + ", ".join(missing)
-        else:
-            row.update({k: got[k] for k in keys})
+        got, why = runner.json_fields(line, keys, "load client")
+        error = error or why
+        row.update(got or {})
     if not error:
         tck = runner.CLK_TCK
         wall = (t1 - t0) / 1e9
@@ -189,10 +179,7 @@ def run(o):
     # A server is stopped with SIGTERM once the load client is done (it then prints its
     # counters); it also stops on its own after this long, should nobody stop it.
     c.serve_seconds = WARMUP + o.duration + 60
-    c.stamp = runner.stamp()
-    c.results, c.logs = ".build/bench/tcp-%s.jsonl" % c.stamp, ".build/bench/tcp-%s" % c.stamp
-    os.makedirs(c.logs, exist_ok=True)
-    open(c.results, "w").close()
+    c.stamp, c.results, c.logs = runner.new_results("tcp")
     started = time.time()
     with testbed.Testbed(c.logs, c.tb_kind == "tuned", c.pins) as c.tb:
         c.tb.tune()

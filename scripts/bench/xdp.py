@@ -2,8 +2,6 @@
 reference over libxdp (Benchmarks/xdp-ref/reflect.c), each pinned to CPU 0 in the server
 namespace, driven by the C blaster (Benchmarks/xdp-ref/blaster.c) on CPU 1 in the client
 namespace. Rounds alternate the reflectors; the table gives the medians and apus/c."""
-import json
-import os
 import re
 import statistics
 import time
@@ -98,16 +96,9 @@ def run_one(c, name, rnd):
     else:
         row["warning"] = "no summary line from the reflector"
     if not error:
-        try:
-            got = json.loads(line)
-            keys = ("replies_per_s", "sent", "received", "lost", "unexpected", "rtt_avg_us", "rtt_max_us")
-            missing = [k for k in keys if k not in got]
-            if missing:
-                error = "blaster JSON lacks " + ", ".join(missing)
-            else:
-                row.update({k: got[k] for k in keys})
-        except ValueError as x:
-            error = "blaster JSON does not parse: %s" % x
+        keys = ("replies_per_s", "sent", "received", "lost", "unexpected", "rtt_avg_us", "rtt_max_us")
+        got, error = runner.json_fields(line, keys, "blaster")
+        row.update(got or {})
     if not error:
         tck = runner.CLK_TCK
         wall = (t1 - t0) / 1e9
@@ -142,10 +133,7 @@ def run(o):
     # A reflector is stopped with SIGTERM once the blaster is done (both then print their
     # summaries); it also stops on its own after this long, should nobody stop it.
     c.reflect_seconds = WARMUP + o.duration + 30
-    c.stamp = runner.stamp()
-    c.results, c.logs = ".build/bench/xdp-%s.jsonl" % c.stamp, ".build/bench/xdp-%s" % c.stamp
-    os.makedirs(c.logs, exist_ok=True)
-    open(c.results, "w").close()
+    c.stamp, c.results, c.logs = runner.new_results("xdp")
     with testbed.Testbed(c.logs):
         for rnd in range(1, o.rounds + 1):
             # apus c, c apus, ...: drift on a shared machine hits both sides alike.
