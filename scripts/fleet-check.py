@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICE = "echo"
 TTL = 3  # seconds: the lease of every registration here
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
-from checks import check, finish, free_port, kill_all, processes, spawn as start  # noqa: E402
+from checks import check, finish, free_port, in_testbed, kill_all, processes, spawn as start, testbed_down, testbed_up  # noqa: E402
 from checks import stop as stop_process  # noqa: E402
 
 
@@ -236,40 +236,32 @@ def main():
     etcd.stop()
 
 
-def testbed(*args):
-    return ["bash", os.path.join(ROOT, "scripts/testbed.sh"), "exec", *args]
-
-
 def xdp_phase():
     """An AF_XDP server among kernel ones, on the testbed."""
-    if os.geteuid() != 0:
-        print("fleet: AF_XDP server in the fleet: skipped (not root; the testbed needs root)")
-        return
-    up = subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "up"], capture_output=True, text=True, timeout=120)
-    if up.returncode != 0:
-        check("testbed up for the AF_XDP fleet", False, (up.stderr or up.stdout).strip()[-300:])
+    if not testbed_up("fleet: AF_XDP server in the fleet: skipped (not root; the testbed needs root)",
+                      "testbed up for the AF_XDP fleet"):
         return
     try:
         data = tempfile.mkdtemp(prefix="apus-fleet-xdp-etcd-")
         etcd_data.append(data)
         client_port, peer_port = 23790, 23800  # inside apus-cli: nothing else listens there
         cli_address = "10.10.0.2"
-        start(testbed("cli", shutil.which("etcd") or "/usr/bin/etcd", "--name", "apus-fleet-xdp", "--data-dir", data,
+        start(in_testbed("cli", shutil.which("etcd") or "/usr/bin/etcd", "--name", "apus-fleet-xdp", "--data-dir", data,
                       "--listen-client-urls", f"http://127.0.0.1:{client_port},http://{cli_address}:{client_port}",
                       "--advertise-client-urls", f"http://{cli_address}:{client_port}",
                       "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
                       "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
                       "--initial-cluster", f"apus-fleet-xdp=http://127.0.0.1:{peer_port}", "--log-level", "error"))
-        ctl = lambda *a: subprocess.run(testbed("cli", "etcdctl", "--endpoints", f"127.0.0.1:{client_port}", *a),
+        ctl = lambda *a: subprocess.run(in_testbed("cli", "etcdctl", "--endpoints", f"127.0.0.1:{client_port}", *a),
                                         capture_output=True, text=True, timeout=15, env=dict(os.environ, ETCDCTL_API="3"))
         deadline = time.time() + 15
         while time.time() < deadline and ctl("endpoint", "health").returncode != 0:
             time.sleep(0.2)
         prefix = f"/apus-fleet-xdp-{os.getpid()}"
         common = ["--service", SERVICE, "--registration-ttl", str(TTL), "--deregister-delay", "1", "--log-level", "warning"]
-        kernel = start(testbed("cli", APUS, "serve", "--transport", "kernel", "--port", "19500",
+        kernel = start(in_testbed("cli", APUS, "serve", "--transport", "kernel", "--port", "19500",
                                "--register", f"etcd://127.0.0.1:{client_port}{prefix}", *common))
-        xdp = start(testbed("srv", APUS, "serve", "--transport", "xdp", "--interface", "apus-s", "--address", "10.10.0.10",
+        xdp = start(in_testbed("srv", APUS, "serve", "--transport", "xdp", "--interface", "apus-s", "--address", "10.10.0.10",
                             "--port", "9090", "--grace-period", "2", "--register", f"etcd://{cli_address}:{client_port}{prefix}",
                             *common))
         for server in (kernel, xdp):
@@ -286,7 +278,7 @@ def xdp_phase():
                 break
             time.sleep(0.2)
         check("AF_XDP and kernel servers registered in one etcd", keys == wanted, f"{keys}")
-        bench = start(testbed("cli", APUS, "bench", "--discover", f"etcd://127.0.0.1:{client_port}{prefix}", "--service", SERVICE,
+        bench = start(in_testbed("cli", APUS, "bench", "--discover", f"etcd://127.0.0.1:{client_port}{prefix}", "--service", SERVICE,
                               "--lb", "round-robin", "--duration", "6", "--concurrency", "8", "--json", "--timeout", "2"))
         time.sleep(3)
         status = stop(xdp)
@@ -308,7 +300,7 @@ def xdp_phase():
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "down"], capture_output=True, timeout=60)
+        testbed_down()
 
 
 try:

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 APUS = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/apus")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
-from checks import check, finish, free_port, kill_all, processes, spawn  # noqa: E402
+from checks import check, finish, free_port, in_testbed, kill_all, processes, spawn, testbed_down, testbed_up  # noqa: E402
 from checks import stop as stop_process  # noqa: E402
 
 
@@ -112,26 +112,17 @@ def kernel_checks():
     stop(server)
 
 
-def testbed(namespace, *cmd):
-    return ["bash", os.path.join(ROOT, "scripts/testbed.sh"), "exec", namespace, *cmd]
-
-
 def xdp_checks():
-    if os.geteuid() != 0:
-        print("metrics: AF_XDP queue series: skipped (not root; the testbed needs root)")
-        return
-    up = subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "up"], capture_output=True, text=True, timeout=120)
-    if up.returncode != 0:
-        check("testbed up", False, (up.stderr or up.stdout).strip()[-300:])
+    if not testbed_up("metrics: AF_XDP queue series: skipped (not root; the testbed needs root)", "testbed up"):
         return
     try:
-        server = start(testbed("srv", APUS, "serve", "--transport", "xdp", "--interface", "apus-s", "--address", "10.10.0.10",
+        server = start(in_testbed("srv", APUS, "serve", "--transport", "xdp", "--interface", "apus-s", "--address", "10.10.0.10",
                                "--port", "9090", "--metrics", "127.0.0.1:9464", "--grace-period", "2", "--log-level", "warning"))
-        run = subprocess.run(testbed("cli", APUS, "bench", "--host", "10.10.0.10", "--port", "9090", "--calls", "2000",
+        run = subprocess.run(in_testbed("cli", APUS, "bench", "--host", "10.10.0.10", "--port", "9090", "--calls", "2000",
                                      "--connections", "4", "--concurrency", "8", "--json"), capture_output=True, text=True, timeout=60)
         result = json.loads([l for l in run.stdout.splitlines() if l.startswith("{")][-1])
         time.sleep(1.5)  # the engines publish their counters about once a second
-        scraped = subprocess.run(testbed("srv", "/usr/bin/python3", "-c",
+        scraped = subprocess.run(in_testbed("srv", "/usr/bin/python3", "-c",
                                          "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9464/metrics').read().decode())"),
                                  capture_output=True, text=True, timeout=30)
         parsed = samples(scraped.stdout)
@@ -155,7 +146,7 @@ def xdp_checks():
         for process in processes:
             if process.poll() is None:
                 process.kill()
-        subprocess.run(["bash", os.path.join(ROOT, "scripts/testbed.sh"), "down"], capture_output=True, timeout=60)
+        testbed_down()
 
 
 try:

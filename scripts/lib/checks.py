@@ -4,6 +4,7 @@ line, free loopback ports, and the processes a script started (stopped, and kill
     sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
     from checks import check, free_port, spawn, stop, finish
 """
+import os
 import signal
 import socket
 import subprocess
@@ -58,3 +59,28 @@ def finish(name):
     failed = results.count(False)
     print(f"{name}: {len(results) - failed} passed, {failed} failed")
     sys.exit(1 if failed or not results else 0)
+
+
+TESTBED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testbed.sh")
+
+
+def in_testbed(namespace, *cmd):
+    """`cmd` run in the testbed's namespace `namespace` (srv or cli)."""
+    return ["bash", TESTBED, "exec", namespace, *cmd]
+
+
+def testbed_up(skipped, check_name):
+    """Brings the netns testbed up: True when it is; otherwise prints `skipped` (not root)
+    or fails the check `check_name` with the script's last words, and returns False."""
+    if os.geteuid() != 0:
+        print(skipped)
+        return False
+    up = subprocess.run(["bash", TESTBED, "up"], capture_output=True, text=True, timeout=120)
+    if up.returncode != 0:
+        check(check_name, False, (up.stderr or up.stdout).strip()[-300:])
+        return False
+    return True
+
+
+def testbed_down():
+    subprocess.run(["bash", TESTBED, "down"], capture_output=True, timeout=60)
