@@ -28,8 +28,8 @@ struct Gen: ParsableCommand {
     @Flag(help: "Write <file>_types.swift plus <Service>.swift per service instead of one file per IDL file.")
     var splitServices = false
 
-    @Option(help: ArgumentHelp("The access level of the generated declarations: public, package or internal.", valueName: "level"))
-    var accessLevel = "public"
+    @Option(help: ArgumentHelp("The access level of the generated declarations.", valueName: "level"))
+    var accessLevel = SwiftGenerator.AccessLevel.public
 
     @Option(
         name: .customLong("module-idl"),
@@ -38,17 +38,11 @@ struct Gen: ParsableCommand {
             valueName: "file"))
     var moduleFiles: [String] = []
 
-    func validate() throws {
-        guard SwiftGenerator.AccessLevel(rawValue: accessLevel) != nil else {
-            throw ValidationError("--access-level must be public, package or internal, not '\(accessLevel)'")
-        }
-    }
-
     func run() throws {
         let generation = CodeGeneration(
             inputs: files, outputDirectory: output, searchPaths: includePaths,
             layout: splitServices ? .typesAndServices : .oneFilePerIDL,
-            accessLevel: SwiftGenerator.AccessLevel(rawValue: accessLevel) ?? .public, moduleFiles: moduleFiles
+            accessLevel: accessLevel, moduleFiles: moduleFiles
         )
         do throws(CodeGeneration.Failure) {
             let outcome = try generation.run()
@@ -60,3 +54,5 @@ struct Gen: ParsableCommand {
         }
     }
 }
+
+extension SwiftGenerator.AccessLevel: ExpressibleByArgument {}
