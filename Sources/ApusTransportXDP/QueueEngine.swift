@@ -135,8 +135,7 @@ public final class QueueEngine: @unchecked Sendable {
         var idle = 0
         var nextReport = NetInstant.zero
         var trim = TrimPolicy()
-        var spin = SpinPolicy(maximum: NetDuration(nanoseconds: Int64(options.spinLimit.components.seconds) * 1_000_000_000
-                                                   + options.spinLimit.components.attoseconds / 1_000_000_000))
+        var spin = SpinPolicy(maximum: NetDuration(options.spinLimit))
         while true {
             now = MonotonicClock.now()
             let flags = control.load(ordering: .relaxed)
