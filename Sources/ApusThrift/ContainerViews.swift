@@ -1,10 +1,27 @@
 /// A list or set left in the input: decoding it walks (and so validates)
 /// the elements once without storing them; iterating reads them again,
 /// lazily, from the same bytes. Valid as long as the input is.
+///
+/// Elements that decode themselves (structs and their views) are decoded once
+/// while validating, since skipping checks only the wire shape and a struct
+/// may still reject it (a required field missing, a nested type mismatch):
+/// iterating can then never fail.
 public struct ListView<Element: ThriftElement>: Sequence, @unchecked Sendable {
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline let protocolID: ThriftProtocolID
     public let count: Int
+
+    /// No elements (what a view holds for a list field the input left out).
+    @inlinable public static var empty: ListView { ListView(bytes: UnsafeRawBufferPointer(start: nil, count: 0), protocolID: .binary, count: 0) }
+
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, protocolID: ThriftProtocolID, count: Int) {
+        self.bytes = bytes
+        self.protocolID = protocolID
+        self.count = count
+    }
+
+    public var isEmpty: Bool { count == 0 }
 
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader, set: Bool = false) throws(ThriftError) {
@@ -13,7 +30,11 @@ public struct ListView<Element: ThriftElement>: Sequence, @unchecked Sendable {
             throw reader.mismatch(set ? "set" : "list", expected: Element.thriftType, found: header.elementType)
         }
         let start = reader.offset
-        try reader.skipElements(header.elementType, count: header.count)
+        if Element.self is any ThriftDecodable.Type {
+            for _ in 0..<header.count { _ = try Element.read(from: &reader) }
+        } else {
+            try reader.skipElements(header.elementType, count: header.count)
+        }
         bytes = reader.consumedBytes(from: start)
         if set { reader.readSetEnd() } else { reader.readListEnd() }
         protocolID = Reader.protocolID
@@ -48,6 +69,18 @@ public struct MapView<Key: ThriftElement, Value: ThriftElement>: Sequence, @unch
     @usableFromInline let protocolID: ThriftProtocolID
     public let count: Int
 
+    /// No entries (what a view holds for a map field the input left out).
+    @inlinable public static var empty: MapView { MapView(bytes: UnsafeRawBufferPointer(start: nil, count: 0), protocolID: .binary, count: 0) }
+
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, protocolID: ThriftProtocolID, count: Int) {
+        self.bytes = bytes
+        self.protocolID = protocolID
+        self.count = count
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         let header = try reader.readMapBegin()
@@ -55,9 +88,10 @@ public struct MapView<Key: ThriftElement, Value: ThriftElement>: Sequence, @unch
             throw reader.mismatch("map", expected: Key.thriftType, found: header.keyType)
         }
         let start = reader.offset
+        let (decodesKey, decodesValue) = (Key.self is any ThriftDecodable.Type, Value.self is any ThriftDecodable.Type)
         for _ in 0..<header.count {
-            try reader.skip(header.keyType)
-            try reader.skip(header.valueType)
+            if decodesKey { _ = try Key.read(from: &reader) } else { try reader.skip(header.keyType) }
+            if decodesValue { _ = try Value.read(from: &reader) } else { try reader.skip(header.valueType) }
         }
         bytes = reader.consumedBytes(from: start)
         reader.readMapEnd()

@@ -136,6 +136,28 @@ extension ThriftProtocolWriter {
         for element in elements { try element.write(to: &self) }
     }
 
+    /// Writes a list left in its input (a view's field) again, element by element.
+    @inlinable
+    public mutating func writeList<E: ThriftElement>(_ view: ListView<E>) throws(ThriftError) {
+        try writeListBegin(E.thriftType, count: view.count)
+        for element in view { try element.write(to: &self) }
+    }
+
+    @inlinable
+    public mutating func writeSet<E: ThriftElement>(_ view: ListView<E>) throws(ThriftError) {
+        try writeSetBegin(E.thriftType, count: view.count)
+        for element in view { try element.write(to: &self) }
+    }
+
+    @inlinable
+    public mutating func writeMap<K: ThriftElement, V: ThriftElement>(_ view: MapView<K, V>) throws(ThriftError) {
+        try writeMapBegin(keyType: K.thriftType, valueType: V.thriftType, count: view.count)
+        for (key, value) in view {
+            try key.write(to: &self)
+            try value.write(to: &self)
+        }
+    }
+
     @inlinable
     public mutating func writeMap<K: ThriftElement, V: ThriftElement>(_ map: [K: V]) throws(ThriftError) {
         try writeMapBegin(keyType: K.thriftType, valueType: V.thriftType, count: map.count)

@@ -29,6 +29,14 @@ import Testing
                 + "rename one, or give one file its own `namespace swift Module` and generate it into another target")
     }
 
+    @Test func aStructNamedLikeAnotherStructsView() throws {
+        // `Item` brings `ItemView`, its zero-copy view: a struct of that name would be declared twice.
+        let message = try #require(try Self.message(["a.thrift": "struct Item { 1: i32 x }\nstruct ItemView { 1: i32 y }"], roots: ["a.thrift"]))
+        #expect(message.hasPrefix("a.thrift:2:1: error: struct ItemView and the view ItemView of Item at a.thrift:1:1 are both the Swift type ItemView"))
+        // A union has no view: `ChoiceView` is free.
+        #expect(try Self.message(["a.thrift": "union Choice { 1: i32 x }\nstruct ChoiceView { 1: i32 y }"], roots: ["a.thrift"]) == nil)
+    }
+
     @Test func aSiblingFileNotGeneratedStillCounts() throws {
         // The plugin generates one file per run and names the target's others (`--module-idl`).
         let files = ["a.thrift": "namespace swift App\nstruct Item {}", "b.thrift": "namespace swift App\nenum Item { A = 1 }"]

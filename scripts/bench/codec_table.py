@@ -80,7 +80,8 @@ def table(cpp_text, apus_text, status, results, stamp, seconds):
             if status == "ok" and ae == "-":
                 warnings.append("WARNING: Apus printed no encode and/or decode result for codec=%s proto=%s" % (c, p))
     print(line)
-    print("Apus dec = zero-copy decode (strings, lists, maps stay in the input, validated); Apus dec* = decode into owned values;")
+    print("Apus dec = decode through the generated view (strings, lists, maps stay in the input, validated); Apus dec* = decode into")
+    print("the generated owned struct;")
     print("C++/Apus* = C++ enc+dec over Apus enc + owned dec. Apache C++ decodes into a reused object (Apache users do that).")
     for w in warnings:
         print(w)

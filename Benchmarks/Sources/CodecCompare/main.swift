@@ -135,7 +135,7 @@ do {
     try run("small", CodecFixtures.small, view: SmallView.self,
             touch: { Int($0.id) &+ $0.name.count }, touchOwned: { Int($0.id) &+ $0.name.utf8.count })
     try run("large", CodecFixtures.large, view: LargeView.self,
-            touch: { Int($0.id) &+ $0.title.count &+ ($0.values?.count ?? 0) &+ ($0.attrs?.count ?? 0) &+ $0.inner.b.count },
+            touch: { Int($0.id) &+ $0.title.count &+ $0.values.count &+ $0.attrs.count &+ $0.inner.b.count },
             touchOwned: { Int($0.id) &+ $0.title.utf8.count &+ $0.values.count &+ $0.attrs.count &+ $0.inner.b.utf8.count })
 } catch {
     fail("CodecCompare: \(error)")

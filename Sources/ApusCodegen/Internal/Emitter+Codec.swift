@@ -160,22 +160,42 @@ extension Emitter {
     }
 
     private func emitCodec(_ shape: StructShape, into writer: inout CodeWriter) throws(CodegenError) {
+        let fields = shape.fields.map { field in
+            CodecField(model: field, isOptional: field.isOptional,
+                       encode: { (value) throws(CodegenError) in try encodeLines(field.field.type, field.path, value: value) },
+                       decode: { (assign) throws(CodegenError) in try decodeLines(field.field.type, field.path, assign: assign) })
+        }
+        try emitCodecBodies(fields, displayName: shape.displayName, into: &writer)
+    }
+
+    /// A field as a codec writes and reads it: how it is held and the lines for its value.
+    struct CodecField {
+        var model: FieldModel
+        /// Held as a Swift Optional: written only when set.
+        var isOptional: Bool
+        var encode: (_ value: String) throws(CodegenError) -> [String]
+        var decode: (_ assign: (String) -> String) throws(CodegenError) -> [String]
+    }
+
+    /// `encode(to:)` and `init(from:)` over `fields` (an owned struct's, or a view's).
+    func emitCodecBodies(_ fields: [CodecField], displayName: String, into writer: inout CodeWriter) throws(CodegenError) {
         writer.lines(inlinable)
         try writer.block("\(access)func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {") {
             (writer) throws(CodegenError) in
             writer.line("let token = writer.writeStructBegin()")
-            for field in shape.fields {
+            for codecField in fields {
+                let field = codecField.model
                 let begin = "try writer.writeFieldBegin(\(wireType(field.field.type, field.path)), id: \(field.field.id))"
-                if field.isOptional {
+                if codecField.isOptional {
                     let binding = Self.shadowed(field.name) ? "let value = \(field.access)" : "let \(field.ident)"
                     let value = Self.shadowed(field.name) ? "value" : field.ident
                     try writer.block("if \(binding) {") { (writer) throws(CodegenError) in
                         writer.line(begin)
-                        writer.lines(try encodeLines(field.field.type, field.path, value: value))
+                        writer.lines(try codecField.encode(value))
                     }
                 } else {
                     writer.line(begin)
-                    writer.lines(try encodeLines(field.field.type, field.path, value: field.access))
+                    writer.lines(try codecField.encode(field.access))
                 }
             }
             writer.line("try writer.writeFieldStop()")
@@ -186,7 +206,7 @@ extension Emitter {
         try writer.block("\(access)init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
             (writer) throws(CodegenError) in
             writer.line("self.init()")
-            let required = shape.fields.filter(\.isRequired)
+            let required = fields.map(\.model).filter(\.isRequired)
             if required.count == 1 {
                 writer.line("var isSet = false")
             } else if required.count > 1 {
@@ -196,15 +216,17 @@ extension Emitter {
             try emitReadLoop(into: &writer) { writer in
                 for field in required {
                     let flag = required.count == 1 ? "isSet" : "isSet.\(field.ident)"
-                    let detail = SwiftNames.stringLiteral("\(shape.displayName).\(field.field.name) is required")
+                    let detail = SwiftNames.stringLiteral("\(displayName).\(field.field.name) is required")
                     writer.line(
                         "guard \(flag) else { throw reader.error(.missingRequiredField, fieldID: \(field.field.id), detail: \(detail)) }")
                 }
                 writer.line("return")
             } cases: { (writer) throws(CodegenError) in
-                for field in shape.fields {
+                for codecField in fields {
+                    let field = codecField.model
                     let flag = field.isRequired ? (required.count == 1 ? "isSet = true" : "isSet.\(field.ident) = true") : nil
-                    try emitCase(field, flag: flag, into: &writer) { "\(field.access) = \($0)" }
+                    let lines = try codecField.decode { "\(field.access) = \($0)" }
+                    emitCase(field, lines: lines, flag: flag, into: &writer)
                 }
             }
         }
@@ -230,8 +252,12 @@ extension Emitter {
     }
 
     func emitCase(_ field: FieldModel, flag: String?, into writer: inout CodeWriter, assign: (String) -> String) throws(CodegenError) {
+        emitCase(field, lines: try decodeLines(field.field.type, field.path, assign: assign), flag: flag, into: &writer)
+    }
+
+    /// One field's case of the read loop: `lines` read it, `flag` marks a required one as seen.
+    func emitCase(_ field: FieldModel, lines: [String], flag: String?, into writer: inout CodeWriter) {
         let label = "case (\(field.field.id), \(wireType(field.field.type, field.path))):"
-        let lines = try decodeLines(field.field.type, field.path, assign: assign)
         if lines.count == 1 {
             writer.line("\(label) \(lines[0])\(flag.map { "; \($0)" } ?? "")")
         } else {
@@ -253,5 +279,7 @@ extension Emitter {
                 isException: structure.kind == .exception),
             into: &writer
         )
+        writer.line()
+        try emitView(of: name, displayName: name, models: fields, into: &writer)
     }
 }

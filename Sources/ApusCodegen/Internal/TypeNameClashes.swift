@@ -12,10 +12,15 @@ struct TypeNameClashes {
         var path: String
         var definition: Definition
         var swiftName: String
+        /// The view type generated beside a struct (`FooView`), not the struct itself.
+        var isView = false
 
-        func isSame(as other: Declared) -> Bool { other.path == path && other.definition.name == definition.name }
+        func isSame(as other: Declared) -> Bool {
+            other.path == path && other.definition.name == definition.name && other.isView == isView
+        }
         var what: String {
-            switch definition {
+            if isView { return "the view \(swiftName) of \(definition.name)" }
+            return switch definition {
             case .struct(let structure): "\(structure.kind.rawValue) \(definition.name)"
             case .enum: "enum \(definition.name)"
             case .typedef: "typedef \(definition.name)"
@@ -48,9 +53,11 @@ struct TypeNameClashes {
 
     private func declared(in path: String) -> [Declared] {
         guard let file = program.file(path) else { return [] }
-        return file.document.definitions.compactMap { definition in
-            if case .const = definition { return nil }
-            return Declared(path: path, definition: definition, swiftName: SwiftNames.typeName(definition.name))
+        return file.document.definitions.flatMap { definition -> [Declared] in
+            if case .const = definition { return [] }
+            let declared = Declared(path: path, definition: definition, swiftName: SwiftNames.typeName(definition.name))
+            guard case .struct(let structure) = definition, structure.kind != .union else { return [declared] }
+            return [declared, Declared(path: path, definition: definition, swiftName: Emitter.viewName(declared.swiftName), isView: true)]
         }
     }
 

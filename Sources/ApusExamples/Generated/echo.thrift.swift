@@ -52,6 +52,52 @@ extension Item: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `Item` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct ItemView: ThriftCodable, ThriftElement {
+    public var id: Int64 = 0
+    public var title: BytesView = .empty
+    public var extra: MapView<BytesView, BytesView>? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.i64, id: 1)
+        try writer.writeI64(id)
+        try writer.writeFieldBegin(.string, id: 2)
+        try writer.writeBinary(title)
+        if let extra {
+            try writer.writeFieldBegin(.map, id: 3)
+            try writer.writeMap(extra)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        var isSet: (id: Bool, title: Bool) = (false, false)
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet.id else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "Item.id is required") }
+                guard isSet.title else { throw reader.error(.missingRequiredField, fieldID: 2, detail: "Item.title is required") }
+                return
+            case (1, .i64): id = try reader.readI64(); isSet.id = true
+            case (2, .string): title = try reader.readBinary(); isSet.title = true
+            case (3, .map): extra = try MapView<BytesView, BytesView>(from: &reader)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct NotFound: Error, Sendable, Hashable {
     public var key: String
 
@@ -81,6 +127,39 @@ extension NotFound: ThriftMessageBody, ThriftDecodable, ThriftElement {
                 reader.readStructEnd(token)
                 return
             case (1, .string): key = try reader.readString()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
+/// `NotFound` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct NotFoundView: ThriftCodable, ThriftElement {
+    public var key: BytesView = .empty
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.string, id: 1)
+        try writer.writeBinary(key)
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): key = try reader.readBinary()
             default: try reader.skip(field.type)
             }
         }

@@ -321,6 +321,257 @@ extension User: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `User` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+/// A field whose IDL default is not a number is nil when the input left it out.
+public struct UserView: ThriftCodable, ThriftElement {
+    public var id: UserID = 0
+    public var name: BytesView = .empty
+    public var nickname: BytesView? = nil
+    public var age: Int32 = 18
+    public var color: Color = Color.green
+    public var secondColor: Color? = nil
+    public var tagGroups: [Tags] = []
+    public var friends: ListView<Int64> = .empty
+    public var logins: MapView<BytesView, StampView> = .empty
+    public var avatars: [Color: [[UInt8]]]? = nil
+    public var photo: BytesView = .empty
+    public var externalID: ThriftUUID = ThriftUUID(high: 0, low: 0)
+    public var flags: Int8 = 0
+    public var level: Int16 = 0
+    public var score: Double = 1.5
+    public var active: Bool = true
+    public var matrix: [[Int32]] = []
+    public var nested: [[String]: Set<Int32>] = [:]
+    public var created: StampView? = nil
+    public var confidence: Confidence = Confidence.medium
+    public var choice: Choice? = nil
+    public var blobs: [[String: [UInt8]]] = []
+    public var raw: BytesView? = nil
+    public var palette: ListView<Color>? = nil
+    public var referrer: UserID? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.i64, id: 1)
+        try writer.writeI64(id)
+        try writer.writeFieldBegin(.string, id: 2)
+        try writer.writeBinary(name)
+        if let nickname {
+            try writer.writeFieldBegin(.string, id: 3)
+            try writer.writeBinary(nickname)
+        }
+        try writer.writeFieldBegin(.i32, id: 4)
+        try writer.writeI32(age)
+        try writer.writeFieldBegin(.i32, id: 5)
+        try writer.writeI32(color.rawValue)
+        if let secondColor {
+            try writer.writeFieldBegin(.i32, id: 6)
+            try writer.writeI32(secondColor.rawValue)
+        }
+        try writer.writeFieldBegin(.list, id: 7)
+        try writer.writeListBegin(.list, count: tagGroups.count)
+        for element0 in tagGroups {
+            try writer.writeList(element0)
+        }
+        try writer.writeFieldBegin(.set, id: 8)
+        try writer.writeSet(friends)
+        try writer.writeFieldBegin(.map, id: 9)
+        try writer.writeMap(logins)
+        if let avatars {
+            try writer.writeFieldBegin(.map, id: 10)
+            try writer.writeMapBegin(keyType: .i32, valueType: .list, count: avatars.count)
+            for (key0, value0) in avatars {
+                try writer.writeI32(key0.rawValue)
+                try writer.writeListBegin(.string, count: value0.count)
+                for element1 in value0 {
+                    try writer.writeBinary(element1)
+                }
+            }
+        }
+        try writer.writeFieldBegin(.string, id: 11)
+        try writer.writeBinary(photo)
+        try writer.writeFieldBegin(.uuid, id: 12)
+        try writer.writeUUID(externalID)
+        try writer.writeFieldBegin(.i8, id: 13)
+        try writer.writeI8(flags)
+        try writer.writeFieldBegin(.i16, id: 14)
+        try writer.writeI16(level)
+        try writer.writeFieldBegin(.double, id: 15)
+        try writer.writeDouble(score)
+        try writer.writeFieldBegin(.bool, id: 16)
+        try writer.writeBool(active)
+        try writer.writeFieldBegin(.list, id: 17)
+        try writer.writeListBegin(.list, count: matrix.count)
+        for element0 in matrix {
+            try writer.writeList(element0)
+        }
+        try writer.writeFieldBegin(.map, id: 18)
+        try writer.writeMapBegin(keyType: .list, valueType: .set, count: nested.count)
+        for (key0, value0) in nested {
+            try writer.writeList(key0)
+            try writer.writeSet(value0)
+        }
+        if let created {
+            try writer.writeFieldBegin(.struct, id: 19)
+            try created.encode(to: &writer)
+        }
+        try writer.writeFieldBegin(.i32, id: 20)
+        try writer.writeI32(confidence.rawValue)
+        if let choice {
+            try writer.writeFieldBegin(.struct, id: 21)
+            try choice.encode(to: &writer)
+        }
+        try writer.writeFieldBegin(.list, id: 22)
+        try writer.writeListBegin(.map, count: blobs.count)
+        for element0 in blobs {
+            try writer.writeMapBegin(keyType: .string, valueType: .string, count: element0.count)
+            for (key1, value1) in element0 {
+                try writer.writeString(key1)
+                try writer.writeBinary(value1)
+            }
+        }
+        if let raw {
+            try writer.writeFieldBegin(.string, id: 23)
+            try writer.writeBinary(raw)
+        }
+        if let palette {
+            try writer.writeFieldBegin(.list, id: 24)
+            try writer.writeList(palette)
+        }
+        if let referrer {
+            try writer.writeFieldBegin(.i64, id: 25)
+            try writer.writeI64(referrer)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        var isSet: (id: Bool, name: Bool) = (false, false)
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet.id else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "User.id is required") }
+                guard isSet.name else { throw reader.error(.missingRequiredField, fieldID: 2, detail: "User.name is required") }
+                return
+            case (1, .i64): id = try reader.readI64(); isSet.id = true
+            case (2, .string): name = try reader.readBinary(); isSet.name = true
+            case (3, .string): nickname = try reader.readBinary()
+            case (4, .i32): age = try reader.readI32()
+            case (5, .i32): color = Color(rawValue: try reader.readI32())
+            case (6, .i32): secondColor = Color(rawValue: try reader.readI32())
+            case (7, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [Tags] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: String.self))
+                }
+                reader.readListEnd()
+                tagGroups = list0
+            case (8, .set): friends = try ListView<Int64>(from: &reader, set: true)
+            case (9, .map): logins = try MapView<BytesView, StampView>(from: &reader)
+            case (10, .map):
+                let header0 = try reader.readMapBegin()
+                guard header0.count == 0 || (header0.keyType == .i32 && header0.valueType == .list) else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header0.keyType) to \(header0.valueType), expected i32 to list")
+                }
+                var map0: [Color: [[UInt8]]] = [:]
+                map0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let key0 = Color(rawValue: try reader.readI32())
+                    let header1 = try reader.readListBegin()
+                    guard header1.count == 0 || header1.elementType == .string else {
+                        throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header1.elementType), expected string")
+                    }
+                    var list1: [[UInt8]] = []
+                    list1.reserveCapacity(header1.count)
+                    for _ in 0..<header1.count {
+                        list1.append(try reader.readBinary().bytes)
+                    }
+                    reader.readListEnd()
+                    map0[key0] = list1
+                }
+                reader.readMapEnd()
+                avatars = map0
+            case (11, .string): photo = try reader.readBinary()
+            case (12, .uuid): externalID = try reader.readUUID()
+            case (13, .i8): flags = try reader.readI8()
+            case (14, .i16): level = try reader.readI16()
+            case (15, .double): score = try reader.readDouble()
+            case (16, .bool): active = try reader.readBool()
+            case (17, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [[Int32]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: Int32.self))
+                }
+                reader.readListEnd()
+                matrix = list0
+            case (18, .map):
+                let header0 = try reader.readMapBegin()
+                guard header0.count == 0 || (header0.keyType == .list && header0.valueType == .set) else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header0.keyType) to \(header0.valueType), expected list to set")
+                }
+                var map0: [[String]: Set<Int32>] = [:]
+                map0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let key0 = try reader.readList(of: String.self)
+                    map0[key0] = Set(try reader.readSet(of: Int32.self))
+                }
+                reader.readMapEnd()
+                nested = map0
+            case (19, .struct): created = try StampView(from: &reader)
+            case (20, .i32): confidence = Confidence(rawValue: try reader.readI32())
+            case (21, .struct): choice = try Choice(from: &reader)
+            case (22, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .map else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected map")
+                }
+                var list0: [[String: [UInt8]]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let header1 = try reader.readMapBegin()
+                    guard header1.count == 0 || (header1.keyType == .string && header1.valueType == .string) else {
+                        throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header1.keyType) to \(header1.valueType), expected string to string")
+                    }
+                    var map1: [String: [UInt8]] = [:]
+                    map1.reserveCapacity(header1.count)
+                    for _ in 0..<header1.count {
+                        let key1 = try reader.readString()
+                        map1[key1] = try reader.readBinary().bytes
+                    }
+                    reader.readMapEnd()
+                    list0.append(map1)
+                }
+                reader.readListEnd()
+                blobs = list0
+            case (23, .string): raw = try reader.readBinary()
+            case (24, .list): palette = try ListView<Color>(from: &reader)
+            case (25, .i64): referrer = try reader.readI64()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 /// Keywords and names the generated code itself uses.
 public struct Awkward: Sendable, Hashable {
     public var self_: String
@@ -423,11 +674,128 @@ extension Awkward: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `Awkward` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct AwkwardView: ThriftCodable, ThriftElement {
+    public var self_: BytesView = .empty
+    public var type: BytesView = .empty
+    public var `default`: BytesView = .empty
+    public var token: BytesView = .empty
+    public var writer: BytesView? = nil
+    public var field: Int32 = 0
+    public var encode: BytesView = .empty
+    public var user_name: BytesView = .empty
+    public var userName: BytesView = .empty
+    public var reader: BytesView = .empty
+    public var list0: [[String]] = []
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.string, id: 1)
+        try writer.writeBinary(self_)
+        try writer.writeFieldBegin(.string, id: 2)
+        try writer.writeBinary(type)
+        try writer.writeFieldBegin(.string, id: 3)
+        try writer.writeBinary(`default`)
+        try writer.writeFieldBegin(.string, id: 4)
+        try writer.writeBinary(self.token)
+        if let value = self.writer {
+            try writer.writeFieldBegin(.string, id: 5)
+            try writer.writeBinary(value)
+        }
+        try writer.writeFieldBegin(.i32, id: 6)
+        try writer.writeI32(self.field)
+        try writer.writeFieldBegin(.string, id: 7)
+        try writer.writeBinary(encode)
+        try writer.writeFieldBegin(.string, id: 8)
+        try writer.writeBinary(user_name)
+        try writer.writeFieldBegin(.string, id: 9)
+        try writer.writeBinary(userName)
+        try writer.writeFieldBegin(.string, id: 10)
+        try writer.writeBinary(self.reader)
+        try writer.writeFieldBegin(.list, id: 11)
+        try writer.writeListBegin(.list, count: self.list0.count)
+        for element0 in self.list0 {
+            try writer.writeList(element0)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): self_ = try reader.readBinary()
+            case (2, .string): type = try reader.readBinary()
+            case (3, .string): `default` = try reader.readBinary()
+            case (4, .string): self.token = try reader.readBinary()
+            case (5, .string): self.writer = try reader.readBinary()
+            case (6, .i32): self.field = try reader.readI32()
+            case (7, .string): encode = try reader.readBinary()
+            case (8, .string): user_name = try reader.readBinary()
+            case (9, .string): userName = try reader.readBinary()
+            case (10, .string): self.reader = try reader.readBinary()
+            case (11, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [[String]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: String.self))
+                }
+                reader.readListEnd()
+                self.list0 = list0
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct Empty: Sendable, Hashable {
     public init() {}
 }
 
 extension Empty: ThriftMessageBody, ThriftDecodable, ThriftElement {
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
+/// `Empty` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct EmptyView: ThriftCodable, ThriftElement {
+    @inlinable public init() {}
+
     @inlinable
     public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
         let token = writer.writeStructBegin()
@@ -689,6 +1057,47 @@ extension Pair: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `Pair` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct PairView: ThriftCodable, ThriftElement {
+    public var left: Expr? = nil
+    public var right: Expr? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        if let left {
+            try writer.writeFieldBegin(.struct, id: 1)
+            try left.encode(to: &writer)
+        }
+        if let right {
+            try writer.writeFieldBegin(.struct, id: 2)
+            try right.encode(to: &writer)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .struct): left = try Expr(from: &reader)
+            case (2, .struct): right = try Expr(from: &reader)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct Overloaded: Error, Sendable, Hashable {
     public var retryAfter: Int32
     public var message: String?
@@ -731,6 +1140,45 @@ extension Overloaded: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `Overloaded` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct OverloadedView: ThriftCodable, ThriftElement {
+    public var retryAfter: Int32 = 0
+    public var message: BytesView? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.i32, id: 1)
+        try writer.writeI32(retryAfter)
+        if let message {
+            try writer.writeFieldBegin(.string, id: 2)
+            try writer.writeBinary(message)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .i32): retryAfter = try reader.readI32()
+            case (2, .string): message = try reader.readBinary()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct NotFound: Error, Sendable, Hashable {
     public var key: String
 
@@ -762,6 +1210,41 @@ extension NotFound: ThriftMessageBody, ThriftDecodable, ThriftElement {
                 guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "NotFound.key is required") }
                 return
             case (1, .string): key = try reader.readString(); isSet = true
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
+/// `NotFound` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct NotFoundView: ThriftCodable, ThriftElement {
+    public var key: BytesView = .empty
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.string, id: 1)
+        try writer.writeBinary(key)
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "NotFound.key is required") }
+                return
+            case (1, .string): key = try reader.readBinary(); isSet = true
             default: try reader.skip(field.type)
             }
         }
@@ -808,6 +1291,43 @@ extension ImplicitIDs: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `ImplicitIDs` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct ImplicitIDsView: ThriftCodable, ThriftElement {
+    public var first: BytesView = .empty
+    public var second: Int32 = 0
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.string, id: -1)
+        try writer.writeBinary(first)
+        try writer.writeFieldBegin(.i32, id: -2)
+        try writer.writeI32(second)
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (-1, .string): first = try reader.readBinary()
+            case (-2, .i32): second = try reader.readI32()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct WithRequiredChoice: Sendable, Hashable {
     public var one: Int32
     public var empty: Empty?
@@ -846,6 +1366,47 @@ extension WithRequiredChoice: ThriftMessageBody, ThriftDecodable, ThriftElement 
                 return
             case (1, .i32): one = try reader.readI32(); isSet = true
             case (2, .struct): empty = try Empty(from: &reader)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
+/// `WithRequiredChoice` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct WithRequiredChoiceView: ThriftCodable, ThriftElement {
+    public var one: Int32 = 0
+    public var empty: EmptyView? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.i32, id: 1)
+        try writer.writeI32(one)
+        if let empty {
+            try writer.writeFieldBegin(.struct, id: 2)
+            try empty.encode(to: &writer)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "WithRequiredChoice.one is required") }
+                return
+            case (1, .i32): one = try reader.readI32(); isSet = true
+            case (2, .struct): empty = try EmptyView(from: &reader)
             default: try reader.skip(field.type)
             }
         }

@@ -75,6 +75,47 @@ extension Stamp: ThriftMessageBody, ThriftDecodable, ThriftElement {
     }
 }
 
+/// `Stamp` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct StampView: ThriftCodable, ThriftElement {
+    public var millis: Int64 = 0
+    public var zone: BytesView? = nil
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.i64, id: 1)
+        try writer.writeI64(millis)
+        if let zone {
+            try writer.writeFieldBegin(.string, id: 2)
+            try writer.writeBinary(zone)
+        }
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "Stamp.millis is required") }
+                return
+            case (1, .i64): millis = try reader.readI64(); isSet = true
+            case (2, .string): zone = try reader.readBinary()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
 public struct SharedError: Error, Sendable, Hashable {
     public var reason: String
     public var code: Int32
@@ -108,6 +149,43 @@ extension SharedError: ThriftMessageBody, ThriftDecodable, ThriftElement {
                 reader.readStructEnd(token)
                 return
             case (1, .string): reason = try reader.readString()
+            case (2, .i32): code = try reader.readI32()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+}
+
+/// `SharedError` read in place: strings, binaries and containers stay in the input, so
+/// decoding allocates nothing. Valid only while the input is (inside the call that received it).
+public struct SharedErrorView: ThriftCodable, ThriftElement {
+    public var reason: BytesView = .empty
+    public var code: Int32 = 64
+
+    @inlinable public init() {}
+
+    @inlinable
+    public func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+        let token = writer.writeStructBegin()
+        try writer.writeFieldBegin(.string, id: 1)
+        try writer.writeBinary(reason)
+        try writer.writeFieldBegin(.i32, id: 2)
+        try writer.writeI32(code)
+        try writer.writeFieldStop()
+        writer.writeStructEnd(token)
+    }
+
+    @inlinable
+    public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): reason = try reader.readBinary()
             case (2, .i32): code = try reader.readI32()
             default: try reader.skip(field.type)
             }
