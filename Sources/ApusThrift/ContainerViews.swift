@@ -30,7 +30,7 @@ public struct ListView<Element: ThriftElement>: Sequence, @unchecked Sendable {
             throw reader.mismatch(set ? "set" : "list", expected: Element.thriftType, found: header.elementType)
         }
         let start = reader.offset
-        if Element.self is any ThriftDecodable.Type {
+        if Element.validatesByDecoding {
             for _ in 0..<header.count { _ = try Element.read(from: &reader) }
         } else {
             try reader.skipElements(header.elementType, count: header.count)
@@ -88,7 +88,7 @@ public struct MapView<Key: ThriftElement, Value: ThriftElement>: Sequence, @unch
             throw reader.mismatch("map", expected: Key.thriftType, found: header.keyType)
         }
         let start = reader.offset
-        let (decodesKey, decodesValue) = (Key.self is any ThriftDecodable.Type, Value.self is any ThriftDecodable.Type)
+        let (decodesKey, decodesValue) = (Key.validatesByDecoding, Value.validatesByDecoding)
         for _ in 0..<header.count {
             if decodesKey { _ = try Key.read(from: &reader) } else { try reader.skip(header.keyType) }
             if decodesValue { _ = try Value.read(from: &reader) } else { try reader.skip(header.valueType) }

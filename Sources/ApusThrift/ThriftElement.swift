@@ -4,6 +4,9 @@
 /// written once (`reader.readList(of: Int64.self)`).
 public protocol ThriftElement {
     static var thriftType: ThriftType { get }
+    /// Reading can reject bytes that skipping accepts (a struct's required field, a nested
+    /// type): container views then validate by decoding each element, not by skipping it.
+    static var validatesByDecoding: Bool { get }
     static func read<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) -> Self
     func write<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError)
 }
@@ -62,9 +65,14 @@ extension ThriftUUID: ThriftElement {
     @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeUUID(self) }
 }
 
+extension ThriftElement {
+    @inlinable public static var validatesByDecoding: Bool { false }
+}
+
 /// Generated structs are elements through their codable conformance.
 extension ThriftElement where Self: ThriftCodable {
     @inlinable public static var thriftType: ThriftType { .struct }
+    @inlinable public static var validatesByDecoding: Bool { true }
     @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> Self { try Self(from: &reader) }
     @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try encode(to: &writer) }
 }
