@@ -6,12 +6,30 @@ public struct RPCMethod: Sendable {
     public typealias Invocation = @Sendable (ServerContext) async throws -> ServerResponse
     public typealias Prepare = @Sendable (borrowing IncomingMessage) throws(RPCError) -> Invocation
 
+    /// For a method whose handler reads its arguments in place: the call, over arguments the
+    /// dispatcher lends from the transport's buffer.
+    public typealias PrepareBorrowing = @Sendable (BorrowedArguments) -> Invocation
+
     public let descriptor: MethodDescriptor
     public let prepare: Prepare
+    /// Set for methods made with `init(_:borrowing:)`; the dispatcher then lends the arguments
+    /// instead of calling `prepare`.
+    package let prepareBorrowing: PrepareBorrowing?
 
     public init(_ descriptor: MethodDescriptor, prepare: @escaping Prepare) {
         self.descriptor = descriptor
         self.prepare = prepare
+        self.prepareBorrowing = nil
+    }
+
+    /// A method whose handler takes views of its arguments (generated with `(apus.views)`).
+    /// `prepare` still works: it hands the call a copy of the arguments.
+    public init(_ descriptor: MethodDescriptor, borrowing: @escaping PrepareBorrowing) {
+        self.descriptor = descriptor
+        self.prepareBorrowing = borrowing
+        self.prepare = { (message: borrowing IncomingMessage) throws(RPCError) in
+            borrowing(BorrowedArguments(copying: message.body, protocol: message.protocolID, limits: message.limits))
+        }
     }
 }
 

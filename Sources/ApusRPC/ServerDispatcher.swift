@@ -147,8 +147,16 @@ public final class ServerDispatcher: Sendable {
             return .dispatched(expectsReply: expectsReply)
         }
         let invocation: RPCMethod.Invocation
+        // Arguments read in place are lent for the call's inline part and taken back below.
+        var lent: BorrowedArguments?
         do throws(RPCError) {
-            invocation = try route.method.prepare(message)
+            if let prepareBorrowing = route.method.prepareBorrowing {
+                let arguments = BorrowedArguments(borrowing: message.body, protocol: message.protocolID, limits: message.limits)
+                lent = arguments
+                invocation = prepareBorrowing(arguments)
+            } else {
+                invocation = try route.method.prepare(message)
+            }
         } catch {
             logger.debug("undecodable arguments", metadata: ["method": "\(descriptor)", "error": "\(error)"])
             if expectsReply {
@@ -251,6 +259,8 @@ public final class ServerDispatcher: Sendable {
             if reply.request != nil && !sent { connection.endHeaderCall(headerCall) }
             self.inFlight.subtract(1, ordering: .relaxed)
         }
+        // The transport reuses `bytes` once this returns: a call still short of its handler gets a copy.
+        lent?.end()
         deadlineCall?.attach(task)
         return .dispatched(expectsReply: expectsReply)
     }

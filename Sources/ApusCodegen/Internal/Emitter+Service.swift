@@ -21,8 +21,14 @@ extension Emitter {
         var ident: String { SwiftNames.escaped(name) }
         var qualifier: String { isInherited ? "\(owner)." : "" }
         var argsType: String { qualifier + argsName }
+        /// `(apus.views)`: the handler takes views of its arguments, read in place, synchronously.
+        var takesViews: Bool { Emitter.isOn(function.annotations["apus.views"]) }
+        var argsViewType: String { qualifier + Emitter.viewName(argsName) }
         var resultType: String { qualifier + resultName }
     }
+
+    /// A flag annotation is on unless it says "false" or "0" (a bare `(key)` is "1").
+    static func isOn(_ value: String?) -> Bool { value.map { $0 != "false" && $0 != "0" } ?? false }
 
     /// `EchoItemArgs` and `EchoItemResult` for `echoItem`: from the IDL name, so a
     /// member renamed to dodge a clash (`all_`) keeps a clean type name. Nested in
@@ -128,7 +134,7 @@ extension Emitter {
                     var arguments =
                         "service: \(SwiftNames.stringLiteral(service.name)), method: \(SwiftNames.stringLiteral(function.function.name))"
                     if function.function.isOneway { arguments += ", kind: .oneway" }
-                    if function.function.annotations["idempotent"].map({ $0 != "false" && $0 != "0" }) == true {
+                    if Self.isOn(function.function.annotations["idempotent"]) {
                         arguments += ", isIdempotent: true"
                     }
                     writer.line("\(access)static let \(function.ident) = MethodDescriptor(\(arguments))")
@@ -147,10 +153,17 @@ extension Emitter {
             } else {
                 try writer.block("\(access)protocol ServiceProtocol: \(base ?? "Sendable") {") { (writer) throws(CodegenError) in
                     for function in own {
-                        writer.lines(methodDoc(function))
-                        let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["context: ServerContext"])
-                            .joined(separator: ", ")
-                        writer.line("func \(function.ident)(\(parameters)) async throws\(function.returnType.map { " -> \($0)" } ?? "")")
+                        writer.lines(methodDoc(function, forHandler: true))
+                        let returns = function.returnType.map { " -> \($0)" } ?? ""
+                        if function.takesViews {
+                            let parameters = (try viewFields(function.parameters).map { "\($0.model.ident): \($0.declaredType)" }
+                                + ["context: ServerContext"]).joined(separator: ", ")
+                            writer.line("func \(function.ident)(\(parameters)) throws\(returns)")
+                        } else {
+                            let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["context: ServerContext"])
+                                .joined(separator: ", ")
+                            writer.line("func \(function.ident)(\(parameters)) async throws\(returns)")
+                        }
                     }
                 }
             }
@@ -188,6 +201,11 @@ extension Emitter {
                     ),
                     into: &writer
                 )
+                if function.takesViews {
+                    writer.line()
+                    try emitView(of: function.argsName, displayName: "\(name).\(function.argsName)", models: function.parameters,
+                                 into: &writer)
+                }
                 if function.function.isOneway { continue }
                 var fields = function.exceptions
                 if let returnType = function.function.returnType {
@@ -218,8 +236,11 @@ extension Emitter {
         return SwiftNames.typeName(found.value.name)
     }
 
-    private func methodDoc(_ function: FunctionModel) -> [String] {
+    private func methodDoc(_ function: FunctionModel, forHandler: Bool = false) -> [String] {
         var lines = SwiftNames.docLines(function.function.doc)
+        if forHandler && function.takesViews {
+            lines.append("/// Its arguments are views into the request, valid until this returns (`apus.views`).")
+        }
         if !function.exceptions.isEmpty {
             lines.append("/// - Throws: " + function.exceptions.map { "`\($0.swiftType)`" }.joined(separator: ", "))
         }
@@ -227,6 +248,20 @@ extension Emitter {
     }
 
     private func emitRegistration(_ function: FunctionModel, into writer: inout CodeWriter) throws(CodegenError) {
+        let arguments = (function.parameters.map { "\(SwiftNames.label($0.name)): args.\($0.ident)" } + ["context: context"]).joined(
+            separator: ", ")
+        if function.takesViews {
+            // Decoded inside the call: the views live while the dispatcher lends the request's bytes.
+            try writer.block("RPCMethod(Method.\(function.ident), borrowing: { arguments in", closing: "}),") { (writer) throws(CodegenError) in
+                try writer.block("{ context in") { (writer) throws(CodegenError) in
+                    try writer.block("try arguments.withDecoded(\(function.argsViewType).self) { \(function.parameters.isEmpty ? "_" : "args") in") {
+                        (writer) throws(CodegenError) in
+                        try emitInvocationBody(function, call: "try handler.\(function.ident)(\(arguments))", into: &writer)
+                    }
+                }
+            }
+            return
+        }
         try writer.block("RPCMethod(Method.\(function.ident)) { (message: borrowing IncomingMessage) throws(RPCError) in", closing: "},") {
             (writer) throws(CodegenError) in
             if function.parameters.isEmpty {
@@ -234,38 +269,40 @@ extension Emitter {
             } else {
                 writer.line("let args = try message.decodeBody(\(function.argsType).self)")
             }
-            let arguments = (function.parameters.map { "\(SwiftNames.label($0.name)): args.\($0.ident)" } + ["context: context"]).joined(
-                separator: ", ")
-            let call = "try await handler.\(function.ident)(\(arguments))"
             try writer.block("return { context in") { (writer) throws(CodegenError) in
-                if function.function.isOneway {
-                    writer.line(call)
-                    writer.line("return .none")
-                    return
-                }
-                var body: [String]
-                if function.returnType != nil {
-                    body = ["ServerResponse(body: \(function.resultType)(success: \(call)))"]
-                } else {
-                    body = [call, "return ServerResponse(body: \(function.resultType)())"]
-                }
-                guard !function.exceptions.isEmpty else {
-                    writer.lines(body)
-                    return
-                }
-                if function.returnType != nil { body[0] = "return " + body[0] }
-                try writer.block("do {") { (writer) throws(CodegenError) in writer.lines(body) }
-                // Replace the closing brace of `do` with the catch clauses.
-                writer.dropLastLine()
-                for exception in function.exceptions {
-                    writer.line("} catch let error as \(exception.swiftType) {")
-                    writer.indent()
-                    writer.line("return ServerResponse(body: \(function.resultType)(\(SwiftNames.label(exception.name)): error))")
-                    writer.dedent()
-                }
-                writer.line("}")
+                try emitInvocationBody(function, call: "try await handler.\(function.ident)(\(arguments))", into: &writer)
             }
         }
+    }
+
+    /// Runs the handler and wraps what it returns or throws in the result struct.
+    private func emitInvocationBody(_ function: FunctionModel, call: String, into writer: inout CodeWriter) throws(CodegenError) {
+        if function.function.isOneway {
+            writer.line(call)
+            writer.line("return .none")
+            return
+        }
+        var body: [String]
+        if function.returnType != nil {
+            body = ["ServerResponse(body: \(function.resultType)(success: \(call)))"]
+        } else {
+            body = [call, "return ServerResponse(body: \(function.resultType)())"]
+        }
+        guard !function.exceptions.isEmpty else {
+            writer.lines(body)
+            return
+        }
+        if function.returnType != nil { body[0] = "return " + body[0] }
+        try writer.block("do {") { (writer) throws(CodegenError) in writer.lines(body) }
+        // Replace the closing brace of `do` with the catch clauses.
+        writer.dropLastLine()
+        for exception in function.exceptions {
+            writer.line("} catch let error as \(exception.swiftType) {")
+            writer.indent()
+            writer.line("return ServerResponse(body: \(function.resultType)(\(SwiftNames.label(exception.name)): error))")
+            writer.dedent()
+        }
+        writer.line("}")
     }
 
     /// `func echo(message: String, options: CallOptions) async throws -> String`, without access level.

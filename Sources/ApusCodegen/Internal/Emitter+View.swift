@@ -56,7 +56,7 @@ extension Emitter {
         }
     }
 
-    private struct ViewField {
+    struct ViewField {
         var model: FieldModel
         var form: ViewForm
         var isOptional: Bool
@@ -65,7 +65,7 @@ extension Emitter {
         var declaredType: String { isOptional ? swiftType + "?" : swiftType }
     }
 
-    private func viewFields(_ models: [FieldModel]) throws(CodegenError) -> [ViewField] {
+    func viewFields(_ models: [FieldModel]) throws(CodegenError) -> [ViewField] {
         var fields: [ViewField] = []
         for model in models {
             let form = try viewForm(model.field.type, model.path)

@@ -170,3 +170,10 @@ service Keywords {
   void all()
   void transport(1: string transport)
 }
+
+/** Handlers that read their arguments in place (`apus.views`), beside one that does not. */
+service Lookup {
+  i32 count(1: string query, 2: list<Timestamp> stamps, 3: User user) throws (1: NotFound notFound) (apus.views)
+  oneway void note(1: binary what) (apus.views = "true")
+  string plain(1: string x)
+}
