@@ -148,12 +148,15 @@ import Testing
     }
 
     @Test func losingTheConnectionFailsOutstandingCallsAndThePoolReconnects() async throws {
-        let port = try await withServer(router: exampleRouter(echo: ScriptedEcho()), gracePeriod: .milliseconds(50)) { (port, server) async throws in
+        let scripted = ScriptedEcho()
+        let port = try await withServer(router: exampleRouter(echo: scripted), gracePeriod: .milliseconds(50)) { (port, server) async throws in
             let transport = client(port: port)
             let echo = Echo.Client(transport)
             #expect(try await echo.echo(message: "first") == "first")
             let pending = Task { try await echo.echo(message: "slow:5000") }
-            try await Task.sleep(for: .milliseconds(50))
+            // The slow call must be running before shutdown begins (a fixed sleep lost that race on a loaded CI machine).
+            for _ in 0..<2_000 where scripted.started.load(ordering: .relaxed) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(scripted.started.load(ordering: .relaxed) == 2)
             server.beginGracefulShutdown() // grace period 50 ms, then connections close under the call
             let error = await expectRPCError(.unavailable) { try await pending.value }
             #expect(error?.message.contains("lost") == true)
