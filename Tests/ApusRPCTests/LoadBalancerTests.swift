@@ -81,7 +81,7 @@ import Testing
         let dead = try await deadPort()
         try await withServer(router: exampleRouter()) { live, _ in
             let lb = balancer(StaticEndpoints([local(dead), local(live)]),
-                              .init(policy: .roundRobin, ejection: OutlierEjection(consecutiveFailures: 3)))
+                              .init(policy: .roundRobin, ejection: OutlierEjection(consecutiveFailures: 3, baseEjection: .seconds(30))))
             let echo = Echo.Client(lb)
             // Not idempotent, yet every call succeeds: a refused connection sent nothing.
             for n in 0..<20 {
@@ -99,7 +99,9 @@ import Testing
     @Test func aWholeSetDownFailsFastWithUnavailable() async throws {
         let dead1 = try await deadPort()
         let dead2 = try await deadPort()
-        let lb = balancer(StaticEndpoints([local(dead1), local(dead2)]), .init(ejection: OutlierEjection(consecutiveFailures: 1)))
+        // Ejections far longer than the test, so a loaded machine cannot let one lapse between calls.
+        let lb = balancer(StaticEndpoints([local(dead1), local(dead2)]),
+                          .init(ejection: OutlierEjection(consecutiveFailures: 1, baseEjection: .seconds(30))))
         let echo = Echo.Client(lb)
         let first = await expectRPCError(.unavailable) { try await echo.echo(message: "x") }
         #expect(first?.description.contains("connect") == true, "\(String(describing: first))")
