@@ -33,30 +33,3 @@ public struct EngineStatistics: Sendable {
             + " tcp_retransmissions=\(net.tcpRetransmissions) tcp_resets_sent=\(net.tcpResetsSent) tx_blocked=\(transmitBlocked) \(frames)"
     }
 }
-
-/// A one-time event other threads can await.
-final class OneShot: Sendable {
-    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func signal() {
-        let waiters = state.withLock { state in
-            state.done = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    var isDone: Bool { state.withLock { $0.done } }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                if state.done { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
-}

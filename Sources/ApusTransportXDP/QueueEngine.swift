@@ -127,6 +127,7 @@ public final class QueueEngine: @unchecked Sendable {
         }
         device.drainTransmit()
         publish(device: device, stack: stack)
+        executor.retire()
         finished.signal()
     }
 
