@@ -74,11 +74,14 @@ let package = Package(
             ],
             swiftSettings: fuzzInstrumented
         ),
-        // The kernel-socket transport (SwiftNIO, TLS with swift-nio-ssl): the fallback data path.
+        // epoll, eventfd and accept4 for the kernel-socket server loop (not in Swift's Glibc module).
+        .target(name: "CEpoll"),
+        // The kernel-socket transport (an epoll loop; SwiftNIO for clients and TLS): the path every machine has.
         .target(
             name: "ApusTransportPosix",
             dependencies: [
                 "ApusRPC",
+                "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

@@ -97,18 +97,10 @@ def case_refused():
 
 def case_concurrency_limit():
     """Apache's Python client, one call beyond --max-concurrent-calls: the message it gets."""
-    sys.path.insert(0, os.path.join(ROOT, "scripts", "interop"))
-    import thriftgen
-    thriftgen.generate(tempfile.mkdtemp(prefix="apus-cli-"))
-    from apus_echo import Echo
-    from thrift.protocol import TBinaryProtocol
-    from thrift.transport import TSocket, TTransport
     server, port = start_server("--max-concurrent-calls", "1", "--echo-delay", "1000")
 
     def client():
-        transport = TTransport.TFramedTransport(TSocket.TSocket("127.0.0.1", port))
-        transport.open()
-        return Echo.Client(TBinaryProtocol.TBinaryProtocol(transport)), transport
+        return echo_client(port)
 
     slow, slow_transport = client()
     holder = threading.Thread(target=lambda: slow.echo("held"), daemon=True)
@@ -162,6 +154,62 @@ def case_progress():
     golden("bench-summary", normalize(shape, [port]), status)
 
 
+def echo_client(port):
+    """Apache Thrift's Python Echo client over framed binary, connected to `port`."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts", "interop"))
+    import thriftgen
+    thriftgen.generate(tempfile.mkdtemp(prefix="apus-cli-"))
+    from apus_echo import Echo
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSocket, TTransport
+    transport = TTransport.TFramedTransport(TSocket.TSocket("127.0.0.1", port))
+    transport.open()
+    return Echo.Client(TBinaryProtocol.TBinaryProtocol(transport)), transport
+
+
+def case_out_of_descriptors():
+    """With RLIMIT_NOFILE too low for the clients, the server says what is wrong and what to do
+    (once a second, not once per connection), the connection it has keeps being served, and new
+    ones are accepted once descriptors free up."""
+    import resource
+    limit = 64
+    port = free_port()
+    server = spawn([APUS, "serve", "--port", str(port), "--threads", "1"], env=ENV,
+                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            echo, first = echo_client(port)
+            break
+        except Exception:  # noqa: BLE001 - not listening yet
+            if time.monotonic() > deadline or server.poll() is not None:
+                return check("serve-out-of-descriptors", False, f"apus serve did not start: {stop(server)[1][-2000:]}")
+            time.sleep(0.1)
+    flood = []
+    for _ in range(2 * limit):  # the kernel completes these handshakes; the server cannot accept them all
+        try:
+            flood.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        except OSError:
+            break
+    time.sleep(1.5)
+    served = echo.echo("while out of descriptors") == "while out of descriptors"
+    for sock in flood:
+        sock.close()
+    first.close()
+    time.sleep(0.5)
+    try:
+        again, transport = echo_client(port)
+        reopened = again.echo("after") == "after"
+        transport.close()
+    except Exception as error:  # noqa: BLE001 - reported below
+        reopened = f"{type(error).__name__}: {error}"
+    status, err = stop(server)
+    lines = [line for line in err.splitlines() if "cannot accept" in line]
+    ok = served is True and reopened is True and 1 <= len(lines) <= 4 and "ulimit -n" in lines[0] and status == 0
+    check("serve-out-of-descriptors", ok,
+          f"served {served}, reopened {reopened}, exit {status}, {len(lines)} log lines: {lines[:2]}")
+
+
 def case_xdp_hint():
     """A binary-only user is told what to load, and where the steps are, not just a script name."""
     if os.geteuid() != 0:
@@ -171,6 +219,6 @@ def case_xdp_hint():
 
 
 for case in (case_port_in_use, case_refused, case_concurrency_limit, case_usage_errors, case_help,
-             case_log_calls, case_progress, case_xdp_hint):
+             case_log_calls, case_progress, case_out_of_descriptors, case_xdp_hint):
     case()
 finish("cli")

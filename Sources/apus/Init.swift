@@ -259,7 +259,7 @@ struct Init: ParsableCommand {
 
         switch options["transport"] ?? "kernel" {
         case "kernel":
-            try await serve(PosixServerTransport(host: options["host"] ?? "127.0.0.1", port: port))
+            try await serve(EpollServerTransport(host: options["host"] ?? "127.0.0.1", port: port))
         case "xdp":
             guard let interface = options["interface"], let address = options["address"] else {
                 fail("--transport xdp needs --interface IF and --address A (the IPv4 address Apus owns)")

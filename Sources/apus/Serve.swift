@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
     )
 
     enum TransportChoice: String, ExpressibleByArgument, CaseIterable { case auto, kernel, xdp }
+    enum KernelIO: String, ExpressibleByArgument, CaseIterable { case epoll, nio }
     enum ProtocolChoice: String, ExpressibleByArgument, CaseIterable { case auto, binary, compact }
     enum FramingChoice: String, ExpressibleByArgument, CaseIterable { case auto, framed, buffered }
 
@@ -63,6 +64,8 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout = 600.0
     @Option(help: "Event-loop threads (default: one per CPU this process may run on, so `taskset` is respected).")
     var threads: Int?
+    @Option(help: "Kernel sockets: epoll (Apus's own loops: one read and one write per call) or nio (SwiftNIO; always used for TLS).")
+    var kernelIo: KernelIO = .epoll
     @Option(parsing: .unconditional, help: "Seconds in-flight calls get to finish at shutdown.")
     var gracePeriod = 10.0
     @Option(parsing: .unconditional, help: "Reject calls beyond this many running at once (0: no limit).")
@@ -236,10 +239,17 @@ struct Serve: AsyncParsableCommand {
                     throw ExitCode(1)
                 }
             }
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? Serve.usableCPUs())
-            let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
-            try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
-            try await group.shutdownGracefully()
+            let threads = self.threads ?? Serve.usableCPUs()
+            if configuration.tls == nil && kernelIo == .epoll {
+                let transport = EpollServerTransport(host: host, port: port, configuration: .init(
+                    connection: configuration.connection, backlog: configuration.backlog, threads: threads))
+                try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
+            } else {
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+                let transport = PosixServerTransport(host: host, port: port, configuration: configuration, group: group)
+                try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
+                try await group.shutdownGracefully()
+            }
         case .xdp(let why):
             let transport = XDPServerTransport(configuration: try xdpConfiguration(framing: framing, protocolID: protocolID, limits: limits),
                                                logger: logger)
@@ -409,6 +419,11 @@ struct Serve: AsyncParsableCommand {
             tasks.addTask {
                 let address = try await server.listeningAddress
                 var detail = ""
+                if let epoll = serverTransport as? EpollServerTransport {
+                    detail = " io=epoll loops=\(epoll.configuration.threads)"
+                } else if serverTransport is PosixServerTransport {
+                    detail = " io=nio"
+                }
                 if let xdp = serverTransport as? XDPServerTransport {
                     let placement = xdp.configuration.placement
                     let modes = Set(xdp.engines.map { $0.isZeroCopy ? "zero-copy" : "copy" }).sorted().joined(separator: "+")

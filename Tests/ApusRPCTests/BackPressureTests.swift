@@ -22,9 +22,9 @@ import Testing
         func count(context: ServerContext) async throws -> Int64 { try await inner.count(context: context) }
     }
 
-    @Test func aClientThatReadsNoRepliesStopsTheServerFromProducingThem() async throws {
+    @Test(arguments: ServerKind.allCases) func aClientThatReadsNoRepliesStopsTheServerFromProducingThem(_ kind: ServerKind) async throws {
         let kv = CountingKV()
-        try await withServer(router: exampleRouter(kv: kv)) { (port, _) async throws in
+        try await withServer(kind, router: exampleRouter(kv: kv)) { (port, _) async throws in
             let value = [UInt8](repeating: 0x5A, count: 1 << 20)
             let transport = client(port: port)
             defer { Task { await transport.close() } }

@@ -23,8 +23,8 @@ import Glibc
         ("reply still being produced", callBytes("echo", Echo.EchoArgs(message: "slow:50"), sequenceID: 7)),
     ]
 
-    @Test func aResetAfterEachKindOfReplyLeavesTheServerServing() async throws {
-        try await withServer(router: exampleRouter(echo: ScriptedEcho())) { (port, _) async throws in
+    @Test(arguments: ServerKind.allCases) func aResetAfterEachKindOfReplyLeavesTheServerServing(_ kind: ServerKind) async throws {
+        try await withServer(kind, router: exampleRouter(echo: ScriptedEcho())) { (port, _) async throws in
             for (kind, call) in Self.kinds {
                 for readReplyFirst in [false, true] {
                     for _ in 0..<3 {
@@ -45,8 +45,8 @@ import Glibc
         }
     }
 
-    @Test func aResetWhileAFourMegabyteReplyIsWrittenLeavesTheServerServing() async throws {
-        try await withServer(router: exampleRouter()) { (port, _) async throws in
+    @Test(arguments: ServerKind.allCases) func aResetWhileAFourMegabyteReplyIsWrittenLeavesTheServerServing(_ kind: ServerKind) async throws {
+        try await withServer(kind, router: exampleRouter()) { (port, _) async throws in
             let payload = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
             let call = frame(callBytes("echoBinary", Echo.EchoBinaryArgs(payload: payload), sequenceID: 1))
             for readFirst in [0, 4, 100_000] {
@@ -64,8 +64,8 @@ import Glibc
     /// A client that pipelines calls for a large value and reads nothing for a while (a small
     /// receive buffer): the server holds the replies it cannot send unencoded and stops reading;
     /// when the client reads, every reply arrives whole and in order, then the close after FIN.
-    @Test func pipelinedLargeRepliesThatWaitForTheReaderArriveInOrder() async throws {
-        try await withServer(router: exampleRouter()) { (port, _) async throws in
+    @Test(arguments: ServerKind.allCases) func pipelinedLargeRepliesThatWaitForTheReaderArriveInOrder(_ kind: ServerKind) async throws {
+        try await withServer(kind, router: exampleRouter()) { (port, _) async throws in
             let value = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
             let setup = try KernelSocket(port: port)
             try setup.send(frame(callBytes("put", KV.PutArgs(key: "big", value: value), sequenceID: 1)))

@@ -50,9 +50,9 @@ import Testing
         }
     }
 
-    @Test func pipelinedRepliesThatComeBackOutOfOrderAreMatchedBySequenceID() async throws {
+    @Test(arguments: ServerKind.allCases) func pipelinedRepliesThatComeBackOutOfOrderAreMatchedBySequenceID(_ kind: ServerKind) async throws {
         let handler = ScriptedEcho()
-        try await withServer(router: exampleRouter(echo: handler)) { (port, _) async throws in
+        try await withServer(kind, router: exampleRouter(echo: handler)) { (port, _) async throws in
             let transport = client(port: port) // one connection: both calls share it
             defer { Task { await transport.close() } }
             let echo = Echo.Client(transport)
@@ -112,8 +112,8 @@ import Testing
         }
     }
 
-    @Test func anUndeclaredHandlerErrorIsInternalErrorAndTheConnectionStaysUp() async throws {
-        try await withServer(router: exampleRouter(echo: ScriptedEcho())) { (port, server) async throws in
+    @Test(arguments: ServerKind.allCases) func anUndeclaredHandlerErrorIsInternalErrorAndTheConnectionStaysUp(_ kind: ServerKind) async throws {
+        try await withServer(kind, router: exampleRouter(echo: ScriptedEcho())) { (port, server) async throws in
             let transport = client(port: port)
             defer { Task { await transport.close() } }
             let echo = Echo.Client(transport)
@@ -123,10 +123,10 @@ import Testing
         }
     }
 
-    @Test func anOversizedFrameClosesThatConnectionOnly() async throws {
+    @Test(arguments: ServerKind.allCases) func anOversizedFrameClosesThatConnectionOnly(_ kind: ServerKind) async throws {
         var limits = ThriftLimits.default
         limits.maxFrameSize = 1000
-        try await withServer(router: exampleRouter(), configuration: .init(connection: .init(limits: limits))) { (port, _) async throws in
+        try await withServer(kind, router: exampleRouter(), configuration: .init(connection: .init(limits: limits))) { (port, _) async throws in
             let big = client(port: port)
             let small = client(port: port)
             defer { Task { await big.close(); await small.close() } }
@@ -147,9 +147,9 @@ import Testing
         await transport.close()
     }
 
-    @Test func losingTheConnectionFailsOutstandingCallsAndThePoolReconnects() async throws {
+    @Test(arguments: ServerKind.allCases) func losingTheConnectionFailsOutstandingCallsAndThePoolReconnects(_ kind: ServerKind) async throws {
         let scripted = ScriptedEcho()
-        let port = try await withServer(router: exampleRouter(echo: scripted), gracePeriod: .milliseconds(50)) { (port, server) async throws in
+        let port = try await withServer(kind, router: exampleRouter(echo: scripted), gracePeriod: .milliseconds(50)) { (port, server) async throws in
             let transport = client(port: port)
             let echo = Echo.Client(transport)
             #expect(try await echo.echo(message: "first") == "first")
@@ -170,9 +170,9 @@ import Testing
         _ = port
     }
 
-    @Test func gracefulShutdownFinishesInFlightCallsAndRefusesNewOnes() async throws {
+    @Test(arguments: ServerKind.allCases) func gracefulShutdownFinishesInFlightCallsAndRefusesNewOnes(_ kind: ServerKind) async throws {
         let handler = ScriptedEcho()
-        try await withServer(router: exampleRouter(echo: handler), gracePeriod: .seconds(30)) { (port, server) async throws in
+        try await withServer(kind, router: exampleRouter(echo: handler), gracePeriod: .seconds(30)) { (port, server) async throws in
             let transport = client(port: port)
             defer { Task { await transport.close() } }
             let echo = Echo.Client(transport)
@@ -204,15 +204,5 @@ import Testing
 
 /// A plain Echo/KV server on a given port for `body`.
 func withServerOnPort(_ port: Int, _ body: () async throws -> Void) async throws {
-    let transport = PosixServerTransport(host: "127.0.0.1", port: port)
-    let server = RPCServer(transport: transport, router: exampleRouter(), logger: ServerContext.silentLogger)
-    let running = Task { try await server.run() }
-    _ = try await server.listeningAddress
-    do { try await body() } catch {
-        server.beginGracefulShutdown()
-        _ = try? await running.value
-        throw error
-    }
-    server.beginGracefulShutdown()
-    try await running.value
+    try await withServer(port: port, router: exampleRouter()) { _, _ in try await body() }
 }

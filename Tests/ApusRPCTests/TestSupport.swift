@@ -118,13 +118,62 @@ final class ScriptedEcho: Echo.ServiceProtocol {
     func firedCount(context: ServerContext) async throws -> Int64 { 0 }
 }
 
-/// A server on 127.0.0.1 with a free port, for the duration of `body`.
+/// The two kernel-socket server transports. Tests that take no `kind` run on
+/// `APUS_TEST_SERVER` (`epoll`, the default, or `nio`); the suites about
+/// resets, back pressure and shutdown run on both.
+enum ServerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case epoll, nio
+
+    static var `default`: ServerKind {
+        ProcessInfo.processInfo.environment["APUS_TEST_SERVER"].flatMap(ServerKind.init(rawValue:)) ?? .epoll
+    }
+
+    var testDescription: String { rawValue }
+}
+
+/// Either kernel-socket transport behind one type, for `RPCServer` in tests.
+final class TestServerTransport: ServerTransport {
+    private let epoll: EpollServerTransport?
+    private let nio: PosixServerTransport?
+
+    init(_ kind: ServerKind, port: Int = 0, configuration: PosixServerTransport.Configuration) {
+        switch kind {
+        case .epoll:
+            epoll = EpollServerTransport(host: "127.0.0.1", port: port,
+                                         configuration: .init(connection: configuration.connection, backlog: configuration.backlog, threads: 2))
+            nio = nil
+        case .nio:
+            epoll = nil
+            nio = PosixServerTransport(host: "127.0.0.1", port: port, configuration: configuration)
+        }
+    }
+
+    func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
+        if let epoll { return try await epoll.listen(dispatcher: dispatcher) }
+        return try await nio!.listen(dispatcher: dispatcher)
+    }
+
+    func stopAccepting() async {
+        await epoll?.stopAccepting()
+        await nio?.stopAccepting()
+    }
+
+    func close() async {
+        await epoll?.close()
+        await nio?.close()
+    }
+
+    var connectionCount: Int { epoll?.connectionCount ?? nio!.connectionCount }
+}
+
+/// A server on 127.0.0.1 with a free port (or `port`), for the duration of `body`.
 func withServer<Handler: RPCHandler, T>(
+    _ kind: ServerKind = .default, port: Int = 0,
     router: Router, configuration: PosixServerTransport.Configuration = .init(), gracePeriod: Duration = .seconds(5),
     middleware: @escaping (Router) -> Handler = { $0 },
-    _ body: (_ port: Int, _ server: RPCServer<PosixServerTransport>) async throws -> T
+    _ body: (_ port: Int, _ server: RPCServer<TestServerTransport>) async throws -> T
 ) async throws -> T {
-    let transport = PosixServerTransport(host: "127.0.0.1", port: 0, configuration: configuration)
+    let transport = TestServerTransport(kind, port: port, configuration: configuration)
     let server = RPCServer(transport: transport, router: router, limits: configuration.connection.limits, gracePeriod: gracePeriod,
                            logger: ServerContext.silentLogger, middleware: middleware)
     let running = Task { try await server.run() }
