@@ -88,8 +88,10 @@ struct Bench: AsyncParsableCommand {
     }
     /// The framing when no header frame is used.
     var plainFraming: ThriftFraming { framing == .buffered ? .buffered : .framed }
-    @Option(help: "Event-loop threads of the client.")
+    @Option(help: "Event-loop threads of the client (--kernel-io nio).")
     var threads = 1
+    @Option(help: "Kernel sockets: epoll (one loop thread: the requests of a pass in one send per connection) or nio (SwiftNIO, --threads loops; always used for TLS).")
+    var kernelIo: Serve.KernelIO = .epoll
     @Option(parsing: .unconditional, help: "Per-call timeout in seconds (over THeader/TTHeader also sent to the server as the call's deadline); 0: none.")
     var timeout = 5.0
     @Flag(help: "Print the summary as one JSON object.")
@@ -226,6 +228,19 @@ struct Bench: AsyncParsableCommand {
             return
         }
         switch transport {
+        case .kernel where kernelIo == .epoll && !usesTLS:
+            var configuration = EpollClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
+            configuration.header = headerFormat
+            let transport: EpollClientTransport
+            do {
+                transport = try EpollClientTransport(host: host, port: port, configuration: configuration)
+            } catch {
+                Console.error("apus bench: cannot start the client's epoll loop: \(error)")
+                throw ExitCode(1)
+            }
+            let outcome = await measure(Echo.Client(transport), executors: [transport.taskExecutor])
+            await transport.close()
+            try report(outcome, path: "kernel TCP")
         case .kernel:
             let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
             var configuration = PosixClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)

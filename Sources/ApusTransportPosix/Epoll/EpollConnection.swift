@@ -47,15 +47,12 @@ final class EpollConnection: @unchecked Sendable {
     var readingStopped: Bool { paused || peerHasFinished }
 
     /// Watches for input while reading goes on, for output while some is left.
-    func updateInterest(_ epoll: Int32) {
+    func updateInterest(_ epoll: EpollSet) {
         var events: UInt32 = readingStopped ? 0 : Self.readEvents
         if writeBlocked { events |= CEPOLL_OUT }
         guard events != interest else { return }
         interest = events
-        var event = epoll_event()
-        event.events = events
-        event.data.u64 = token
-        _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
+        try? epoll.watch(fd, events: events, token: token, operation: EPOLL_CTL_MOD)
     }
 
     func close() {

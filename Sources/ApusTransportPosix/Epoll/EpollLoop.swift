@@ -21,12 +21,12 @@ import Glibc
 /// the loop only through its executor (inbox and eventfd) and a control word.
 final class EpollLoop: @unchecked Sendable {
     let index: Int
-    let executor: LoopExecutor<EpollWakeup>
+    let executor: LoopExecutor<EpollSet>
     let finished = OneShot()
     /// Open connections (written by the loop, read by any thread).
     let connectionCount = Atomic<Int>(0)
     private let listener: Int32
-    private let epoll: Int32
+    private let epoll: EpollSet
     private let dispatcher: ServerDispatcher
     private let policy: ServerConnectionPolicy
     private let control = Atomic<UInt8>(0)
@@ -58,7 +58,6 @@ final class EpollLoop: @unchecked Sendable {
     /// so that an event for a connection closed earlier in the same batch never reaches one
     /// accepted meanwhile on the same fd).
     private enum Tag {
-        static let wakeup: UInt64 = 1 << 32
         static let listener: UInt64 = 2 << 32
         static let firstSerial: UInt64 = 16
     }
@@ -73,35 +72,17 @@ final class EpollLoop: @unchecked Sendable {
         self.listener = listener
         self.dispatcher = dispatcher
         self.policy = policy
-        let wakeup = try EpollWakeup()
-        self.executor = LoopExecutor(waker: wakeup)
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard epoll >= 0 else { throw IOError(errnoCode: errno, reason: "epoll_create1") }
+        epoll = try EpollSet()
+        self.executor = LoopExecutor(waker: epoll)
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
-        try watch(wakeup.fd, events: CEPOLL_IN, tag: Tag.wakeup, operation: EPOLL_CTL_ADD)
         // Exclusive: a new connection wakes one loop, not all of them.
-        try watch(listener, events: CEPOLL_IN | CEPOLL_EXCLUSIVE, tag: Tag.listener, operation: EPOLL_CTL_ADD)
+        try epoll.watch(listener, events: CEPOLL_IN | CEPOLL_EXCLUSIVE, token: Tag.listener)
     }
 
-    deinit {
-        Glibc.close(epoll)
-        readBuffer.deallocate()
-    }
+    deinit { readBuffer.deallocate() }
 
     func start() throws {
-        let started = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<EpollLoop>.fromOpaque(argument!).takeRetainedValue()
-            _ = cepoll_set_thread_name("apus-epoll-\(loop.index)")
-            loop.run()
-            return nil
-        }, started.toOpaque())
-        guard result == 0 else {
-            started.release()
-            throw IOError(errnoCode: result, reason: "pthread_create")
-        }
-        pthread_detach(thread)
+        try EpollSet.startThread(name: "apus-epoll-\(index)") { self.run() }
     }
 
     /// Stops taking connections from the listener (returns once the loop no longer watches it).
@@ -140,28 +121,21 @@ final class EpollLoop: @unchecked Sendable {
                 let wait = nextScan - now
                 timeout = wait <= .zero ? 0 : Int32(clamping: (wait.inNanoseconds + 999_999) / 1_000_000)
             }
-            let ready: Int32
-            if timeout > 0 && executor.beginSleep() {
-                ready = epoll_wait(epoll, events, capacity, timeout)
-            } else {
-                ready = epoll_wait(epoll, events, capacity, 0)
-            }
+            let ready = epoll.wait(events, capacity: capacity, milliseconds: timeout > 0 && executor.beginSleep() ? timeout : 0)
             executor.endSleep()
             now = .now
-            if ready > 0 {
-                for i in 0..<Int(ready) {
-                    let event = events[i]
-                    switch event.data.u64 {
-                    case Tag.wakeup: executor.waker.clear()
-                    case Tag.listener: accept(at: now)
-                    case let token: handle(token, event.events, at: now)
-                    }
+            for i in 0..<ready {
+                let event = events[i]
+                switch event.data.u64 {
+                case EpollSet.wakeupToken: epoll.clearWakeup()
+                case Tag.listener: accept(at: now)
+                case let token: handle(token, event.events, at: now)
                 }
             }
             if now >= nextScan { expire(at: now) }
             if let until = acceptPausedUntil, now >= until {
                 acceptPausedUntil = nil
-                if listening { try? watch(listener, events: CEPOLL_IN | CEPOLL_EXCLUSIVE, tag: Tag.listener, operation: EPOLL_CTL_ADD) }
+                if listening { try? epoll.watch(listener, events: CEPOLL_IN | CEPOLL_EXCLUSIVE, token: Tag.listener) }
             }
         }
         if listening { stopListening() }
@@ -170,16 +144,9 @@ final class EpollLoop: @unchecked Sendable {
         finished.signal()
     }
 
-    private func watch(_ fd: Int32, events: UInt32, tag: UInt64, operation: Int32) throws(IOError) {
-        var event = epoll_event()
-        event.events = events
-        event.data.u64 = tag
-        guard epoll_ctl(epoll, operation, fd, &event) == 0 else { throw IOError(errnoCode: errno, reason: "epoll_ctl") }
-    }
-
     private func stopListening() {
         listening = false
-        if acceptPausedUntil == nil { epoll_ctl(epoll, EPOLL_CTL_DEL, listener, nil) }
+        if acceptPausedUntil == nil { epoll.remove(listener) }
         stoppedAccepting.signal()
     }
 
@@ -197,7 +164,7 @@ final class EpollLoop: @unchecked Sendable {
                     // Out of descriptors or memory: the connection stays in the backlog, and would
                     // be reported again at once. Accept nothing for 100 ms; log once a second.
                     let code = errno
-                    epoll_ctl(epoll, EPOLL_CTL_DEL, listener, nil)
+                    epoll.remove(listener)
                     acceptPausedUntil = now + .milliseconds(100)
                     nextScan = min(nextScan, now + .milliseconds(100))
                     if let left = logLimiter.admit("accept", at: now) {
@@ -217,7 +184,7 @@ final class EpollLoop: @unchecked Sendable {
             nextSerial = nextSerial >= UInt64(UInt32.max) ? Tag.firstSerial : nextSerial + 1
             let connection = EpollConnection(fd: fd, token: token, state: state, core: ServerConnection(configuration: policy, at: now), loop: self)
             do {
-                try watch(fd, events: EpollConnection.readEvents, tag: token, operation: EPOLL_CTL_ADD)
+                try epoll.watch(fd, events: EpollConnection.readEvents, token: token)
             } catch {
                 Glibc.close(fd)
                 continue
@@ -503,27 +470,5 @@ final class EpollLoop: @unchecked Sendable {
             if let action = connection.core.beginDraining(at: now) { dispatcher.log(action, peer: connection.state.remotePeer) }
             close(connection)
         }
-    }
-}
-
-/// The eventfd that wakes an epoll loop; it sits in the loop's epoll set.
-final class EpollWakeup: LoopWaker {
-    let fd: Int32
-
-    init() throws {
-        fd = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "eventfd") }
-    }
-
-    deinit { Glibc.close(fd) }
-
-    func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(fd, &one, 8)
-    }
-
-    func clear() {
-        var count: UInt64 = 0
-        _ = Glibc.read(fd, &count, 8)
     }
 }
