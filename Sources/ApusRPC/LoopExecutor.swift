@@ -150,3 +150,35 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
     /// After the loop's blocking wait returned (or was skipped).
     package func endSleep() { sleeping.store(false, ordering: .relaxed) }
 }
+
+extension LoopExecutor {
+    /// A call a loop-run client sends and completes: `start` runs on the loop's thread (at once
+    /// when this is it) and returns a handle to cancel the call by, or nil when it failed at once;
+    /// cancelling the caller runs `cancel` with that handle there. `decode` runs on the loop's
+    /// thread while the reply's bytes are valid.
+    @inlinable
+    package func call<Reply: Sendable, Handle>(
+        start: @escaping @Sendable (_ complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Handle?,
+        cancel: @escaping @Sendable (Handle) -> Void,
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+    ) async throws -> Reply {
+        let ticket = LoopCallTicket<Handle>()
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
+                let begin: @Sendable () -> Void = {
+                    ticket.handle = start { result in continuation.resume(with: result, decode: decode) }
+                }
+                if isCurrent { begin() } else { execute(begin) }
+            }
+        } onCancel: {
+            execute { if let handle = ticket.handle { cancel(handle) } }
+        }
+    }
+}
+
+/// Which call a caller waits for, for cancelling it; touched on the loop's thread only.
+@usableFromInline
+package final class LoopCallTicket<Handle>: @unchecked Sendable {
+    @usableFromInline package var handle: Handle?
+    @usableFromInline package init() {}
+}

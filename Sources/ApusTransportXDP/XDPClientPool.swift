@@ -51,22 +51,16 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
         return connection
     }
 
-    private func name(_ method: MethodDescriptor) -> String {
-        configuration.multiplexed ? method.multiplexedName : method.method
+    private var naming: ClientConnection<OutgoingMessage>.Naming {
+        .init(multiplexed: configuration.multiplexed, header: configuration.header, protocol: configuration.protocolID)
     }
 
     /// Registers a call and queues its request; nil when it failed at once (the client is closed).
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
                    complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> (XDPClientConnection, Int32)? {
         let connection = pick()
-        let sequenceID = connection.core.nextSequenceID()
-        var message = OutgoingMessage(name: name(method), type: .call, sequenceID: sequenceID, body: request)
-        if let format = configuration.header {
-            message.header = options.header(format, protocol: configuration.protocolID, sequenceID: sequenceID, method: method.method)
-        }
-        let deadline = options.timeout.map { MonotonicClock.now().streamTime + $0 }
-        let send = connection.core.startCall(message, sequenceID: sequenceID, method: method, deadline: deadline,
-                                             responseMetadata: options.responseMetadata, complete: complete)
+        let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming,
+                                                           at: MonotonicClock.now().streamTime, complete: complete)
         guard apply(send, on: connection) else { return nil }
         return (connection, sequenceID)
     }
@@ -74,8 +68,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
     /// Queues a oneway request; false when the client is closed.
     func startOneway(_ request: any ThriftMessageBody, method: MethodDescriptor) -> Bool {
         let connection = pick()
-        let message = OutgoingMessage(name: name(method), type: .oneway, sequenceID: connection.core.nextSequenceID(), body: request)
-        return apply(connection.core.startOneway(message), on: connection)
+        return apply(connection.core.startOneway(request, method: method, naming: naming), on: connection)
     }
 
     private func apply(_ send: ClientConnection<OutgoingMessage>.Send, on connection: XDPClientConnection) -> Bool {

@@ -118,21 +118,12 @@ public final class XDPClientTransport: ClientTransport {
         on engine: QueueEngine, _ pool: XDPClientPool, _ request: some ThriftMessageBody, method: MethodDescriptor,
         options: CallOptions, decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        let ticket = CallTicket()
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                let start: @Sendable () -> Void = {
-                    ticket.call = pool.startCall(request, method: method, options: options) { result in
-                        continuation.resume(with: result, decode: decode)
-                    }
-                }
-                if engine.executor.isCurrent { start() } else { engine.executor.execute(start) }
-            }
-        } onCancel: {
-            engine.executor.execute {
-                guard let (connection, sequenceID) = ticket.call else { return }
-                pool.cancel(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
-            }
+        try await engine.executor.call { complete in
+            pool.startCall(request, method: method, options: options, complete: complete)
+        } cancel: { (call: (XDPClientConnection, Int32)) in
+            pool.cancel(on: call.0, sequenceID: call.1, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+        } decode: { message throws(RPCError) in
+            try decode(message)
         }
     }
 
@@ -170,9 +161,4 @@ public final class XDPClientTransport: ClientTransport {
             await engine.waitUntilFinished()
         }
     }
-}
-
-/// Which connection and sequence id a call got, for cancelling it; touched on the queue's thread only.
-private final class CallTicket: @unchecked Sendable {
-    var call: (XDPClientConnection, Int32)?
 }

@@ -245,3 +245,41 @@ package struct ClientConnection<Request>: ~Copyable {
         RPCError(.unavailable, "\(method): the client is closed", requestWasNotSent: true)
     }
 }
+
+extension ClientConnection where Request == OutgoingMessage {
+    /// How a loop-run client names and frames its calls.
+    package struct Naming: Sendable {
+        /// Send `Service:method` names (TMultiplexedProtocol).
+        package var multiplexed: Bool
+        /// Wrap each call in a THeader or TTHeader frame (nil: none), in `protocolID`.
+        package var header: THeader.Format?
+        package var protocolID: ThriftProtocolID
+
+        package init(multiplexed: Bool, header: THeader.Format?, protocol protocolID: ThriftProtocolID) {
+            self.multiplexed = multiplexed
+            self.header = header
+            self.protocolID = protocolID
+        }
+    }
+
+    /// Starts a call of `method` with `request`, as `naming` says, its deadline `options.timeout`
+    /// after `now`; returns what to do with it and the call's sequence id.
+    package mutating func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions, naming: Naming,
+                                    at now: Duration, complete: @escaping Completion) -> (send: Send, sequenceID: Int32) {
+        let sequenceID = nextSequenceID()
+        var message = OutgoingMessage(name: naming.multiplexed ? method.multiplexedName : method.method, type: .call,
+                                      sequenceID: sequenceID, body: request)
+        if let format = naming.header {
+            message.header = options.header(format, protocol: naming.protocolID, sequenceID: sequenceID, method: method.method)
+        }
+        let send = startCall(message, sequenceID: sequenceID, method: method, deadline: options.timeout.map { now + $0 },
+                             responseMetadata: options.responseMetadata, complete: complete)
+        return (send, sequenceID)
+    }
+
+    /// Starts a oneway request of `method`, named as `naming` says.
+    package mutating func startOneway(_ request: any ThriftMessageBody, method: MethodDescriptor, naming: Naming) -> Send {
+        let name = naming.multiplexed ? method.multiplexedName : method.method
+        return startOneway(OutgoingMessage(name: name, type: .oneway, sequenceID: nextSequenceID(), body: request))
+    }
+}

@@ -65,23 +65,17 @@ final class EpollClientLoop: @unchecked Sendable {
         return connection
     }
 
-    private func name(_ method: MethodDescriptor) -> String {
-        configuration.multiplexed ? method.multiplexedName : method.method
+    private var naming: ClientConnection<OutgoingMessage>.Naming {
+        .init(multiplexed: configuration.multiplexed, header: configuration.header, protocol: configuration.protocolID)
     }
 
     /// Registers a call and queues its request; nil when it failed at once.
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
                    complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> (EpollClientConnection, Int32)? {
         let connection = pick()
-        let sequenceID = connection.core.nextSequenceID()
-        var message = OutgoingMessage(name: name(method), type: .call, sequenceID: sequenceID, body: request)
-        if let format = configuration.header {
-            message.header = options.header(format, protocol: configuration.protocolID, sequenceID: sequenceID, method: method.method)
-        }
-        let deadline = options.timeout.map { Duration.now + $0 }
-        if let deadline, deadline < nextScan { nextScan = deadline }
-        let send = connection.core.startCall(message, sequenceID: sequenceID, method: method, deadline: deadline,
-                                             responseMetadata: options.responseMetadata, complete: complete)
+        let now = Duration.now
+        let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming, at: now, complete: complete)
+        if let timeout = options.timeout, now + timeout < nextScan { nextScan = now + timeout }
         guard apply(send, on: connection) else { return nil }
         return (connection, sequenceID)
     }
@@ -89,8 +83,7 @@ final class EpollClientLoop: @unchecked Sendable {
     /// Queues a oneway request; false when the client is closed.
     func startOneway(_ request: any ThriftMessageBody, method: MethodDescriptor) -> Bool {
         let connection = pick()
-        let message = OutgoingMessage(name: name(method), type: .oneway, sequenceID: connection.core.nextSequenceID(), body: request)
-        return apply(connection.core.startOneway(message), on: connection)
+        return apply(connection.core.startOneway(request, method: method, naming: naming), on: connection)
     }
 
     /// Fails one outstanding call (cancellation); a late reply is then dropped.

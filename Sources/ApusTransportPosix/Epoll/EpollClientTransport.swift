@@ -79,21 +79,12 @@ public final class EpollClientTransport: ClientTransport {
         on loop: EpollClientLoop, _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        let ticket = EpollCallTicket()
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                let start: @Sendable () -> Void = {
-                    ticket.call = loop.startCall(request, method: method, options: options) { result in
-                        continuation.resume(with: result, decode: decode)
-                    }
-                }
-                if loop.executor.isCurrent { start() } else { loop.executor.execute(start) }
-            }
-        } onCancel: {
-            loop.executor.execute {
-                guard let (connection, sequenceID) = ticket.call else { return }
-                loop.cancel(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
-            }
+        try await loop.executor.call { complete in
+            loop.startCall(request, method: method, options: options, complete: complete)
+        } cancel: { (call: (EpollClientConnection, Int32)) in
+            loop.cancel(on: call.0, sequenceID: call.1, RPCError(.cancelled, "\(method) was cancelled by the caller"))
+        } decode: { message throws(RPCError) in
+            try decode(message)
         }
     }
 
@@ -118,11 +109,6 @@ public final class EpollClientTransport: ClientTransport {
         loop.stop()
         await loop.finished.wait()
     }
-}
-
-/// Which connection and sequence id a call got, for cancelling it; touched on the loop's thread only.
-private final class EpollCallTicket: @unchecked Sendable {
-    var call: (EpollClientConnection, Int32)?
 }
 
 /// One pooled connection: the stream core, its socket when open, request bytes not yet sent.
