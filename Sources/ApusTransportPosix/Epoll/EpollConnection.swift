@@ -36,7 +36,7 @@ final class EpollConnection: @unchecked Sendable {
     /// The events the epoll set watches for now.
     private var interest = EpollConnection.readEvents
 
-    init(fd: Int32, token: UInt64, state: ConnectionState, core: consuming ServerConnection, loop: EpollLoop) {
+    init(fd: Int32, token: UInt64, state: ConnectionState, core: consuming ServerConnection, loop: EpollServerLoop) {
         self.fd = fd
         self.token = token
         self.state = state
@@ -71,10 +71,10 @@ final class EpollConnection: @unchecked Sendable {
 /// loop's thread, hopping there when a handler finished elsewhere.
 final class EpollResponseSink: ResponseSink, @unchecked Sendable {
     // Strong: a call may outlive its connection; the connection drops its sink when it closes.
-    let loop: EpollLoop
+    let loop: EpollServerLoop
     let connection: EpollConnection
 
-    init(loop: EpollLoop, connection: EpollConnection) {
+    init(loop: EpollServerLoop, connection: EpollConnection) {
         self.loop = loop
         self.connection = connection
     }

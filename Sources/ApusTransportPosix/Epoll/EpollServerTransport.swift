@@ -43,7 +43,7 @@ public final class EpollServerTransport: ServerTransport {
 
     private struct State {
         var listener: Int32 = -1
-        var loops: [EpollLoop] = []
+        var loops: [EpollServerLoop] = []
     }
 
     public init(host: String, port: Int, configuration: Configuration = Configuration()) {
@@ -54,10 +54,10 @@ public final class EpollServerTransport: ServerTransport {
 
     public func listen(dispatcher: ServerDispatcher) async throws -> PeerAddress {
         let listener = try Self.openListener(host: host, port: port, backlog: configuration.backlog)
-        var loops: [EpollLoop] = []
+        var loops: [EpollServerLoop] = []
         do {
             for index in 0..<configuration.threads {
-                let loop = try EpollLoop(index: index, listener: listener, dispatcher: dispatcher, policy: configuration.connection)
+                let loop = try EpollServerLoop(index: index, listener: listener, dispatcher: dispatcher, policy: configuration.connection)
                 loops.append(loop)
                 try loop.start()
             }

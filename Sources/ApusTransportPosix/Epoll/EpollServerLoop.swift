@@ -19,7 +19,7 @@ import Glibc
 /// Level-triggered: a connection not read to the end (paused, or a full
 /// buffer) is reported again by the next `epoll_wait`. Other threads reach
 /// the loop only through its executor (inbox and eventfd) and a control word.
-final class EpollLoop: @unchecked Sendable {
+final class EpollServerLoop: @unchecked Sendable {
     let index: Int
     let executor: LoopExecutor<EpollSet>
     let finished = OneShot()
