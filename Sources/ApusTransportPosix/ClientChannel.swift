@@ -254,15 +254,6 @@ final class ClientChannelHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let incoming = unwrapInboundIn(data)
         guard failure == nil else { return }
-        // A TLS record (handshake or alert, version 3.x) where a Thrift reply was due.
-        if connection.configuration.tls == nil, incoming.readableBytes >= 2,
-           let first = incoming.getInteger(at: incoming.readerIndex, as: UInt8.self),
-           let second = incoming.getInteger(at: incoming.readerIndex + 1, as: UInt8.self),
-           first == 0x15 || first == 0x16, second == 0x03 {
-            failure = "the server answered with TLS: connect with TLS (apus bench --tls, or Configuration.tls)"
-            context.close(promise: nil)
-            return
-        }
         if let reason = incoming.withUnsafeReadableBytes({ connection.read($0) }) {
             failure = reason
             context.close(promise: nil)

@@ -81,6 +81,8 @@ package struct ClientConnection<Request>: ~Copyable {
     private var pending: [Int32: Pending] = [:]
     private var waiting: [Request] = []
     private var lastSequenceID: Int32 = 0
+    /// Nothing was read on the open connection yet: its first bytes are checked for TLS.
+    private var atStreamStart = false
     /// No deadline of a pending call is earlier (it may be later: removals do not update it).
     private var earliestDeadline: Duration?
 
@@ -146,6 +148,7 @@ package struct ClientConnection<Request>: ~Copyable {
     package mutating func connected() -> [Request] {
         guard case .connecting = phase else { return [] }
         phase = .open
+        atStreamStart = true
         defer { waiting = [] }
         return waiting
     }
@@ -185,6 +188,16 @@ package struct ClientConnection<Request>: ~Copyable {
     /// Reads the next reply from `input`. Its bytes are valid until the next call on the connection.
     package mutating func receive(_ input: inout MessageReader.Input) -> Input {
         guard case .open = phase else { return .needMore }
+        if atStreamStart, input.bytes.count - input.offset >= 2 {
+            atStreamStart = false
+            // A TLS record (alert or handshake, version 3.x) where a reply was due: no Thrift
+            // stream starts so (as a frame it would announce over 350 MB).
+            let first = input.bytes[input.offset], second = input.bytes[input.offset + 1]
+            if first == 0x15 || first == 0x16, second == 0x03 {
+                reader.reset()
+                return .reset(reason: "the server answered with TLS: connect with TLS (apus bench --tls, or Configuration.tls)")
+            }
+        }
         let message: IncomingMessage
         let replyHeader: THeader?
         do throws(ThriftError) {

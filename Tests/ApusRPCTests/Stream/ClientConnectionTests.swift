@@ -118,6 +118,25 @@ import Testing
         #expect(reset != nil)
     }
 
+    /// A plaintext client on a TLS port reads a TLS alert (RFC 8446 §5.1: type 21, version 3.x):
+    /// the reset says so instead of reporting a 350 MB frame.
+    @Test func aTLSRecordWhereAReplyWasDueSaysTheServerSpeaksTLS() {
+        for record: [UInt8] in [[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x32], [0x16, 0x03, 0x03, 0x00, 0x04, 0x0E, 0, 0, 0]] {
+            var core = Core(configuration: Self.configuration)
+            _ = Self.start(&core, Results())
+            _ = core.connected()
+            let (_, reset) = Self.feed(&core, record)
+            #expect(reset?.contains("the server answered with TLS") == true, "\(String(describing: reset))")
+        }
+        // Only the stream's first bytes are checked; a reply's body may hold them.
+        var core = Core(configuration: Self.configuration)
+        let results = Results()
+        _ = Self.start(&core, results)
+        _ = core.connected()
+        let (_, reset) = Self.feed(&core, Self.reply(1, "\u{15}\u{03}"))
+        #expect(reset == nil && results.error(1) == nil)
+    }
+
     @Test func aFailedConnectFailsEveryCallAsNotSentAndHandsBackTheRequests() {
         var core = Core(configuration: Self.configuration)
         let results = Results()
