@@ -62,6 +62,24 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
         try output.writeBytes(bytes)
     }
 
+    /// Length, then UTF-8 from the string's storage (a size pass reads only the length).
+    @inlinable
+    public mutating func writeString(_ value: String) throws(ThriftError) {
+        try output.writeBigEndian(try SizeCheck.wire(value.utf8.count, .binary, offset: output.count, what: "string"))
+        try output.writeUTF8(value)
+    }
+
+    /// Big-endian numbers back to back: one claim of the output for the whole list.
+    @inlinable
+    public mutating func writeElements<T: FixedWidthInteger & ThriftElement>(_ values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        try output.writeBigEndian(contentsOf: values)
+    }
+
+    @inlinable
+    public mutating func writeElements(_ values: UnsafeBufferPointer<Double>) throws(ThriftError) {
+        try values.withMemoryRebound(to: UInt64.self) { bits throws(ThriftError) in try output.writeBigEndian(contentsOf: bits) }
+    }
+
     @inlinable
     public mutating func writeUUID(_ value: ThriftUUID) throws(ThriftError) {
         try output.writeBigEndian(value.high)

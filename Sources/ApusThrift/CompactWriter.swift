@@ -121,6 +121,13 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     @inlinable public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Self.zigzag(value)) }
     @inlinable public mutating func writeDouble(_ value: Double) throws(ThriftError) { try output.writeLittleEndian(value.bitPattern) }
 
+    /// Length, then UTF-8 from the string's storage (a size pass reads only the length).
+    @inlinable
+    public mutating func writeString(_ value: String) throws(ThriftError) {
+        try output.writeVarint(UInt64(try SizeCheck.wire(value.utf8.count, .compact, offset: output.count, what: "string")))
+        try output.writeUTF8(value)
+    }
+
     @inlinable
     public mutating func writeBinary(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
         let size = try SizeCheck.wire(bytes.count, .compact, offset: output.count, what: "string")

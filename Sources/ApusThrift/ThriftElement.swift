@@ -135,12 +135,42 @@ extension ThriftProtocolWriter {
     @inlinable
     public mutating func writeList<C: Collection>(_ elements: C) throws(ThriftError) where C.Element: ThriftElement {
         try writeListBegin(C.Element.thriftType, count: elements.count)
-        for element in elements { try element.write(to: &self) }
+        try writeElements(of: elements)
     }
 
     @inlinable
     public mutating func writeSet<C: Collection>(_ elements: C) throws(ThriftError) where C.Element: ThriftElement {
         try writeSetBegin(C.Element.thriftType, count: elements.count)
+        try writeElements(of: elements)
+    }
+
+    /// A list's or set's elements: numbers in contiguous memory (an array) as one block, where
+    /// the protocol has fixed-width numbers; anything else one by one. The type tests fold away
+    /// in specialized code.
+    @inlinable
+    mutating func writeElements<C: Collection>(of elements: C) throws(ThriftError) where C.Element: ThriftElement {
+        let type = C.Element.self
+        if type == Int64.self || type == Int32.self || type == Int16.self || type == Double.self {
+            var failure: ThriftError?
+            let written = elements.withContiguousStorageIfAvailable { buffer -> Bool in
+                do throws(ThriftError) {
+                    if type == Int64.self {
+                        try buffer.withMemoryRebound(to: Int64.self) { numbers throws(ThriftError) in try writeElements(numbers) }
+                    } else if type == Int32.self {
+                        try buffer.withMemoryRebound(to: Int32.self) { numbers throws(ThriftError) in try writeElements(numbers) }
+                    } else if type == Int16.self {
+                        try buffer.withMemoryRebound(to: Int16.self) { numbers throws(ThriftError) in try writeElements(numbers) }
+                    } else {
+                        try buffer.withMemoryRebound(to: Double.self) { numbers throws(ThriftError) in try writeElements(numbers) }
+                    }
+                } catch {
+                    failure = error
+                }
+                return true
+            }
+            if let failure { throw failure }
+            if written == true { return }
+        }
         for element in elements { try element.write(to: &self) }
     }
 

@@ -10,6 +10,30 @@ public protocol ThriftOutput {
     mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) throws(ThriftError)
     /// An unsigned LEB128 varint (the compact protocol's integers).
     mutating func writeVarint(_ value: UInt64) throws(ThriftError)
+    /// `values` one after another in big-endian order (the elements of a list of numbers):
+    /// outputs that can claim the space once do, instead of once per value.
+    mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError)
+    /// The UTF-8 bytes of `value` (its length is written before, by the protocol).
+    mutating func writeUTF8(_ value: String) throws(ThriftError)
+}
+
+extension ThriftOutput {
+    @inlinable
+    public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        for value in values { try writeBigEndian(value) }
+    }
+
+    /// Copied straight from the string's storage: borrowed through its span, so no copy and
+    /// no retain/release pair per string.
+    @inlinable
+    public mutating func writeUTF8(_ value: String) throws(ThriftError) {
+        let span = value.utf8Span.span
+        var failure: ThriftError?
+        span.withUnsafeBytes { buffer in
+            do throws(ThriftError) { try writeBytes(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
 }
 
 /// Writes into memory the caller owns (a TX frame, a NIO buffer's writable
@@ -60,6 +84,17 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
     public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
         guard !bytes.isEmpty else { return }
         try claim(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    }
+
+    @inlinable
+    public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        let size = MemoryLayout<T>.size
+        let (total, overflow) = values.count.multipliedReportingOverflow(by: size)
+        guard !overflow else { throw full(Int.max) }
+        let pointer = try claim(total)
+        for index in 0..<values.count {
+            pointer.storeBytes(of: values[index].bigEndian, toByteOffset: index &* size, as: T.self)
+        }
     }
 
     @inlinable
@@ -125,6 +160,11 @@ public struct ByteCounter: ThriftOutput, Sendable {
     @inlinable public mutating func writeLittleEndian<T: FixedWidthInteger>(_ value: T) { _count &+= MemoryLayout<T>.size }
     @inlinable public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) { _count &+= bytes.count }
     @inlinable public mutating func writeVarint(_ value: UInt64) { _count &+= VarintLength.of(value) }
+    @inlinable public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) {
+        _count &+= values.count &* MemoryLayout<T>.size
+    }
+    /// The size pass needs a string's length only, which a native string stores.
+    @inlinable public mutating func writeUTF8(_ value: String) { _count &+= value.utf8.count }
 }
 
 @usableFromInline

@@ -23,9 +23,25 @@ public protocol ThriftProtocolWriter {
     mutating func writeDouble(_ value: Double) throws(ThriftError)
     mutating func writeBinary(_ bytes: UnsafeRawBufferPointer) throws(ThriftError)
     mutating func writeUUID(_ value: ThriftUUID) throws(ThriftError)
+    mutating func writeString(_ value: String) throws(ThriftError)
+    /// The elements of a list or set of integers (after its header): the binary protocol writes
+    /// them as one block; others element by element.
+    mutating func writeElements<T: FixedWidthInteger & ThriftElement>(_ values: UnsafeBufferPointer<T>) throws(ThriftError)
+    /// The elements of a list or set of doubles (after its header).
+    mutating func writeElements(_ values: UnsafeBufferPointer<Double>) throws(ThriftError)
 }
 
 extension ThriftProtocolWriter {
+    @inlinable
+    public mutating func writeElements<T: FixedWidthInteger & ThriftElement>(_ values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        for value in values { try value.write(to: &self) }
+    }
+
+    @inlinable
+    public mutating func writeElements(_ values: UnsafeBufferPointer<Double>) throws(ThriftError) {
+        for value in values { try writeDouble(value) }
+    }
+
     @inlinable
     public mutating func writeMessageBegin(name: String, type: MessageType, sequenceID: Int32) throws(ThriftError) {
         var name = name
