@@ -48,6 +48,8 @@ public struct NetStack {
     var lastVisit: [UInt32] = []
     var pollEpoch: UInt32 = 0
     var liveConnections = 0
+    /// When `poll` next walks the connections for idle buffers (`idleBufferRelease`).
+    var nextIdleSweep = NetInstant.zero
     var bufferMemory: BufferMemory
     var events: [NetEvent] = []
     var eventsStart = 0
@@ -344,12 +346,27 @@ public struct NetStack {
             connectionChanged(index, at: now)
         }
         deadline = min(deadline, timers.nextExpiry())
+        if let sweep = sweepIdleBuffers(at: now) { deadline = min(deadline, sweep) }
         if pendingRepliesStart < pendingReplies.count { deadline = now }
         // Connections may have started resolutions during the round.
         nextDeadline = min(deadline, arpCache.nextDeadline)
     }
 
     enum SegmentTransmission { case sent, noFrame, waiting }
+
+    /// Once per `idleBufferRelease`, connections idle since the last walk give back the
+    /// storage of their drained buffers. Returns when to walk next, nil while no connection
+    /// holds buffer storage (the loop need not wake for it).
+    private mutating func sweepIdleBuffers(at now: NetInstant) -> NetInstant? {
+        guard bufferMemory.inUse > liveConnections * Self.connectionOverhead else { return nil }
+        if now >= nextIdleSweep {
+            nextIdleSweep = now + configuration.idleBufferRelease
+            for index in connections.indices where connections[index] != nil {
+                connections[index]!.sweepIdleBuffers(memory: &bufferMemory)
+            }
+        }
+        return nextIdleSweep
+    }
 
     /// Lists a connection for the next `poll`.
     mutating func markActive(_ index: Int) {

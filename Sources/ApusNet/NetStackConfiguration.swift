@@ -84,6 +84,10 @@ public struct NetStackConfiguration: Sendable {
     /// is spent, new connections are refused as when the table is full, arriving data is
     /// dropped unacknowledged and writes come up short, until memory frees.
     public var maximumBufferMemory: Int = 1 << 30
+    /// A connection through which no byte moved for this long gives back the storage its
+    /// drained buffers keep between messages (4 KiB each way), so idle connections hold only
+    /// their control block; a busy one keeps it and allocates nothing per message.
+    public var idleBufferRelease: NetDuration = .seconds(1)
     /// Accept a TCP or UDP checksum that holds only the pseudo-header sum (CHECKSUM_PARTIAL
     /// left by a local sender whose offload never ran: a veth peer with `tx` checksumming on).
     /// Off by default: on a real wire such a value is simply wrong, and accepting it would skip

@@ -50,6 +50,8 @@ struct TCPConnection {
     /// (RFC 9293 §3.8.6.2.2).
     var advertisedRightEdge = SequenceNumber(0)
     var receiveBuffer: ByteRing
+    /// Where both directions stood at the last idle sweep (`sweepIdleBuffers`).
+    var idleMark: (received: SequenceNumber, sent: SequenceNumber)?
     var reassembly: ReassemblyQueue
     var finReceived = false
 
@@ -294,5 +296,18 @@ struct TCPConnection {
     var wantsToSend: Bool {
         acknowledgeNow || fastRetransmitDue || probeDue || keepaliveDue || hasSendableData
             || ((state == .synSent || state == .synReceived) && sendNext == iss)
+    }
+}
+
+extension TCPConnection {
+    /// Called about once per `idleBufferRelease`: when no byte moved either way since the
+    /// last call, drained buffers give their storage back (they keep some between messages
+    /// while traffic flows). Bytes in flight, unread or out of order keep theirs.
+    mutating func sweepIdleBuffers(memory: inout BufferMemory) {
+        let mark = (received: receiveNext, sent: sendNext)
+        defer { idleMark = mark }
+        guard let last = idleMark, last.received == mark.received, last.sent == mark.sent else { return }
+        if reassembly.isEmpty { receiveBuffer.releaseIfDrained(memory: &memory, keepingNone: true) }
+        sendBuffer.releaseIfDrained(memory: &memory, keepingNone: true)
     }
 }

@@ -53,6 +53,41 @@ import Testing
         }
     }
 
+    /// The storage kept between messages goes back once a connection is idle for
+    /// `idleBufferRelease`, and the stack stops waking for it; traffic keeps it.
+    @Test func idleConnectionsGiveBackTheStorageKeptBetweenMessages() {
+        var t = TCPHarness()
+        t.acceptConnection()
+        var received = t.remoteISN + 1
+        // A request: the receive buffer keeps its 4 KiB while the connection is busy.
+        t.send(t.remote(seq: received, ack: t.localISN + 1), payload: pattern(100))
+        received += 100
+        #expect(t.read() == pattern(100))
+        _ = t.poll()
+        #expect(t.stack.bufferMemoryInUse == Self.overhead + ByteRing.minimumStorage)
+        #expect(t.stack.nextDeadline <= t.now + .seconds(1), "a connection holds storage: the stack wakes to sweep")
+        for _ in 0..<4 {  // a message every half interval: never idle across a whole one
+            t.advance(by: .milliseconds(500))
+            _ = t.poll()
+            t.send(t.remote(seq: received, ack: t.localISN + 1), payload: pattern(100))
+            received += 100
+            #expect(t.read() == pattern(100))
+            _ = t.poll()
+            #expect(t.stack.bufferMemoryInUse == Self.overhead + ByteRing.minimumStorage)
+        }
+        // Idle: within two intervals the storage is back and no sweep is scheduled.
+        for _ in 0..<3 {
+            t.advance(by: .seconds(1))
+            _ = t.poll()
+        }
+        #expect(t.stack.bufferMemoryInUse == Self.overhead)
+        #expect(t.connection?.receiveBuffer.allocated == 0)
+        #expect(t.stack.nextDeadline > t.now + .seconds(5), "nothing to sweep: no wake-up for it")
+        // The next message allocates again and is read whole.
+        t.send(t.remote(seq: received, ack: t.localISN + 1), payload: pattern(100, offset: 3))
+        #expect(t.read() == pattern(100, offset: 3))
+    }
+
     @Test func dataPastTheBudgetIsDroppedUnacknowledgedUntilMemoryFrees() {
         var t = TCPHarness { $0.maximumBufferMemory = NetStack.connectionOverhead + ByteRing.minimumStorage }
         t.acceptConnection()
