@@ -12,6 +12,7 @@ One line per case, then "cli: N passed, M failed".
 """
 import difflib
 import os
+import json
 import re
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "scripts", "cli-golden")
@@ -154,6 +156,22 @@ def case_progress():
     golden("bench-summary", normalize(shape, [port]), status)
 
 
+def case_warmup():
+    """--warmup: calls made before the measured run are served but counted in neither QPS nor calls
+    (the server's own count, from its Prometheus endpoint, is the truth)."""
+    metrics_port = free_port()
+    server, port = start_server("--metrics", f"127.0.0.1:{metrics_port}")
+    out, status = run("bench", "--port", str(port), "--warmup", "1", "--duration", "1", "--json")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    stop(server)
+    served = sum(float(m) for m in re.findall(r'^apus_rpc_calls_total\{[^}]*method="echo"[^}]*\} (\S+)$', text, re.M))
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {}
+    calls = result.get("calls", 0)
+    check("bench-warmup-not-counted", status == 0 and result.get("errors") == 0 and 0 < calls < served,
+          f"exit {status}, bench counted {calls} calls, the server answered {served:.0f}")
+
+
 def echo_client(port):
     """Apache Thrift's Python Echo client over framed binary, connected to `port`."""
     sys.path.insert(0, os.path.join(ROOT, "scripts", "interop"))
@@ -219,6 +237,6 @@ def case_xdp_hint():
 
 
 for case in (case_port_in_use, case_refused, case_concurrency_limit, case_usage_errors, case_help,
-             case_log_calls, case_progress, case_out_of_descriptors, case_xdp_hint):
+             case_log_calls, case_progress, case_warmup, case_out_of_descriptors, case_xdp_hint):
     case()
 finish("cli")

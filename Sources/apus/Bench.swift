@@ -61,6 +61,8 @@ struct Bench: AsyncParsableCommand {
     var concurrency = 1
     @Option(parsing: .unconditional, help: "Seconds to run.")
     var duration = 10.0
+    @Option(parsing: .unconditional, help: "Seconds of calls before --duration starts, left out of QPS and latency (errors still count): connections open and caches warm before measuring, which many connections need.")
+    var warmup = 0.0
     @Option(parsing: .unconditional, help: "Payload bytes (the echoed string, or the item's title).")
     var payload = 64
     @Option(help: "Method to call.")
@@ -196,6 +198,8 @@ struct Bench: AsyncParsableCommand {
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 (none) or positive") }
+        if warmup > 0 && calls > 0 { throw ValidationError("--warmup is for runs of --duration, not --calls") }
         guard timeout >= 0 else { throw ValidationError("--timeout must be 0 (none) or positive") }
         guard payload >= 0 else { throw ValidationError("--payload must be at least 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -350,7 +354,9 @@ struct Bench: AsyncParsableCommand {
             return Outcome(histogram: Histogram(), errors: 1, mismatches: 0, seconds: 0, unreachable: true)
         }
 
-        let start = ContinuousClock.now
+        // Calls that begin in the warm-up are made but not counted; the figures cover the rest.
+        let warmupStart = ContinuousClock.now
+        let start = warmupStart.advanced(by: .nanoseconds(Int64(warmup * 1e9)))
         let end = totalCalls > 0 ? start.advanced(by: .seconds(3600)) : start.advanced(by: .nanoseconds(Int64(duration * 1e9)))
         let (quiet, progressJSON) = (json && !self.progressJSON, self.progressJSON)
         let progress = Task {
@@ -380,7 +386,7 @@ struct Bench: AsyncParsableCommand {
                     var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
                     var serial = 0
                     // Staggered, so the workers' calls spread evenly over each pace.
-                    var due = pace.map { start.advanced(by: $0 * worker / concurrency) }
+                    var due = pace.map { warmupStart.advanced(by: $0 * worker / concurrency) }
                     while ContinuousClock.now < end {
                         if totalCalls > 0 && counters.started.wrappingAdd(1, ordering: .relaxed).oldValue >= totalCalls { break }
                         if let pace, let next = due {
@@ -396,6 +402,7 @@ struct Bench: AsyncParsableCommand {
                         var options = options
                         if keyed { options.balancingKey = "w\(worker)-\(serial % 100)" }
                         let began = ContinuousClock.now
+                        let counted = began >= start
                         do {
                             var matched = true
                             switch method {
@@ -410,13 +417,14 @@ struct Bench: AsyncParsableCommand {
                                 let reply = try await client.echoItem(item: sent, options: options)
                                 matched = !verify || reply == sent
                             }
+                            if !matched, counters.mismatches.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+                                Console.error("apus bench: first mismatch: worker \(worker) call \(serial) got a different reply")
+                            }
+                            guard counted else { continue }  // a warm-up call: its errors count, its time not
                             let elapsed = began.duration(to: .now)
                             _ = latencies.record(UInt64(elapsed.components.seconds) * 1_000_000_000
                                                  + UInt64(elapsed.components.attoseconds / 1_000_000_000))
                             counters.calls.add(1, ordering: .relaxed)
-                            if !matched, counters.mismatches.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
-                                Console.error("apus bench: first mismatch: worker \(worker) call \(serial) got a different reply")
-                            }
                         } catch {
                             if counters.errors.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
                                 Console.error("apus bench: first error: \(error)")
