@@ -7,7 +7,7 @@
   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
   bash scripts/bench.sh rpc    [--duration S] [--rounds N] [--connections "1 16 64"] [--depth "1 8"]
                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp]
-                               [--framing framed|theader|ttheader] [--quick]
+                               [--framing framed|theader|ttheader] [--warmup S] [--quick]
   bash scripts/bench.sh codec  [--seconds S] [--quick]     (also: bash scripts/bench-codec.sh)
 
 kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
@@ -83,6 +83,10 @@ The summary checks the
 targets: QPS xdp/cpp >= 2x at each one's best saturation point and CPU per call xdp/cpp <= 1/3
 (both ways) there; p99 xdp/cpp <= 1/2 at 50% load. The testbed is tuned as in tcp mode
 (APUS_BENCH_TCP_TESTBED=plain: not).
+--warmup S: the client calls for S seconds before its measured run (`apus bench --warmup`), and
+the CPU counters are read at that window's start and end (timers from the client's launch), so
+opening and closing thousands of connections is in no figure; the client's CPU is then CPU 1's
+busy time. For runs at many connections: --connections "100 10000" --depth 1 --warmup 5.
 Defaults: --duration 5 --rounds 1 --connections "1 16 64" --depth "1 8" --payload 64 --client xdp
 --paced-client xdp; --quick: --duration 2 --connections "1 16".
 Raw results: .build/bench/rpc-<UTC timestamp>.jsonl.

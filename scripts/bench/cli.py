@@ -30,6 +30,7 @@ class Options:
     client = "xdp"
     paced_client = "xdp"
     framing = "framed"
+    warmup = "0"
     client_given = paced_client_given = False
 
 
@@ -47,6 +48,8 @@ VALUED = {
     # The Apus servers' calls in a THeader/TTHeader frame (no info headers: --timeout 0, so no
     # deadline travels either); cpp, which takes neither, stays framed binary as the baseline.
     "--framing": ("rpc", "framing"),
+    # Seconds of calls before the measured ones (connections open, warm), out of every figure.
+    "--warmup": ("rpc", "warmup"),
 }
 
 
@@ -124,6 +127,9 @@ def check(o):
     # Whole seconds: the client's --duration and `timeout` both take them as-is.
     if not whole(o.duration):
         die("--duration must be a positive whole number of seconds, got '%s'" % o.duration)
+    if not re.fullmatch(r"[0-9]+", o.warmup):
+        die("--warmup must be a whole number of seconds (0: none), got '%s'" % o.warmup)
+    o.warmup = int(o.warmup)
     if not whole(o.rounds):
         die("--rounds must be a positive integer, got '%s'" % o.rounds)
     if not (whole(o.window) and int(o.window) <= 65536):

@@ -5,6 +5,7 @@ half of cpp's saturated QPS for their p99 at 50% load. The table and the targets
 import os
 import re
 import statistics
+import threading
 import time
 
 from bench import report, rpc_table, runner, testbed
@@ -51,6 +52,8 @@ def client_cmd(c, client, name, conns, concurrency, rate):
     args = ["bench", "--host", HOSTS[name], "--port", str(PORTS[name]), "--connections", str(conns),
             "--concurrency", str(concurrency), "--duration", str(c.o.duration), "--payload", str(c.o.payload),
             "--method", "echo", "--protocol", "binary", "--json"]
+    if c.o.warmup:
+        args += ["--warmup", str(c.o.warmup)]
     if name == "cpp" or c.o.framing == "framed":
         args += ["--framing", "framed"]
     else:
@@ -83,18 +86,35 @@ def run_one(c, name, conns, depth, rnd, rate):
         runner.stop_server()
     else:
         pid = runner.Procs.server.pid
-        cpu0 = runner.user_sys_ticks(pid)
-        nsrv0, ncli0 = c.tb.net_ticks("srv"), c.tb.net_ticks("cli")
-        steal0, busy0 = c.pins.steal_ticks(), c.pins.busy_ticks()
-        core0, ccore0 = runner.core_ticks(0), runner.core_ticks(1)
-        t0, ch0 = time.time_ns(), runner.children_cpu()
+
+        def sample():
+            return (runner.user_sys_ticks(pid), c.tb.net_ticks("srv"), c.tb.net_ticks("cli"), c.pins.steal_ticks(),
+                    c.pins.busy_ticks(), runner.core_ticks(0), runner.core_ticks(1), time.time_ns())
+        # With --warmup the counters are read at the measured window's start and end (timers from the
+        # client's launch), so neither the warm-up nor the closing of thousands of connections counts;
+        # the client's CPU is then its core's busy time (its own is known only once it exits).
+        marks = {}
+        timers = []
+        if c.o.warmup:
+            for key, at in (("start", c.o.warmup), ("end", c.o.warmup + c.o.duration)):
+                timers.append(threading.Timer(at, lambda key=key: marks.setdefault(key, sample())))
+        ch0 = runner.children_cpu()
+        marks["launch"] = sample()
+        for timer in timers:
+            timer.start()
         rc = runner.run_load(client_cmd(c, client, name, conns, conns * depth, rate), log + ".client")
-        ch1, t1 = runner.children_cpu(), time.time_ns()
-        core1, ccore1 = runner.core_ticks(0), runner.core_ticks(1)
-        busy1, steal1 = c.pins.busy_ticks(), c.pins.steal_ticks()
-        nsrv1, ncli1 = c.tb.net_ticks("srv"), c.tb.net_ticks("cli")
-        load_cpu = round(ch1 - ch0, 3)
-        cpu1 = runner.user_sys_ticks(pid) if cpu0 and runner.server_alive() else None
+        for timer in timers:
+            timer.cancel()
+        marks["exit"] = sample()
+        ch1 = runner.children_cpu()
+        first, last = (marks["start"], marks["end"]) if c.o.warmup and "end" in marks else (marks["launch"], marks["exit"])
+        cpu0, nsrv0, ncli0, steal0, busy0, core0, ccore0, t0 = first
+        cpu1, nsrv1, ncli1, steal1, busy1, core1, ccore1, t1 = last
+        load_cpu = round((ccore1 - ccore0) / runner.CLK_TCK, 3) if c.o.warmup else round(ch1 - ch0, 3)
+        if not (cpu0 and runner.server_alive()):
+            cpu1 = None
+        if c.o.warmup and "end" not in marks:
+            error = "the client ended before its measured window did (see %s.client.err)" % log
         if cpu1 is None:
             error = "server ended before the client did (see %s.err)" % log
         # The Apus servers drain (and the xdp one prints its queue's counters) on SIGTERM.
@@ -174,7 +194,7 @@ def client_name(kind):
 
 def run(o):
     c = Ctx()
-    c.o, c.failed, c.budget = o, 0, o.duration + 20
+    c.o, c.failed, c.budget = o, 0, o.duration + o.warmup + 20
     c.tb_kind = testbed.testbed_kind()
     testbed.prerequisites("rpc")
     runner.cpp_prerequisites()
