@@ -28,7 +28,7 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
     // Owner thread only:
     private var jobs: [UnownedJob] = []
     private var running: [UnownedJob] = []
-    private var work: [() -> Void] = []
+    private var work: [Work] = []
     // Any thread:
     private let inbox = Mutex<Inbox>(Inbox())
     private let inboxNonEmpty = Atomic<Bool>(false)
@@ -36,9 +36,15 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
     /// Signalled when the loop sleeps and work arrives from another thread.
     package let waker: Waker
 
+    /// A closure for the loop, and what to do instead if the loop ends before running it.
+    private struct Work: Sendable {
+        let run: @Sendable () -> Void
+        let abandoned: (@Sendable () -> Void)?
+    }
+
     private struct Inbox {
         var jobs: [UnownedJob] = []
-        var work: [() -> Void] = []
+        var work: [Work] = []
         /// The loop has ended: jobs go to the global executor.
         var retired = false
     }
@@ -70,13 +76,26 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
 
     /// Runs `body` on the loop's thread: now if this is it (after the current loop step, never
     /// reentrantly), else at the loop's next pass.
+    /// A closure that comes after the loop ended is dropped (see the other form).
     public func execute(_ body: @escaping @Sendable () -> Void) {
+        execute(body, ifAbandoned: nil)
+    }
+
+    /// `execute`, for work someone waits on: when the loop has ended, or ends before running
+    /// `body`, `abandoned` runs instead (on the calling thread or the retiring loop's), so a
+    /// caller is answered rather than left waiting.
+    @usableFromInline
+    package func execute(_ body: @escaping @Sendable () -> Void, ifAbandoned abandoned: (@Sendable () -> Void)?) {
+        let item = Work(run: body, abandoned: abandoned)
         if isCurrent {
-            work.append(body)
+            work.append(item)
             return
         }
-        inbox.withLock { $0.work.append(body) }
-        announce()
+        let taken = inbox.withLock { inbox in
+            if !inbox.retired { inbox.work.append(item) }
+            return !inbox.retired
+        }
+        if taken { announce() } else { abandoned?() }
     }
 
     private func announce() {
@@ -109,7 +128,7 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
             if !work.isEmpty {
                 let batch = work
                 work.removeAll(keepingCapacity: true)
-                for body in batch { body() }
+                for item in batch { item.run() }
                 ran += batch.count
             }
             if !jobs.isEmpty {
@@ -125,19 +144,21 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
 
     /// The loop has ended (called on its thread, last): tasks that still prefer this executor
     /// (a handler resuming after its connection closed) run on the global executor from now on,
-    /// so none is stranded; closures for the loop are dropped.
+    /// so none is stranded; closures for the loop are dropped, their `abandoned` alternatives
+    /// run.
     package func retire() {
         owner.store(0, ordering: .relaxed)
-        let orphans = inbox.withLock { inbox in
+        let (orphans, unrun) = inbox.withLock { inbox in
             inbox.retired = true
-            inbox.work.removeAll()
-            defer { inbox.jobs.removeAll() }
-            return inbox.jobs
+            defer { inbox.jobs.removeAll(); inbox.work.removeAll() }
+            return (inbox.jobs, inbox.work)
         }
         let stranded = jobs + orphans
+        let abandoned = (work + unrun).compactMap(\.abandoned)
         jobs.removeAll()
         work.removeAll()
         for job in stranded { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+        for answer in abandoned { answer() }
     }
 
     /// Before the loop blocks: false when work arrived meanwhile (do not block, but still call
@@ -168,7 +189,15 @@ extension LoopExecutor {
                 let begin: @Sendable () -> Void = {
                     ticket.handle = start { result in continuation.resume(with: result, decode: decode) }
                 }
-                if isCurrent { begin() } else { execute(begin) }
+                if isCurrent {
+                    begin()
+                } else {
+                    // A loop that ended (its client closed meanwhile) answers instead of dropping the call.
+                    execute(begin, ifAbandoned: {
+                        continuation.resume(throwing: RPCError(.unavailable, "the client was closed before the call started",
+                                                               requestWasNotSent: true))
+                    })
+                }
             }
         } onCancel: {
             execute { if let handle = ticket.handle { cancel(handle) } }

@@ -78,6 +78,34 @@ import Glibc
         }
     }
 
+    /// Closing the client while calls are on their way (some on the loop, some still coming
+    /// from other threads) answers every one: a reply, or `.unavailable`; none waits forever.
+    @Test func closingWhileCallsAreOnTheirWayAnswersEveryCall() async throws {
+        try await withServer(router: exampleRouter()) { (port, _) async throws in
+            for round in 0..<5 {
+                let transport = try epollClient(port: port, .init(connections: 2))
+                let echo = Echo.Client(transport)
+                let outcomes = await withTaskGroup(of: String.self) { group in
+                    for i in 0..<200 {
+                        group.addTask {
+                            do { return try await echo.echo(message: "m\(i)") == "m\(i)" ? "reply" : "wrong reply" } catch let error as RPCError {
+                                return error.code == .unavailable ? "unavailable" : "\(error.code)"
+                            } catch { return "\(error)" }
+                        }
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: .microseconds(200 * round))
+                        await transport.close()
+                        return "closed"
+                    }
+                    return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+                }
+                #expect(outcomes["closed"] == 1)
+                #expect((outcomes["reply"] ?? 0) + (outcomes["unavailable"] ?? 0) == 200, "round \(round): \(outcomes)")
+            }
+        }
+    }
+
     @Test func aRefusedConnectFailsAsNotSentAndALostOneFailsItsCallsThenReconnects() async throws {
         let port = try await withServer(router: exampleRouter()) { (port, _) async throws in port }
         let transport = try epollClient(port: port)

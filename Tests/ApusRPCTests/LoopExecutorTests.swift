@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ApusRPC
+
+/// A call made through a loop's executor is answered even when the loop ends first: a client
+/// closed while a call was on its way must fail that call, not leave its caller waiting forever.
+@Suite struct LoopExecutorTests {
+    final class Waker: LoopWaker {
+        func wake() {}
+    }
+
+    final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .relaxed) }
+        func set() { value.store(true, ordering: .relaxed) }
+    }
+
+    /// A loop thread that adopts the executor, waits for `release`, runs nothing, and retires.
+    final class StoppedLoop: @unchecked Sendable {
+        let executor = LoopExecutor(waker: Waker())
+        let adopted = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let retired = DispatchSemaphore(value: 0)
+
+        init() {
+            Thread { [self] in
+                executor.adoptCurrentThread()
+                adopted.signal()
+                release.wait()
+                executor.retire()
+                retired.signal()
+            }.start()
+            adopted.wait()
+        }
+    }
+
+    static func call(_ executor: LoopExecutor<Waker>, started: Flag? = nil) async throws -> Int {
+        try await executor.call { (_: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Int? in
+            started?.set()
+            return 1
+        } cancel: { (_: Int) in
+        } decode: { _ throws(RPCError) in 0 }
+    }
+
+    @Test func aCallQueuedForALoopThatEndsWithoutRunningItFailsAsNotSent() async throws {
+        let loop = StoppedLoop()
+        let started = Flag()
+        async let outcome: Result<Int, any Error> = {
+            do { return .success(try await Self.call(loop.executor, started: started)) } catch { return .failure(error) }
+        }()
+        // The call's start is in the loop's inbox; then the loop ends without a pass.
+        for _ in 0..<500 where !loop.executor.hasWork { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(loop.executor.hasWork)
+        loop.release.signal()
+        let result = await outcome
+        guard case .failure(let error as RPCError) = result else {
+            Issue.record("expected RPCError.unavailable, got \(result)")
+            return
+        }
+        #expect(error.code == .unavailable && error.requestWasNotSent)
+        #expect(!started.isSet, "the start ran on a loop that had ended")
+    }
+
+    @Test func aCallForALoopThatHasEndedFailsAtOnce() async throws {
+        let loop = StoppedLoop()
+        loop.release.signal()
+        loop.retired.wait()
+        await #expect(throws: RPCError.self) { _ = try await Self.call(loop.executor) }
+        // Plain closures are still dropped, not run on a thread that is no longer the loop's.
+        let ran = Flag()
+        loop.executor.execute { ran.set() }
+        #expect(!ran.isSet)
+    }
+}
