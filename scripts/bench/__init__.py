@@ -7,7 +7,7 @@
   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
   bash scripts/bench.sh rpc    [--duration S] [--rounds N] [--connections "1 16 64"] [--depth "1 8"]
                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp]
-                               [--framing framed|theader|ttheader] [--warmup S] [--quick]
+                               [--framing framed|theader|ttheader] [--warmup S] [--busy-poll] [--quick]
   bash scripts/bench.sh codec  [--seconds S] [--quick]     (also: bash scripts/bench-codec.sh)
 
 kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
@@ -87,6 +87,9 @@ targets: QPS xdp/cpp >= 2x at each one's best saturation point and CPU per call 
 the CPU counters are read at that window's start and end (timers from the client's launch), so
 opening and closing thousands of connections is in no figure; the client's CPU is then CPU 1's
 busy time. For runs at many connections: --connections "100 10000" --depth 1 --warmup 5.
+--busy-poll: the xdp server and the xdp client (--client xdp) poll their rings instead of sleeping
+(`--busy-poll` of apus serve and apus bench; a full core each); the kernel servers are unchanged.
+For single-call latency: --connections 1 --depth 1 --busy-poll.
 Defaults: --duration 5 --rounds 1 --connections "1 16 64" --depth "1 8" --payload 64 --client xdp
 --paced-client xdp; --quick: --duration 2 --connections "1 16".
 Raw results: .build/bench/rpc-<UTC timestamp>.jsonl.

@@ -25,6 +25,7 @@ class Options:
     payload = "64"
     protocol = "binary"
     quick = False
+    busy_poll = False
     rounds = None
     window = "256"
     client = "xdp"
@@ -90,6 +91,11 @@ def parse(mode, args):
             o.paced_client_given |= a == "--paced-client"
         elif a == "--quick":
             o.quick = True
+            i += 1
+        elif a == "--busy-poll":
+            if mode != "rpc":
+                die("--busy-poll is an option of mode rpc, not %s" % mode)
+            o.busy_poll = True
             i += 1
         elif a in ("-h", "--help"):
             sys.exit(usage(0))

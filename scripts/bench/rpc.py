@@ -24,7 +24,8 @@ def server_cmd(c, name):
     queues = str(testbed.QUEUE) if (os.environ.get("APUS_QUEUES") or "1") == "1" else "all"
     if name == "xdp":
         return [c.apus.bin, "serve", "--transport", "xdp", "--interface", IF_SRV, "--queues", queues, "--address", IP_OWNED,
-                "--port", str(PORTS["xdp"]), "--protocol", "binary", "--framing", "framed", "--cpus", "0"]
+                "--port", str(PORTS["xdp"]), "--protocol", "binary", "--framing", "framed", "--cpus", "0"] \
+            + (["--busy-poll"] if c.o.busy_poll else [])
     if name == "kernel":
         return [c.apus.bin, "serve", "--transport", "kernel", "--host", IP_SRV, "--port", str(PORTS["kernel"]), "--threads", "1",
                 "--protocol", "binary", "--framing", "framed"]
@@ -62,6 +63,8 @@ def client_cmd(c, client, name, conns, concurrency, rate):
         args += ["--rate", str(rate)]
     if client == "xdp":
         args += ["--transport", "xdp", "--interface", IF_CLI, "--address", IP_OWNED_CLI]
+        if c.o.busy_poll:
+            args += ["--busy-poll"]
         if c.pins.client:
             args += ["--cpu", "1"]
     # A client run: connect and warm (the XDP client: its queue and ARP) + the run + closing.
@@ -77,7 +80,7 @@ def run_one(c, name, conns, depth, rnd, rate):
            "connections": conns, "depth": depth, "concurrency": conns * depth, "rate_target": float(rate) or None,
            "duration_s": c.o.duration, "payload": c.o.payload, "protocol": "binary",
            "framing": "framed" if name == "cpp" else c.o.framing, "method": "echo", "client": client,
-           "testbed": c.tb_kind, "interface": IF_SRV, "xdp_mode": XDP_MODE, "apus": c.apus.bin}
+           "testbed": c.tb_kind, "busy_poll": c.o.busy_poll, "interface": IF_SRV, "xdp_mode": XDP_MODE, "apus": c.apus.bin}
     error = None
     if not c.tb.pin_napi():
         error = "could not pin the NAPI threads"
