@@ -27,12 +27,7 @@ extension ThriftOutput {
     /// no retain/release pair per string.
     @inlinable
     public mutating func writeUTF8(_ value: String) throws(ThriftError) {
-        let span = value.utf8Span.span
-        var failure: ThriftError?
-        span.withUnsafeBytes { buffer in
-            do throws(ThriftError) { try writeBytes(buffer) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try value.utf8Span.span.withUnsafeBytes { bytes throws(ThriftError) in try writeBytes(bytes) }
     }
 }
 

@@ -58,12 +58,7 @@ extension ThriftProtocolWriter {
     /// through its span, so no copy and no retain/release pair per string.
     @inlinable
     public mutating func writeString(_ value: String) throws(ThriftError) {
-        let span = value.utf8Span.span
-        var failure: ThriftError?
-        span.withUnsafeBytes { buffer in
-            do throws(ThriftError) { try writeBinary(buffer) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try value.utf8Span.span.withUnsafeBytes { bytes throws(ThriftError) in try writeBinary(bytes) }
     }
 
     @inlinable
