@@ -9,7 +9,9 @@
 #   - 100 concurrent connections each echo 100 KB
 #   - the same under impairment in both directions (--impair in Apus: loss 2%,
 #     reorder 5%, duplicate 1%) plus an independent kernel-side 2% random drop
-#     on apus-c's egress (nftables), so the kernel's own retransmissions run too
+#     on apus-c's egress (nftables), so the kernel's own retransmissions run too;
+#     SACK is used both ways (Apus's SACK retransmissions, the kernel's
+#     TcpExtTCPSackRecovery)
 #   - every connection closes normally (no resets, nothing left after TIME-WAIT)
 #     and every UMEM frame is home
 #
@@ -137,6 +139,9 @@ table inet apus_impair {
   }
 }
 NFT
+# The kernel's own count of loss recoveries it ran on SACK blocks (from Apus's ACKs).
+kernel_sack_recoveries() { bash scripts/testbed.sh exec cli nstat -az TcpExtTCPSackRecovery | awk '/TcpExtTCPSackRecovery/ { print $2 }'; }
+sack_before="$(kernel_sack_recoveries || echo 0)"
 start_server "$log" --impair "loss=2%,reorder=5%,duplicate=1%,seed=7"
 result="$(client single $((10 * 1024 * 1024)) 1 || true)"; echo "     impaired: $result"
 case "$result" in *" ok=1 failed=0"*) pass "impaired: 10 MB echoed identical (loss 2%, reorder 5%, duplicate 1% both ways + kernel-side 2% drop)" ;;
@@ -148,6 +153,13 @@ stop_server "$log"; summary="$(grep "^apus net serve: accepted=" "$log" || true)
 case "$summary" in *"tcp_retransmissions=0 "*) fail "impaired: Apus never retransmitted (impairment not applied?)" ;;
   *) pass "impaired: Apus retransmitted what was lost" ;; esac
 case "$dropped" in "packets 0"|"") fail "impaired: nftables dropped nothing" ;; *) pass "impaired: the kernel peer lost packets to nftables ($dropped) and recovered" ;; esac
+# SACK (RFC 2018) both ways: Apus resent holes the kernel's SACK blocks showed, and the kernel
+# ran loss recoveries on the blocks Apus sent.
+case "$summary" in *"tcp_sack_retransmits=0 "*|"") fail "impaired: Apus never resent a hole from the kernel's SACK blocks" ;;
+  *) pass "impaired: Apus resent holes from the kernel's SACK blocks ($(grep -o 'tcp_sack_retransmits=[0-9]*' <<<"$summary"))" ;; esac
+sack_after="$(kernel_sack_recoveries || echo 0)"
+if [ "${sack_after:-0}" -gt "${sack_before:-0}" ]; then pass "impaired: the kernel recovered with Apus's SACK blocks (TcpExtTCPSackRecovery +$((sack_after - sack_before)))"
+else fail "impaired: the kernel ran no SACK recovery (TcpExtTCPSackRecovery ${sack_before:-?} -> ${sack_after:-?})"; fi
 # A duplicated or retransmitted segment that arrives after LAST-ACK ended (the passive closer
 # keeps no TIME-WAIT) gets the RFC 9293 §3.10.7.1 RST for a segment to no connection, as from
 # Linux. With 1% duplication and reordering a few per hundred connections are right; a storm

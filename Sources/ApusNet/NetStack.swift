@@ -319,7 +319,7 @@ public struct NetStack {
             if let port = connections[index]!.listenerPort, let listener = listeners[port], now < listener.overflowedUntil {
                 connections[index]!.halfOpenUnderPressure = true
             }
-            connections[index]!.handleTimers(at: now)
+            if connections[index]!.handleTimers(at: now) { statistics.tcpTimeouts += 1 }
             var waitingForNeighbor = false
             while !blocked, let segment = connections[index]!.nextSegment(at: now) {
                 switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
@@ -419,6 +419,7 @@ public struct NetStack {
         statistics.framesSent += 1
         statistics.tcpSegmentsSent += 1
         if segment.kind == .fastRetransmit { statistics.tcpFastRetransmits += 1 }
+        if segment.kind == .sackRetransmit { statistics.tcpSACKRetransmits += 1 }
         if connections[index]!.didTransmit(segment, at: now) { statistics.tcpRetransmissions += 1 }
         return .sent
     }

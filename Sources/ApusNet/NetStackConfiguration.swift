@@ -60,6 +60,10 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var windowScaling: Bool = true
     /// Offer timestamps (RFC 7323 §3), echoed on every segment once agreed.
     public var timestamps: Bool = true
+    /// Offer selective acknowledgments (RFC 2018): once both sides agree, ACKs name what
+    /// arrived out of order, and after a loss only the holes the peer reports are resent
+    /// (RFC 6675 loss recovery), not everything from the first lost byte on.
+    public var selectiveAcknowledgments: Bool = true
     /// Send a partial segment even while data is in flight (no Nagle, RFC 896): RPC replies
     /// must not wait for the previous one's ACK.
     public var noDelay: Bool = true

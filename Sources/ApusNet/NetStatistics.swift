@@ -40,6 +40,10 @@ public struct NetStatistics: Sendable, Hashable {
     public var tcpSegmentsSent = 0
     public var tcpRetransmissions = 0
     public var tcpFastRetransmits = 0
+    /// Segments resent during loss recovery from the holes the peer's SACK blocks showed
+    /// (RFC 6675), after the fast retransmit that began it.
+    public var tcpSACKRetransmits = 0
+    /// Retransmission timer expirations (RFC 6298 §5.4), each followed by a go-back-N resend.
     public var tcpTimeouts = 0
     public var tcpResetsSent = 0
     public var tcpChallengeACKs = 0

@@ -57,8 +57,8 @@ extension TCPConnection {
         }
     }
 
-    /// Agrees the options of a SYN: window scaling and timestamps only if both sides sent
-    /// them (RFC 7323 §2.2, §3.2), the MSS the peer can take (RFC 9293 §3.7.1, 536 if absent),
+    /// Agrees the options of a SYN: window scaling, timestamps and SACK only if both sides
+    /// sent them (RFC 7323 §2.2, §3.2, RFC 2018 §2), the MSS the peer can take (RFC 9293 §3.7.1, 536 if absent),
     /// less the 12 bytes timestamps take from every segment.
     private mutating func applySYNOptions(_ options: TCPOptions, offered: Bool) {
         if configuration.windowScaling, let shift = options.windowScale {
@@ -70,6 +70,7 @@ extension TCPConnection {
             receiveWindowShift = 0
         }
         timestampsEnabled = configuration.timestamps && options.timestamps != nil
+        sackEnabled = configuration.selectiveAcknowledgments && options.sackPermitted
         let peerMSS = options.maximumSegmentSize.map(Int.init) ?? Self.defaultMSS
         sendMSS = max(min(peerMSS, localMSS) - (timestampsEnabled ? 12 : 0), 64)
         congestionWindow = initialCongestionWindow
@@ -278,7 +279,8 @@ extension TCPConnection {
                                      memory: inout BufferMemory) {
         let acknowledgment = segment.acknowledgmentNumber
         let window = Int(segment.windowSize) << Int(sendWindowShift)
-        if sendUnacknowledged < acknowledgment {
+        let advanced = sendUnacknowledged < acknowledgment
+        if advanced {
             let acknowledged = acknowledgment - sendUnacknowledged
             let dataAcknowledged = min(max(acknowledgment - sendBufferStart, 0), sendBuffer.count)
             sendBuffer.removeFirst(dataAcknowledged)
@@ -300,11 +302,17 @@ extension TCPConnection {
                 notifications.insert(.writable)
             }
             if finAcknowledged { transition(.finAcknowledged) }
-        } else if acknowledgment == sendUnacknowledged && payloadLength == 0 && window > 0
-                    && !segment.flags.contains(.fin) && window == sendWindow && sendMaximum > sendUnacknowledged {
-            // A zero window's answers to our probes repeat the same ACK: that is a full receiver,
-            // not loss, and must not trigger fast retransmit (RFC 5681 §2's duplicates assume
-            // data the peer could have taken).
+            scoreboard.removeAll(below: sendUnacknowledged)
+            if retransmittedEnd < sendUnacknowledged { retransmittedEnd = sendUnacknowledged }
+        }
+        let newlySACKed = recordSACKBlocks(segment.options.sackBlocks)
+        // RFC 5681 §2's duplicate: no data, no window change, no FIN. A zero window's answers to
+        // our probes repeat the same ACK: that is a full receiver, not loss, and must not trigger
+        // fast retransmit (the duplicates assume data the peer could have taken). With SACK, an
+        // ACK reporting data not SACKed before is a duplicate whatever it carries (RFC 6675 §2),
+        // which counts the ACKs riding on the peer's own data too.
+        if !advanced && acknowledgment == sendUnacknowledged && sendMaximum > sendUnacknowledged
+            && (newlySACKed || (payloadLength == 0 && window > 0 && !segment.flags.contains(.fin) && window == sendWindow)) {
             duplicateACK(acknowledgment: acknowledgment)
         }
         if sendWindowUpdateSequence < segment.sequenceNumber
@@ -314,6 +322,7 @@ extension TCPConnection {
             sendWindowUpdateAcknowledgment = acknowledgment
             maximumSendWindow = max(maximumSendWindow, window)
         }
+        if newlySACKed { startRecoveryIfLost() }
     }
 
     /// In-order text goes to `deliver` (if nothing is buffered) or the receive buffer, and
@@ -343,6 +352,10 @@ extension TCPConnection {
             receiveBuffer.write(bytes, atOffsetPastTail: offset)
             if reassembly.insert(offset..<(offset + length)) {
                 statistics.tcpOutOfOrderQueued += 1
+                if sackEnabled {
+                    if recentOutOfOrder.count == SACKBlocks.capacity { recentOutOfOrder.removeLast() }
+                    recentOutOfOrder.insert(start, at: 0)
+                }
             } else {
                 statistics.tcpOutOfOrderDropped += 1
             }
@@ -373,6 +386,7 @@ extension TCPConnection {
         let joined = reassembly.advance(by: accepted)
         receiveBuffer.commit(joined)
         receiveNext += accepted + joined
+        if hadHoles && reassembly.isEmpty { recentOutOfOrder.removeAll(keepingCapacity: true) }
         if hadHoles {
             acknowledgeNow = true
         } else {

@@ -45,19 +45,23 @@ struct RTTEstimator {
 
 extension TCPConnection {
     /// Runs every timer that is due at `now`. RFC 6298 §5 (retransmission), RFC 9293
-    /// §3.8.6.1 (zero-window probes), §3.8.6.3 (delayed ACK), §3.10.8 (TIME-WAIT).
-    mutating func handleTimers(at now: NetInstant) {
+    /// §3.8.6.1 (zero-window probes), §3.8.6.3 (delayed ACK), §3.10.8 (TIME-WAIT). Returns
+    /// whether the retransmission timer expired.
+    @discardableResult
+    mutating func handleTimers(at now: NetInstant) -> Bool {
         if let deadline = timeWaitDeadline, deadline <= now {
             timeWaitDeadline = nil
             transition(.timeWaitExpired)
-            return
+            return false
         }
         if let deadline = delayedACKDeadline, deadline <= now {
             delayedACKDeadline = nil
             acknowledgeNow = true
         }
+        var timedOut = false
         if let deadline = retransmitDeadline, deadline <= now {
             retransmissionTimeout(at: now)
+            timedOut = true
         }
         if let deadline = persistDeadline, deadline <= now {
             persistDeadline = nil
@@ -65,11 +69,12 @@ extension TCPConnection {
             // (and the connection) forever; like a retransmission, a probe has a limit.
             guard persistBackoff < configuration.maximumRetransmissions else {
                 transition(.timeout)
-                return
+                return timedOut
             }
             probeDue = true
         }
         handleKeepalive(at: now)
+        return timedOut
     }
 
     /// RFC 1122 §4.2.3.6: after `idle` with nothing heard, probe with SEG.SEQ = SND.UNA − 1
@@ -128,6 +133,11 @@ extension TCPConnection {
         recover = sendMaximum
         rttProbe = nil
         sendNext = sendUnacknowledged
+        retransmittedEnd = sendUnacknowledged
+        // The go-back-N that follows skips what the peer SACKed (RFC 6675 §5.1 lets the
+        // sender keep it). A receiver may renege on SACKed data, though (RFC 2018 §8): a second
+        // timeout without progress forgets the scoreboard, so such a peer gets everything again.
+        if retransmitCount > 1 { scoreboard.removeAll() }
     }
 
     /// Starts the retransmission timer unless it runs (RFC 6298 §5.1).
@@ -160,7 +170,8 @@ extension TCPConnection {
     }
 
     /// New data acknowledged: RFC 5681 §3.1 (slow start, congestion avoidance) and RFC 6582
-    /// §3.2 steps 3 and 5 (NewReno partial and full ACKs).
+    /// §3.2 steps 3 and 5 (NewReno partial and full ACKs). In SACK recovery a partial ACK
+    /// changes nothing here: `pipe` and the scoreboard decide what goes next (RFC 6675 §5).
     mutating func growCongestionWindow(acknowledged: Int, acknowledgment: SequenceNumber) {
         if inFastRecovery {
             if acknowledgment >= recover {
@@ -168,7 +179,7 @@ extension TCPConnection {
                 congestionWindow = min(slowStartThreshold, max(flightSize, sendMSS) + sendMSS)
                 inFastRecovery = false
                 duplicateACKs = 0
-            } else {
+            } else if !sackEnabled {
                 // Partial ACK: resend the next hole, deflate by what was acked, add one segment.
                 fastRetransmitDue = true
                 congestionWindow = max(congestionWindow - acknowledged, 0) + (acknowledged >= sendMSS ? sendMSS : 0)
@@ -185,17 +196,47 @@ extension TCPConnection {
     }
 
     /// A duplicate ACK (RFC 5681 §2 definition): RFC 5681 §3.2 fast retransmit on the third,
-    /// guarded by RFC 6582 §3.2 step 2 (`recover`), and window inflation after it.
+    /// guarded by RFC 6582 §3.2 step 2 (`recover`), and window inflation after it (not with
+    /// SACK, whose `pipe` counts what left the network instead).
     mutating func duplicateACK(acknowledgment: SequenceNumber) {
         duplicateACKs += 1
         if inFastRecovery {
-            congestionWindow += sendMSS
-        } else if duplicateACKs == 3 && acknowledgment > recover {
-            slowStartThreshold = max(flightSize / 2, 2 * sendMSS)
-            recover = sendMaximum
-            congestionWindow = slowStartThreshold + 3 * sendMSS
-            inFastRecovery = true
-            fastRetransmitDue = true
+            if !sackEnabled { congestionWindow += sendMSS }
+        } else if duplicateACKs == SACKScoreboard.duplicateThreshold && acknowledgment > recover {
+            enterLossRecovery()
+        }
+    }
+
+    /// RFC 5681 §3.2 / RFC 6582 §3.2 fast retransmit and recovery, or with SACK RFC 6675 §5
+    /// step 4: ssthresh = cwnd = FlightSize / 2 (no inflation), RecoveryPoint = HighData,
+    /// and the segment at SND.UNA resent first.
+    mutating func enterLossRecovery() {
+        slowStartThreshold = max(flightSize / 2, 2 * sendMSS)
+        recover = sendMaximum
+        congestionWindow = sackEnabled ? slowStartThreshold : slowStartThreshold + 3 * sendMSS
+        retransmittedEnd = sendUnacknowledged
+        inFastRecovery = true
+        fastRetransmitDue = true
+    }
+
+    /// The SACK blocks of an acceptable ACK (RFC 2018 §5): blocks inside SND.UNA ..< SND.MAX
+    /// go on the scoreboard; others (D-SACK reports of duplicates, RFC 2883, or nonsense) are
+    /// ignored. Returns whether they told anything new.
+    mutating func recordSACKBlocks(_ blocks: SACKBlocks) -> Bool {
+        guard sackEnabled else { return false }
+        var new = false
+        for block in blocks where sendUnacknowledged <= block.left && block.right <= sendMaximum {
+            if scoreboard.insert(left: block.left, right: block.right) { new = true }
+        }
+        return new
+    }
+
+    /// With DupThresh segments SACKed above SND.UNA, loss recovery starts even before three
+    /// duplicate ACKs (RFC 6675 §5 step 4, `IsLost(HighACK + 1)`).
+    mutating func startRecoveryIfLost() {
+        if !inFastRecovery, sendUnacknowledged > recover, let lost = scoreboard.lossBoundary(segmentSize: sendMSS),
+           sendUnacknowledged < lost {
+            enterLossRecovery()
         }
     }
 }

@@ -67,6 +67,18 @@ struct TCPConnection {
     /// Last.ACK.sent, for updating TS.Recent.
     var lastAcknowledgmentSent = SequenceNumber(0)
 
+    // MARK: Selective acknowledgment (RFC 2018, RFC 6675)
+
+    /// Both sides sent SACK-permitted.
+    var sackEnabled = false
+    /// What the peer reported holding above SND.UNA.
+    var scoreboard = SACKScoreboard()
+    /// HighRxt + 1 (RFC 6675 §2): the end of what this loss recovery retransmitted.
+    var retransmittedEnd = SequenceNumber(0)
+    /// Where the latest out-of-order segments began, newest first (at most four): the SACK
+    /// blocks we send start with the ranges holding them (RFC 2018 §4).
+    var recentOutOfOrder: [SequenceNumber] = []
+
     // MARK: Timers and retransmission (RFC 6298)
 
     var rtt: RTTEstimator
@@ -150,6 +162,7 @@ struct TCPConnection {
         sendNext = initialSequenceNumber
         sendMaximum = initialSequenceNumber
         recover = initialSequenceNumber
+        retransmittedEnd = initialSequenceNumber
         sendBufferStart = initialSequenceNumber + 1
         sendMSS = Self.defaultMSS
         sendBuffer = ByteRing(capacity: configuration.sendBufferSize)
@@ -295,7 +308,7 @@ struct TCPConnection {
     /// Whether `nextSegment` would return something without time passing.
     var wantsToSend: Bool {
         acknowledgeNow || fastRetransmitDue || probeDue || keepaliveDue || hasSendableData
-            || ((state == .synSent || state == .synReceived) && sendNext == iss)
+            || ((state == .synSent || state == .synReceived) && sendNext == iss) || sackRetransmission() != nil
     }
 }
 

@@ -172,7 +172,7 @@ struct Net: ParsableCommand {
             let s = stack.statistics
             Console.out("apus net serve: \(echo.counters.summary) icmp_echo_replies=\(s.icmpEchoReplies) arp_answered=\(s.arpRequestsAnswered)"
                         + " tcp_segments_in=\(s.tcpSegmentsReceived) tcp_segments_out=\(s.tcpSegmentsSent) tcp_retransmissions=\(s.tcpRetransmissions)"
-                        + " tcp_fast_retransmits=\(s.tcpFastRetransmits) tcp_timeouts=\(s.tcpTimeouts) tcp_resets_sent=\(s.tcpResetsSent)"
+                        + " tcp_fast_retransmits=\(s.tcpFastRetransmits) tcp_sack_retransmits=\(s.tcpSACKRetransmits) tcp_timeouts=\(s.tcpTimeouts) tcp_resets_sent=\(s.tcpResetsSent)"
                         + " tcp_ooo_queued=\(s.tcpOutOfOrderQueued) dropped_bad_checksum=\(s.droppedBadChecksum) dropped_malformed=\(s.droppedMalformed)"
                         + " tx_blocked=\(device.statistics.transmitBlocked) connections_left=\(stack.connectionCount) \(device.frameAccounting)"
                         // Frames the kernel dropped before ApusNet saw them (XDP_STATISTICS).

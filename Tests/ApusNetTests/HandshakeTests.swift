@@ -23,7 +23,7 @@ import Testing
         var t = TCPHarness(timestamps: true, windowScaling: true)
         let handle = try! t.stack.connect(to: Host.remoteIP, port: TCPHarness.remotePort, localPort: TCPHarness.localPort, at: t.now)
         #expect(t.stack.state(of: handle) == .synSent)
-        var options = TCPOptions(maximumSegmentSize: 1460, windowScale: 0)
+        var options = TCPOptions(maximumSegmentSize: 1460, windowScale: 0, sackPermitted: true)
         options.timestamps = TCPTimestamps(value: t.now.timestampClock, echoReply: 0)
         t.expect(t.local(seq: t.localISN, flags: .syn, options: options))
     }

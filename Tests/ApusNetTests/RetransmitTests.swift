@@ -149,7 +149,7 @@ import Testing
     @Test func synIsRetransmittedThenGivesUp() {
         var t = TCPHarness { $0.tcp.maximumSYNRetransmissions = 2 }
         let handle = try! t.stack.connect(to: Host.remoteIP, port: TCPHarness.remotePort, localPort: TCPHarness.localPort, at: t.now)
-        let syn = t.local(seq: t.localISN, flags: .syn, options: TCPOptions(maximumSegmentSize: 1460))
+        let syn = t.local(seq: t.localISN, flags: .syn, options: TCPOptions(maximumSegmentSize: 1460, sackPermitted: true))
         t.expect(syn)
         t.advance(by: .seconds(1))
         t.expect(syn)
