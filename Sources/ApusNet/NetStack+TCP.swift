@@ -239,10 +239,11 @@ extension NetStack {
         guard bufferMemory.take(Self.connectionOverhead) else {
             throw NetError(.memoryLimit, passive ? "tcp accept" : "tcp connect")
         }
-        let connection = TCPConnection(
+        var connection = TCPConnection(
             tuple: tuple, configuration: configuration.tcp,
             initialSequenceNumber: initialSequenceNumber ?? self.initialSequenceNumber(for: tuple, at: now),
             passive: passive, mtu: interface.mtu, trace: configuration.tcpTrace)
+        connection.windowShare = receiveWindowShare
         let index: Int
         if let free = freeSlots.popLast() {
             index = free
@@ -280,8 +281,10 @@ extension NetStack {
             if listeners[port] != nil { listeners[port]!.halfOpen -= 1 }
             connections[index]!.listenerPort = nil
         }
-        let notifications = connections[index]!.notifications
-        connections[index]!.notifications = []
+        let notifications = withConnection(index) { connection in
+            defer { connection.notifications = [] }
+            return connection.notifications
+        }
         if notifications.contains(.established) && !returnedToListen {
             post(connections[index]!.isPassive ? .accepted(handle, localPort: connections[index]!.tuple.localPort) : .connected(handle))
         }
@@ -344,7 +347,7 @@ extension NetStack {
         let incoming = TCPIncoming(repr: repr, payload: segment.payload)
         if let index = connectionIndex[tuple] {
             // Traffic from the peer confirms its ARP entry (the lock time); a few times a second is plenty.
-            if now - connections[index]!.neighbourConfirmed >= .milliseconds(200) {
+            if now - withConnection(index, { $0.neighbourConfirmed }) >= .milliseconds(200) {
                 connections[index]!.neighbourConfirmed = now
                 arpCache.confirm(source, at: receivingFrom, now: now)
             }
@@ -359,7 +362,17 @@ extension NetStack {
     private mutating func process<D: NetDelivery>(_ incoming: TCPIncoming, on index: Int, at now: NetInstant,
                                                   delivery: inout D) {
         let handle = handle(for: index)
-        let tuple = connections[index]!.tuple
+        let tuple = withConnection(index) { $0.tuple }
+        if configuration.receiveWindowBudget != nil {
+            let share = receiveWindowShare
+            let newReceiver = withConnection(index) { connection in
+                connection.windowShare = share
+                guard !incoming.payload.isEmpty && !connection.receivedThisPeriod else { return false }
+                connection.receivedThisPeriod = true
+                return true
+            }
+            if newReceiver { receiversThisPeriod += 1 }
+        }
         let reply = connections[index]!.process(incoming, at: now, statistics: &statistics, memory: &bufferMemory) { bytes in
             delivery.deliver(bytes, on: handle)
         }

@@ -50,6 +50,11 @@ public struct NetStack {
     var liveConnections = 0
     /// When `poll` next walks the connections for idle buffers (`idleBufferRelease`).
     var nextIdleSweep = NetInstant.zero
+    /// Connections that received data this period and the last (a period is `idleBufferRelease`):
+    /// what `receiveWindowBudget` is divided by.
+    var receiversThisPeriod = 0
+    var receiversLastPeriod = 0
+    var nextReceivePeriod = NetInstant.zero
     var bufferMemory: BufferMemory
     var events: [NetEvent] = []
     var eventsStart = 0
@@ -316,12 +321,12 @@ public struct NetStack {
         for index in visitList {
             guard connections[index] != nil, lastVisit[index] != pollEpoch else { continue }
             lastVisit[index] = pollEpoch
-            if let port = connections[index]!.listenerPort, let listener = listeners[port], now < listener.overflowedUntil {
+            if let port = withConnection(index, { $0.listenerPort }), let listener = listeners[port], now < listener.overflowedUntil {
                 connections[index]!.halfOpenUnderPressure = true
             }
             if connections[index]!.handleTimers(at: now) { statistics.tcpTimeouts += 1 }
             var waitingForNeighbor = false
-            while !blocked, let segment = connections[index]!.nextSegment(at: now) {
+            while !blocked, let segment = withConnection(index, { $0.nextSegment(at: now) }) {
                 switch transmitSegment(segment, of: index, at: now, transmitter: &transmitter) {
                 case .sent: continue
                 case .noFrame: blocked = true
@@ -347,6 +352,7 @@ public struct NetStack {
         }
         deadline = min(deadline, timers.nextExpiry())
         if let sweep = sweepIdleBuffers(at: now) { deadline = min(deadline, sweep) }
+        if let period = countReceivers(at: now) { deadline = min(deadline, period) }
         if pendingRepliesStart < pendingReplies.count { deadline = now }
         // Connections may have started resolutions during the round.
         nextDeadline = min(deadline, arpCache.nextDeadline)
@@ -366,6 +372,37 @@ public struct NetStack {
             }
         }
         return nextIdleSweep
+    }
+
+    /// With a `receiveWindowBudget`: once a period, the connections that received data in it
+    /// become the count the budget is divided by. Returns when the period ends, nil while no
+    /// connection is receiving (the loop need not wake for it).
+    private mutating func countReceivers(at now: NetInstant) -> NetInstant? {
+        guard configuration.receiveWindowBudget != nil, receiversThisPeriod > 0 || receiversLastPeriod > 0 else { return nil }
+        if now >= nextReceivePeriod {
+            nextReceivePeriod = now + configuration.idleBufferRelease
+            receiversLastPeriod = receiversThisPeriod
+            receiversThisPeriod = 0
+            for index in connections.indices where connections[index] != nil {
+                connections[index]!.receivedThisPeriod = false
+            }
+        }
+        return nextReceivePeriod
+    }
+
+    /// A connection's share of `receiveWindowBudget`: the budget over the connections receiving
+    /// data, at least four full segments (Int.max without a budget).
+    var receiveWindowShare: Int {
+        guard let budget = configuration.receiveWindowBudget else { return .max }
+        return max(budget / max(receiversThisPeriod, receiversLastPeriod, 1), 4 * (interface.mtu - 40))
+    }
+
+    /// Reads or changes the connection at `index` where it lies. A field read through
+    /// `connections[index]!` copies the whole optional first, retaining every buffer it holds,
+    /// on each call; an inout access works in place.
+    @inline(__always)
+    mutating func withConnection<R>(_ index: Int, _ body: (inout TCPConnection) -> R) -> R {
+        body(&connections[index]!)
     }
 
     /// Lists a connection for the next `poll`.
@@ -393,9 +430,9 @@ public struct NetStack {
 
     private mutating func transmitSegment<T: FrameTransmitter & ~Copyable>(_ segment: TCPOutgoing, of index: Int, at now: NetInstant,
                                                                transmitter: inout T) -> SegmentTransmission {
-        let tuple = connections[index]!.tuple
+        let (tuple, linkAddress) = withConnection(index) { ($0.tuple, $0.linkAddress) }
         let mac: MACAddress
-        if let linkAddress = connections[index]!.linkAddress {
+        if let linkAddress {
             mac = linkAddress
         } else {
             switch resolve(tuple.remoteAddress, at: now) {
@@ -407,13 +444,19 @@ public struct NetStack {
         let ip = IPv4Repr(source: tuple.localAddress, destination: tuple.remoteAddress, protocol: .tcp,
                           payloadLength: repr.bufferLength)
         let sent = FrameWriter.transmit(&transmitter, link: link(to: mac), ip: ip) { bytes in
+            // The payload is summed as it is copied out of the send buffer, so emit reads only the header.
+            var payloadSum = InternetChecksum()
             if repr.payloadLength > 0 {
                 let start = repr.headerLength
-                connections[index]!.sendBuffer.copy(
-                    fromOffset: segment.payloadOffset,
-                    into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + repr.payloadLength)]))
+                withConnection(index) {
+                    $0.sendBuffer.copy(fromOffset: segment.payloadOffset,
+                                       into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + repr.payloadLength)]),
+                                       summing: &payloadSum)
+                }
             }
-            try? repr.emit(into: bytes, checksum: .compute(source: tuple.localAddress, destination: tuple.remoteAddress))
+            try? repr.emit(into: bytes, checksum: .computeWithPayloadSum(
+                source: tuple.localAddress, destination: tuple.remoteAddress, payload: payloadSum,
+                payloadLength: repr.payloadLength))
         }
         guard sent else { return .noFrame }
         statistics.framesSent += 1

@@ -88,6 +88,14 @@ public struct NetStackConfiguration: Sendable {
     /// is spent, new connections are refused as when the table is full, arriving data is
     /// dropped unacknowledged and writes come up short, until memory frees.
     public var maximumBufferMemory: Int = 1 << 30
+    /// Bytes all connections together may be offered in new receive windows, shared equally
+    /// among the connections that received data within the last second (at least four
+    /// segments each). On an AF_XDP queue this is what the RX ring holds: when every sender
+    /// keeps within its window, a burst from all of them fits in the ring even if the loop is
+    /// late, instead of overflowing it and costing each sender a retransmission. Windows
+    /// already offered are never taken back (RFC 9293 §3.8.6.2.2); they shrink as the data
+    /// arrives. nil: each connection offers its free receive buffer.
+    public var receiveWindowBudget: Int? = nil
     /// A connection through which no byte moved for this long gives back the storage its
     /// drained buffers keep between messages (4 KiB each way), so idle connections hold only
     /// their control block; a busy one keeps it and allocates nothing per message.

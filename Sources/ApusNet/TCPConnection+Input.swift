@@ -482,7 +482,7 @@ extension TCPConnection {
         if reassembly.isEmpty { receiveBuffer.releaseIfDrained(memory: &memory) }
         guard state.isSynchronized, !finReceived else { return }
         let promised = advertisedRightEdge - receiveNext
-        let available = (receiveBuffer.freeSpace >> Int(receiveWindowShift)) << Int(receiveWindowShift)
+        let available = (min(receiveBuffer.freeSpace, windowShare) >> Int(receiveWindowShift)) << Int(receiveWindowShift)
         if available - promised >= min(receiveBuffer.capacity / 2, 2 * sendMSS) { acknowledgeNow = true }
     }
 

@@ -185,7 +185,7 @@ extension TCPConnection {
         let repr = TCPRepr(sourcePort: tuple.localPort, destinationPort: tuple.remotePort, sequenceNumber: iss,
                            acknowledgmentNumber: acknowledging ? receiveNext : SequenceNumber(0),
                            flags: acknowledging ? [.syn, .ack] : [.syn],
-                           windowSize: UInt16(clamping: receiveBuffer.freeSpace), options: options)
+                           windowSize: UInt16(clamping: min(receiveBuffer.freeSpace, windowShare)), options: options)
         return TCPOutgoing(repr: repr, payloadOffset: 0, kind: .normal)
     }
 
@@ -228,9 +228,9 @@ extension TCPConnection {
         return blocks
     }
 
-    /// The window field: RCV.WND >> shift (RFC 7323 §2.3), at most 65535.
+    /// The window field: the offered window >> shift (RFC 7323 §2.3), at most 65535.
     var advertisedWindowField: UInt16 {
-        UInt16(clamping: receiveWindow >> Int(receiveWindowShift))
+        UInt16(clamping: offeredWindow >> Int(receiveWindowShift))
     }
 
     /// Commits a segment that went out: advances SND.NXT, starts the timers, times the

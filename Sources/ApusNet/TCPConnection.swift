@@ -50,6 +50,11 @@ struct TCPConnection {
     /// (RFC 9293 §3.8.6.2.2).
     var advertisedRightEdge = SequenceNumber(0)
     var receiveBuffer: ByteRing
+    /// The most a new window may offer (the stack's `receiveWindowBudget` divided among the
+    /// connections receiving data); set by the stack as it hands the connection a segment.
+    var windowShare = Int.max
+    /// Data arrived since the stack last counted the connections receiving it.
+    var receivedThisPeriod = false
     /// Where both directions stood at the last idle sweep (`sweepIdleBuffers`).
     var idleMark: (received: SequenceNumber, sent: SequenceNumber)?
     var reassembly: ReassemblyQueue
@@ -271,10 +276,16 @@ struct TCPConnection {
     /// Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2).
     var flightSize: Int { sendNext - sendUnacknowledged }
 
-    /// The window to advertise now, in bytes: the free receive buffer, never less than what
+    /// The window segments are accepted in: the free receive buffer, never less than what
     /// was already promised.
     var receiveWindow: Int {
         max(receiveBuffer.freeSpace, advertisedRightEdge - receiveNext)
+    }
+
+    /// The window to advertise now: the free receive buffer up to this connection's share of
+    /// the stack's `receiveWindowBudget`, never less than what was already promised.
+    var offeredWindow: Int {
+        max(min(receiveBuffer.freeSpace, windowShare), advertisedRightEdge - receiveNext)
     }
 
     /// The fields the stack reads after touching a connection, in one mutating access.

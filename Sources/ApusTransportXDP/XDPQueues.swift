@@ -227,6 +227,8 @@ final class XDPQueueSet: @unchecked Sendable {
         network.maximumConnections = placement.maximumConnections
         network.maximumBufferMemory = placement.maximumBufferMemory
         network.acceptPartialChecksums = placement.acceptPartialChecksums
+        network.receiveWindowBudget = NetStackConfiguration.receiveWindowBudget(
+            rxRingEntries: placement.socket.ringSize, mtu: interface.mtu)
 
         // Every socket is made and registered before anything runs: a bad queue fails it all.
         var boxes: [XSKSocketBox] = []

@@ -34,6 +34,25 @@ public struct InternetChecksum: Sendable, Hashable {
         if bytes.count & 1 == 1 { odd.toggle() }
     }
 
+    /// Copies `source` into `destination` (at least as long) and sums the bytes as `add` does,
+    /// in one pass: a payload is read once on its way into a frame, not again to checksum it.
+    @inlinable
+    public mutating func add(copying source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) {
+        precondition(destination.count >= source.count, "copy past the destination")
+        let partial = Self.fold(Self.hostOrderSum(copying: source, into: destination))
+        addFolded(odd ? partial.byteSwapped : partial)
+        if source.count & 1 == 1 { odd.toggle() }
+    }
+
+    /// Adds the sum of bytes that directly follow what was added before, taken separately
+    /// (e.g. while copying them) starting at an even offset of their own.
+    @inlinable
+    public mutating func add(_ following: InternetChecksum) {
+        let partial = Self.fold(following.sum)
+        addFolded(odd ? partial.byteSwapped : partial)
+        if following.odd { odd.toggle() }
+    }
+
     /// Adds a 16-bit field given as a number, e.g. the length in the UDP/TCP pseudo-header.
     @inlinable
     public mutating func add(_ word: UInt16) {
@@ -124,6 +143,38 @@ public struct InternetChecksum: Sendable, Hashable {
     static func addCarrying(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
         return sum &+ (overflow ? 1 : 0)
+    }
+
+    /// `hostOrderSum` of `source` while copying it to `destination`: each word is stored where
+    /// it was loaded, so the data passes through the core once.
+    @inlinable
+    static func hostOrderSum(copying source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> UInt64 {
+        guard let base = source.baseAddress, let target = destination.baseAddress else { return 0 }
+        let count = source.count
+        var offset = 0
+        var s0: UInt64 = 0, s1: UInt64 = 0, s2: UInt64 = 0, s3: UInt64 = 0
+        while offset + 32 <= count {
+            let w0 = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let w1 = base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            let w2 = base.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
+            let w3 = base.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
+            target.storeBytes(of: w0, toByteOffset: offset, as: UInt64.self)
+            target.storeBytes(of: w1, toByteOffset: offset + 8, as: UInt64.self)
+            target.storeBytes(of: w2, toByteOffset: offset + 16, as: UInt64.self)
+            target.storeBytes(of: w3, toByteOffset: offset + 24, as: UInt64.self)
+            s0 = addCarrying(s0, w0)
+            s1 = addCarrying(s1, w1)
+            s2 = addCarrying(s2, w2)
+            s3 = addCarrying(s3, w3)
+            offset += 32
+        }
+        if offset < count {
+            // The tail (under 32 bytes) is copied, then summed like any other bytes.
+            let tail = UnsafeRawBufferPointer(rebasing: source[offset...])
+            UnsafeMutableRawBufferPointer(rebasing: destination[offset..<count]).copyMemory(from: tail)
+            s0 = addCarrying(s0, hostOrderSum(tail))
+        }
+        return addCarrying(addCarrying(s0, s1), addCarrying(s2, s3))
     }
 
     /// Sums `bytes` in host byte order, 32 bytes per iteration with four independent

@@ -6,6 +6,9 @@ public enum TransportChecksum: Sendable, Hashable {
     /// Compute the full checksum over pseudo-header, header and payload (the payload must
     /// already be in place after the header).
     case compute(source: IPv4Address, destination: IPv4Address)
+    /// Compute it, with the sum of the last `payloadLength` bytes taken already (while they
+    /// were copied into place: `InternetChecksum.add(copying:into:)`); only the header is read.
+    case computeWithPayloadSum(source: IPv4Address, destination: IPv4Address, payload: InternetChecksum, payloadLength: Int)
     /// Store only the folded pseudo-header sum, uncomplemented, and let the device finish it:
     /// what Linux `CHECKSUM_PARTIAL`, virtio-net `NEEDS_CSUM` and AF_XDP TX checksum
     /// offload expect to find in the field.
@@ -33,6 +36,12 @@ extension InternetChecksum {
         switch mode {
         case .compute(let source, let destination):
             return transport(bytes, source: source, destination: destination, protocol: `protocol`).checksum
+        case .computeWithPayloadSum(let source, let destination, let payload, let payloadLength):
+            var checksum = InternetChecksum()
+            checksum.addPseudoHeader(source: source, destination: destination, protocol: `protocol`, length: bytes.count)
+            checksum.add(UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - payloadLength)]))
+            checksum.add(payload)
+            return checksum.checksum
         case .pseudoHeaderOnly(let source, let destination):
             var checksum = InternetChecksum()
             checksum.addPseudoHeader(source: source, destination: destination, protocol: `protocol`, length: bytes.count)

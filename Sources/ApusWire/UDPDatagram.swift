@@ -94,7 +94,11 @@ public struct UDPRepr: Sendable, Hashable {
         buffer.storeBigEndian(UInt16(0), Field.checksum)
         var value = InternetChecksum.transportField(
             checksum, UnsafeRawBufferPointer(buffer.slice(0..<bufferLength)), protocol: .udp)
-        if value == 0, case .compute = checksum { value = 0xFFFF }
+        // A computed sum of zero is sent as all ones: zero means "no checksum" (RFC 768).
+        switch checksum {
+        case .compute, .computeWithPayloadSum: if value == 0 { value = 0xFFFF }
+        case .pseudoHeaderOnly, .zero: break
+        }
         buffer.storeBigEndian(value, Field.checksum)
     }
 }

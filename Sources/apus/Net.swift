@@ -91,6 +91,8 @@ struct Net: ParsableCommand {
                 interface: InterfaceConfiguration(macAddress: mac, addresses: [owned],
                                                   subnet: IPv4Subnet(address: owned, prefixLength: prefixLength)))
             configuration.tcp.timeWaitDuration = NetDuration(nanoseconds: Int64(timeWait * 1e9))
+            configuration.receiveWindowBudget = NetStackConfiguration.receiveWindowBudget(
+                rxRingEntries: socketConfiguration.ringSize, mtu: configuration.interface.mtu)
             var stack = NetStack(configuration: configuration)
             var udpEndpoint: UDPHandle?
             do throws(NetError) {

@@ -71,6 +71,38 @@ import Testing
         }
     }
 
+    /// Copying while summing copies exactly and sums like `add`, for every length up to 300 and
+    /// after an odd or even number of bytes already added (a ring's second piece).
+    @Test func copyingSumMatchesAddAndCopiesExactly() {
+        var generator = SeededGenerator(seed: 2018)
+        for length in 0...300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for prefix in [[UInt8](), [0x5A], [0x12, 0x34, 0x56]] {
+                var copy = [UInt8](repeating: 0xEE, count: length + 1)
+                var copying = InternetChecksum()
+                prefix.withUnsafeBytes { copying.add($0) }
+                bytes.withUnsafeBytes { source in copy.withUnsafeMutableBytes { copying.add(copying: source, into: $0) } }
+                #expect(Array(copy[..<length]) == bytes && copy[length] == 0xEE, "length \(length)")
+                #expect(copying.checksum == Self.reference(prefix + bytes), "length \(length), prefix \(prefix.count)")
+            }
+        }
+    }
+
+    /// A sum taken apart (while copying a payload) joins the header's like one taken in place.
+    @Test func separatelyTakenSumsJoin() {
+        var generator = SeededGenerator(seed: 6675)
+        for (headerLength, payloadLength) in [(20, 0), (20, 1), (32, 1448), (40, 777), (8, 65)] {
+            let bytes = (0..<(headerLength + payloadLength)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var header = InternetChecksum(), payload = InternetChecksum()
+            bytes.withUnsafeBytes { buffer in
+                header.add(UnsafeRawBufferPointer(rebasing: buffer[..<headerLength]))
+                payload.add(UnsafeRawBufferPointer(rebasing: buffer[headerLength...]))
+            }
+            header.add(payload)
+            #expect(header.checksum == Self.reference(bytes), "\(headerLength) + \(payloadLength)")
+        }
+    }
+
     @Test func wordsAddLikeTheirBytes() {
         var words = InternetChecksum()
         words.add(UInt32(0x0A0A_0001))

@@ -6,15 +6,29 @@ import Testing
 
     /// Builds a whole TCP frame from reprs the way the stack will: payload first, then
     /// TCP, IPv4 and Ethernet headers in front of it.
+    /// With `summingWhileCopying` the payload is summed as it is copied in, and emit reads only
+    /// the header (`.computeWithPayloadSum`), as ApusNet transmits.
     static func frame(_ tcp: TCPRepr, payload: [UInt8] = [], from source: (mac: MACAddress, ip: IPv4Address),
-                      to destination: (mac: MACAddress, ip: IPv4Address), identification: UInt16 = 0) throws -> [UInt8] {
+                      to destination: (mac: MACAddress, ip: IPv4Address), identification: UInt16 = 0,
+                      summingWhileCopying: Bool = false) throws -> [UInt8] {
         let ip = IPv4Repr(source: source.ip, destination: destination.ip, protocol: .tcp,
                           payloadLength: tcp.bufferLength, identification: identification)
         let link = EthernetRepr(destination: destination.mac, source: source.mac, etherType: .ipv4)
         return try emitting(count: link.bufferLength(payloadLength: ip.bufferLength)) { frame throws(WireError) in
             let segment = frame.from(link.headerLength + ip.headerLength)
-            payload.withUnsafeBytes { segment.from(tcp.headerLength).copyMemory(from: $0) }
-            try tcp.emit(into: segment, checksum: .compute(source: source.ip, destination: destination.ip))
+            var payloadSum = InternetChecksum()
+            payload.withUnsafeBytes {
+                if summingWhileCopying {
+                    payloadSum.add(copying: $0, into: segment.from(tcp.headerLength))
+                } else {
+                    segment.from(tcp.headerLength).copyMemory(from: $0)
+                }
+            }
+            let checksum: TransportChecksum = summingWhileCopying
+                ? .computeWithPayloadSum(source: source.ip, destination: destination.ip, payload: payloadSum,
+                                         payloadLength: payload.count)
+                : .compute(source: source.ip, destination: destination.ip)
+            try tcp.emit(into: segment, checksum: checksum)
             try ip.emit(into: frame.from(link.headerLength))
             try link.emit(into: frame)
         }
@@ -94,6 +108,9 @@ import Testing
         let bytes = try Self.frame(repr, payload: Fixtures.dataPayload, from: Fixtures.client, to: Fixtures.server,
                                    identification: 0x3f22)
         #expect(bytes == Fixtures.dataFrame)
+        let summed = try Self.frame(repr, payload: Fixtures.dataPayload, from: Fixtures.client, to: Fixtures.server,
+                                    identification: 0x3f22, summingWhileCopying: true)
+        #expect(summed == Fixtures.dataFrame, "the kernel's checksum, the payload summed while copied")
     }
 
     @Test func parseAndEmitSACK() throws {

@@ -1,3 +1,5 @@
+import ApusWire
+
 /// A bounded byte ring: a TCP send or receive buffer.
 ///
 /// `capacity` is the most it holds (what the windows are sized by); storage is allocated
@@ -139,18 +141,30 @@ struct ByteRing {
 
     /// Copies `destination.count` readable bytes starting `offset` bytes after the head.
     func copy(fromOffset offset: Int, into destination: UnsafeMutableRawBufferPointer) {
-        precondition(offset >= 0 && offset + destination.count <= count, "ring read past readable bytes")
-        guard !destination.isEmpty else { return }
+        forEachPiece(fromOffset: offset, length: destination.count) { piece, at in
+            UnsafeMutableRawBufferPointer(rebasing: destination[at..<(at + piece.count)]).copyMemory(from: piece)
+        }
+    }
+
+    /// `copy(fromOffset:into:)` that also sums what it copies, in the same pass (the payload of
+    /// a segment on its way into a TX frame: its checksum without reading it again).
+    func copy(fromOffset offset: Int, into destination: UnsafeMutableRawBufferPointer, summing checksum: inout InternetChecksum) {
+        forEachPiece(fromOffset: offset, length: destination.count) { piece, at in
+            checksum.add(copying: piece, into: UnsafeMutableRawBufferPointer(rebasing: destination[at..<(at + piece.count)]))
+        }
+    }
+
+    /// The readable bytes `offset ..< offset + length` after the head, in order, as the one or
+    /// two pieces the ring holds them in, each with its position in that range.
+    private func forEachPiece(fromOffset offset: Int, length: Int, _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        precondition(offset >= 0 && offset + length <= count, "ring read past readable bytes")
+        guard length > 0 else { return }
         let size = storage.count
         let start = (head + offset) % size
-        let first = min(destination.count, size - start)
+        let first = min(length, size - start)
         storage.withUnsafeBytes { ring in
-            UnsafeMutableRawBufferPointer(rebasing: destination[0..<first])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: ring[start..<(start + first)]))
-            if first < destination.count {
-                UnsafeMutableRawBufferPointer(rebasing: destination[first...])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: ring[0..<(destination.count - first)]))
-            }
+            body(UnsafeRawBufferPointer(rebasing: ring[start..<(start + first)]), 0)
+            if first < length { body(UnsafeRawBufferPointer(rebasing: ring[0..<(length - first)]), first) }
         }
     }
 
