@@ -87,6 +87,37 @@ extension NetStack {
         return count
     }
 
+    /// Moves up to `maximumLength` bytes that `source` received into what `destination` sends,
+    /// straight from one ring to the other, with no copy through the caller's memory: an echo
+    /// (`source == destination`) or a proxy. Returns how many moved: at most what `source`
+    /// holds and what `destination` has room for (`.writable` follows when it frees).
+    public mutating func splice(from source: TCPHandle, to destination: TCPHandle, maximumLength: Int = .max,
+                                at now: NetInstant) throws(NetError) -> Int {
+        let from = try liveIndex(source, "tcp splice")
+        let to = try writableIndex(destination, "tcp splice")
+        let moved: Int
+        if from == to {
+            moved = connections[from]!.spliceToSendBuffer(maximumLength: maximumLength, memory: &bufferMemory)
+        } else {
+            // Two slots at once: through the buffer's pointer, as the array allows one access at a time.
+            var memory = bufferMemory
+            moved = connections.withUnsafeMutableBufferPointer { slots in
+                let moved = ByteRing.move(from: &slots[from]!.receiveBuffer, to: &slots[to]!.sendBuffer,
+                                          maximumLength: maximumLength, memory: &memory)
+                slots[from]!.didRead(memory: &memory)
+                slots[to]!.didSpliceIn(moved, maximumLength: maximumLength)
+                return moved
+            }
+            bufferMemory = memory
+        }
+        if moved > 0 {
+            markActive(to)
+            nextDeadline = min(nextDeadline, now)
+        }
+        afterApplicationCall(from, at: now)
+        return moved
+    }
+
     /// Bytes waiting to be read.
     public func bytesAvailable(on connection: TCPHandle) -> Int {
         guard let index = index(of: connection) else { return 0 }
@@ -178,12 +209,13 @@ extension NetStack {
         return index
     }
 
-    private func writableIndex(_ handle: TCPHandle, _ operation: StaticString) throws(NetError) -> Int {
+    private mutating func writableIndex(_ handle: TCPHandle, _ operation: StaticString) throws(NetError) -> Int {
         let index = try liveIndex(handle, operation)
         // Fields read in place: a copy of the connection would retain all of its buffers.
-        switch connections[index]!.state {
+        let (state, finQueued) = withConnection(index) { ($0.state, $0.finQueued) }
+        switch state {
         case .synSent, .synReceived, .established, .closeWait:
-            guard !connections[index]!.finQueued else { throw NetError(.connectionClosed, operation) }
+            guard !finQueued else { throw NetError(.connectionClosed, operation) }
             return index
         default:
             // Past CLOSE (or a FIN from us): the send side is shut.

@@ -468,6 +468,21 @@ extension TCPConnection {
         return length
     }
 
+    /// Moves up to `maximumLength` received bytes into this connection's own send buffer, ring
+    /// to ring (an echo); returns how many.
+    mutating func spliceToSendBuffer(maximumLength: Int, memory: inout BufferMemory) -> Int {
+        let moved = ByteRing.move(from: &receiveBuffer, to: &sendBuffer, maximumLength: maximumLength, memory: &memory)
+        didRead(memory: &memory)
+        didSpliceIn(moved, maximumLength: maximumLength)
+        return moved
+    }
+
+    /// `moved` of `maximumLength` bytes were spliced into the send buffer: `.writable` is owed
+    /// when it filled up first.
+    mutating func didSpliceIn(_ moved: Int, maximumLength: Int) {
+        if moved < maximumLength && sendBuffer.freeSpace == 0 { writerWaiting = true }
+    }
+
     /// Lends the contiguous readable bytes to `body`, which returns how many it consumed.
     mutating func readInPlace(memory: inout BufferMemory, _ body: (UnsafeRawBufferPointer) -> Int) -> Int {
         let consumed = receiveBuffer.consumeInPlace(body)
@@ -477,7 +492,7 @@ extension TCPConnection {
 
     /// The application made room: announce a window that grew by at least two segments or
     /// half the buffer (receiver silly window avoidance, RFC 9293 §3.8.6.2.2).
-    private mutating func didRead(memory: inout BufferMemory) {
+    mutating func didRead(memory: inout BufferMemory) {
         readableSignalled = false
         if reassembly.isEmpty { receiveBuffer.releaseIfDrained(memory: &memory) }
         guard state.isSynchronized, !finReceived else { return }

@@ -2,13 +2,13 @@ import ApusNet
 
 /// The responder behind `apus net serve`: TCP echo on one port, UDP echo on
 /// another, over a `NetStack` (ARP and ICMP echo are the stack's own). Bytes
-/// are echoed in order through a scratch buffer; a connection whose send
-/// buffer is full waits for `.writable`; after the peer's FIN and the last
-/// echoed byte it closes, so both sides end in a normal close.
+/// are echoed in order, spliced from the receive buffer straight into the send
+/// buffer; a connection whose send buffer is full waits for `.writable`; after
+/// the peer's FIN and the last echoed byte it closes, so both sides end in a
+/// normal close.
 struct NetEcho {
     var tcpPort: UInt16?
     var udpEndpoint: UDPHandle?
-    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     private var closing: Set<TCPHandle> = []
     var counters = Counters()
 
@@ -80,17 +80,10 @@ struct NetEcho {
                 stack.notifyWhenWritable(connection)  // `.writable` resumes it
                 return
             }
-            let count = min(available, space, scratch.count)
-            let read = scratch.withUnsafeMutableBytes { buffer in
-                (try? stack.read(from: connection, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]), at: now)) ?? 0
-            }
-            guard read > 0 else { return }
-            let written = scratch.withUnsafeBytes { buffer in
-                (try? stack.write(UnsafeRawBufferPointer(rebasing: buffer[..<read]), to: connection, at: now)) ?? 0
-            }
-            counters.bytesEchoed += written
-            if written < read {
-                // The space was checked first, so this is a connection that went away under us.
+            let moved = (try? stack.splice(from: connection, to: connection, maximumLength: min(available, space), at: now)) ?? 0
+            counters.bytesEchoed += moved
+            // The space was checked first, so nothing moving means a connection that went away under us.
+            guard moved > 0 else {
                 try? stack.abort(connection, at: now)
                 return
             }

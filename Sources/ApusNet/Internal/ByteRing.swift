@@ -168,6 +168,22 @@ struct ByteRing {
         }
     }
 
+    /// Moves up to `maximumLength` readable bytes from the head of `source` to the tail of
+    /// `destination`, as much as its capacity and the budget allow; returns how many.
+    static func move(from source: inout ByteRing, to destination: inout ByteRing, maximumLength: Int,
+                     memory: inout BufferMemory) -> Int {
+        var moved = 0
+        while moved < maximumLength {
+            let step = source.consumeInPlace { bytes in
+                destination.append(UnsafeRawBufferPointer(rebasing: bytes[..<min(bytes.count, maximumLength - moved)]),
+                                   memory: &memory)
+            }
+            if step == 0 { break }
+            moved += step
+        }
+        return moved
+    }
+
     /// Lends the contiguous readable bytes at the head to `body`, which returns how many it consumed.
     mutating func consumeInPlace(_ body: (UnsafeRawBufferPointer) -> Int) -> Int {
         let contiguous = min(count, storage.count - head)
