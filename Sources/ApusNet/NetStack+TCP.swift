@@ -224,15 +224,14 @@ extension NetStack {
     }
 
     private mutating func afterApplicationCall(_ index: Int, at now: NetInstant) {
-        if let status = connections[index]?.status() {
-            if status.wantsToSend {
-                markActive(index)
-                nextDeadline = min(nextDeadline, now)
-            }
-            scheduleTimer(index, at: status.nextDeadline)
-            nextDeadline = min(nextDeadline, status.nextDeadline)
+        guard let status = connections[index]?.status() else { return }
+        if status.wantsToSend {
+            markActive(index)
+            nextDeadline = min(nextDeadline, now)
         }
-        connectionChanged(index, at: now)
+        scheduleTimer(index, at: status.nextDeadline)
+        nextDeadline = min(nextDeadline, status.nextDeadline)
+        connectionChanged(index, status: status, at: now)
     }
 
     /// RFC 6528 §3: ISN = M + F(4-tuple, secret), M a 4 µs clock.
@@ -296,17 +295,12 @@ extension NetStack {
     }
 
     /// Turns a connection's notifications into events, keeps the listener's backlog count,
-    /// and frees the slot of a connection that reached CLOSED.
-    mutating func connectionNeedsAttention(_ index: Int) -> Bool {
-        guard let status = connections[index]?.status() else { return false }
-        return status.hasNotifications || status.state == .closed || (status.listenerPort != nil && status.state != .synReceived)
-    }
-
-    mutating func connectionChanged(_ index: Int, at now: NetInstant) {
-        guard connectionNeedsAttention(index) else { return }
+    /// and frees the slot of a connection that reached CLOSED. `status` is the connection's,
+    /// just read, so it is not computed again.
+    mutating func connectionChanged(_ index: Int, status: TCPConnection.Status, at now: NetInstant) {
+        guard status.hasNotifications || status.state == .closed || (status.listenerPort != nil && status.state != .synReceived)
+        else { return }
         let handle = handle(for: index)
-        // Fields read in place: a copy of the connection would retain all of its buffers.
-        let status = connections[index]!.status()
         let state = status.state
         let returnedToListen = status.returnedToListen
         if let port = status.listenerPort, state != .synReceived {

@@ -347,8 +347,8 @@ public struct NetStack {
                     markActive(index)
                     deadline = now
                 }
+                connectionChanged(index, status: status, at: now)
             }
-            connectionChanged(index, at: now)
         }
         deadline = min(deadline, timers.nextExpiry())
         if let sweep = sweepIdleBuffers(at: now) { deadline = min(deadline, sweep) }
