@@ -178,6 +178,16 @@ extension NetStack {
     }
 
     /// The connection's state, or nil when the handle is no longer valid.
+    /// One line on where a connection's sending stands, for logs about connections that would
+    /// not close: state, unacknowledged and unsent bytes, retransmissions, RTO, recovery.
+    package func sendingSummary(of connection: TCPHandle) -> String? {
+        guard let index = index(of: connection), let c = connections[index] else { return nil }
+        return "\(c.state) unacked=\(c.flightSize) sendMax-una=\(c.sendMaximum - c.sendUnacknowledged)"
+            + " unsent=\(c.sendBuffer.count - (c.sendNext - c.sendBufferStart)) finQueued=\(c.finQueued) retransmits=\(c.retransmitCount)"
+            + " rto=\(c.rtt.rto) timer=\(c.retransmitDeadline.map { "\($0)" } ?? "none") recovery=\(c.inFastRecovery) sack=\(c.sackEnabled)"
+            + " sacked=\(c.scoreboard.blocks.count) window=\(c.sendWindow) cwnd=\(c.congestionWindow)"
+    }
+
     public func state(of connection: TCPHandle) -> TCPState? {
         index(of: connection).map { connections[$0]!.state }
     }

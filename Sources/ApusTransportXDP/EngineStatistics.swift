@@ -9,6 +9,10 @@ public struct EngineStatistics: Sendable {
     public var connected = 0
     public var closed = 0
     public var closedAbnormally = 0
+    /// Of those: reset by the peer, and given up after unanswered retransmissions or probes
+    /// (the rest were aborted here: a stream error, shutdown).
+    public var closedByReset = 0
+    public var closedByTimeout = 0
     public var connectionsFailed = 0
     public var connections = 0
     public var messagesReceived = 0
@@ -25,9 +29,22 @@ public struct EngineStatistics: Sendable {
 
     public init() {}
 
+    /// Counts a connection that ApusNet closed for `reason`.
+    mutating func countClose(_ reason: TCPCloseReason) {
+        closed += 1
+        switch reason {
+        case .normal: return
+        case .reset: closedByReset += 1
+        case .timedOut: closedByTimeout += 1
+        case .refused, .aborted: break
+        }
+        closedAbnormally += 1
+    }
+
     /// `key=value` pairs, the form scripts parse.
     public var summary: String {
         "accepted=\(accepted) connected=\(connected) closed=\(closed) closed_abnormally=\(closedAbnormally)"
+            + " closed_reset=\(closedByReset) closed_timeout=\(closedByTimeout)"
             + " connections_failed=\(connectionsFailed) connections_open=\(connections) messages_in=\(messagesReceived)"
             + " messages_out=\(messagesSent) messages_deferred=\(messagesDeferred) messages_reassembled=\(messagesReassembled)"
             + " tcp_retransmissions=\(net.tcpRetransmissions) tcp_resets_sent=\(net.tcpResetsSent) tx_blocked=\(transmitBlocked) \(frames)"

@@ -254,7 +254,8 @@ public final class QueueEngine: @unchecked Sendable {
         }
         allClosingSince = nil
         if now - closingSince! > .seconds(3) {
-            logger.warning("closing: connections still open after 3 s; resetting them", metadata: ["open": "\(open.count)"])
+            logger.warning("closing: connections still open after 3 s; resetting them",
+                           metadata: ["open": "\(open.count)", "first": "\(stack.sendingSummary(of: open[0]) ?? "?")"])
             for handle in open { try? stack.abort(handle, at: now) }
             while let event = stack.nextEvent() { application.handle(event, stack: &stack, at: now) }
             return true

@@ -134,8 +134,7 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
             if !connection.output.isBlocked { drain(connection, stack: &stack, at: now) }
         case .closed(let handle, let reason):
             guard let connection = connections.removeValue(forKey: handle) else { return }
-            engine.counters.closed += 1
-            if reason != .normal { engine.counters.closedAbnormally += 1 }
+            engine.counters.countClose(reason)
             guard connection.handle == handle else { return }
             connection.handle = nil
             connection.output.removeAll()

@@ -109,8 +109,7 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         case .closed(let handle, let reason):
             guard let connection = connections.removeValue(forKey: handle) else { return }
             connection.close()
-            engine.counters.closed += 1
-            if reason != .normal { engine.counters.closedAbnormally += 1 }
+            engine.counters.countClose(reason)
         case .connected, .datagram:
             break
         }
