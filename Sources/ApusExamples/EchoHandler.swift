@@ -16,8 +16,10 @@ public final class EchoHandler: Echo.ServiceProtocol {
 
     public func echo(message: String, context: ServerContext) async throws -> String {
         if delay > .zero { try await Task.sleep(for: delay) }
-        for (key, value) in context.metadata { context.responseMetadata["echo-" + key] = value }
-        for (key, value) in context.intMetadata { context.responseMetadata["echo-int-\(key)"] = value }
+        if !context.metadata.isEmpty || !context.intMetadata.isEmpty {
+            for (key, value) in context.metadata { context.responseMetadata["echo-" + key] = value }
+            for (key, value) in context.intMetadata { context.responseMetadata["echo-int-\(key)"] = value }
+        }
         return message
     }
     public func echoBinary(payload: [UInt8], context: ServerContext) async throws -> [UInt8] { payload }

@@ -29,6 +29,7 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
     private var jobs: [UnownedJob] = []
     private var running: [UnownedJob] = []
     private var work: [Work] = []
+    private var runningWork: [Work] = []
     // Any thread:
     private let inbox = Mutex<Inbox>(Inbox())
     private let inboxNonEmpty = Atomic<Bool>(false)
@@ -126,10 +127,11 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
         var ran = 0
         while ran < limit && (!jobs.isEmpty || !work.isEmpty) {
             if !work.isEmpty {
-                let batch = work
-                work.removeAll(keepingCapacity: true)
-                for item in batch { item.run() }
-                ran += batch.count
+                // Swapped like `jobs`: a copy of `work` would make emptying it allocate anew.
+                swap(&work, &runningWork)
+                for item in runningWork { item.run() }
+                ran += runningWork.count
+                runningWork.removeAll(keepingCapacity: true)
             }
             if !jobs.isEmpty {
                 swap(&jobs, &running)

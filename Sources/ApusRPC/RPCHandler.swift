@@ -28,6 +28,15 @@ public struct ServerResponse: Sendable {
 /// method's handler (motore's `Service`).
 public protocol RPCHandler: Sendable {
     func handle(_ request: ServerRequest, context: ServerContext) async throws -> ServerResponse
+
+    /// True when this handler adds nothing on the way to a route's own handler (a router, a
+    /// layer of middleware that is absent): the dispatcher then calls a route without layers of
+    /// its own directly, and skips the hops through this chain. False unless a type says so.
+    var forwardsToRoutes: Bool { get }
+}
+
+extension RPCHandler {
+    public var forwardsToRoutes: Bool { false }
 }
 
 /// Middleware sees each call with its context and decides whether and how
@@ -37,6 +46,14 @@ public protocol RPCHandler: Sendable {
 /// the middleware value is the layer, `Layered` the service it builds).
 public protocol RPCMiddleware: Sendable {
     func intercept<Next: RPCHandler>(_ request: ServerRequest, context: ServerContext, next: Next) async throws -> ServerResponse
+
+    /// True when this middleware passes every call to `next` unchanged (a configured-off
+    /// `OptionalMiddleware`), so a chain of such layers may be skipped. False unless a type says so.
+    var passesCallsThrough: Bool { get }
+}
+
+extension RPCMiddleware {
+    public var passesCallsThrough: Bool { false }
 }
 
 /// `middleware` around `next`.
@@ -54,6 +71,8 @@ public struct Layered<Middleware: RPCMiddleware, Next: RPCHandler>: RPCHandler {
     public func handle(_ request: ServerRequest, context: ServerContext) async throws -> ServerResponse {
         try await middleware.intercept(request, context: context, next: next)
     }
+
+    public var forwardsToRoutes: Bool { middleware.passesCallsThrough && next.forwardsToRoutes }
 }
 
 extension RPCHandler {
@@ -82,6 +101,8 @@ public struct OptionalMiddleware<Wrapped: RPCMiddleware>: RPCMiddleware {
     public let wrapped: Wrapped?
 
     @inlinable public init(_ wrapped: Wrapped?) { self.wrapped = wrapped }
+
+    public var passesCallsThrough: Bool { wrapped?.passesCallsThrough ?? true }
 
     @inlinable
     public func intercept<Next: RPCHandler>(_ request: ServerRequest, context: ServerContext, next: Next) async throws -> ServerResponse {

@@ -15,7 +15,11 @@ package final class Route: Sendable {
         self.methodLayers = methodLayers
         // Handler order: service layer, then method layers (latest outermost), then the method.
         self.handler = serviceLayer(methodLayers.reduce(InvokeMethod() as any RPCHandler) { inner, wrap in wrap(inner) })
+        self.isBare = handler is InvokeMethod
     }
+
+    /// No middleware of its own: its handler only runs the method.
+    let isBare: Bool
 
     func addingMethodLayer(_ wrap: @escaping Wrap) -> Route {
         Route(method: method, serviceLayer: serviceLayer, methodLayers: methodLayers + [wrap])
@@ -92,6 +96,9 @@ public struct Router: RPCHandler {
     public func handle(_ request: ServerRequest, context: ServerContext) async throws -> ServerResponse {
         try await request.route.handler.handle(request, context: context)
     }
+
+    /// A router hands each call to its route, adding nothing.
+    public var forwardsToRoutes: Bool { true }
 }
 
 /// A handler behind an existential, so differently layered routes share one table.
@@ -105,4 +112,6 @@ package struct AnyHandler: RPCHandler {
     public func handle(_ request: ServerRequest, context: ServerContext) async throws -> ServerResponse {
         try await base.handle(request, context: context)
     }
+
+    public var forwardsToRoutes: Bool { base.forwardsToRoutes }
 }

@@ -61,6 +61,25 @@ public struct ServerContext: Sendable {
         self.replyHeaders = .fixed(responseMetadata)
     }
 
+    /// A dispatched call's context, made in one piece (so it can be moved into the call's task).
+    package init(
+        method: MethodDescriptor, sequenceID: Int32, messageType: MessageType, connection: ConnectionState,
+        deadline: ContinuousClock.Instant?, metadata: [String: String], intMetadata: [UInt16: String], logger: Logger,
+        replyHeaders: ReplyHeaders
+    ) {
+        self.method = method
+        self.sequenceID = sequenceID
+        self.messageType = messageType
+        self.remotePeer = connection.remotePeer
+        self.localPeer = connection.localPeer
+        self.deadline = deadline
+        self.metadata = metadata
+        self.intMetadata = intMetadata
+        self.logger = logger
+        self.connection = connection
+        self.replyHeaders = replyHeaders
+    }
+
     /// True when the call's task was cancelled (deadline, shutdown) or its
     /// connection closed: the reply would go nowhere, so stop early.
     @inlinable

@@ -27,6 +27,12 @@ public final class ServerDispatcher: Sendable {
 
     let router: Router
     let handler: any RPCHandler
+    /// `handler` in a class: a call's task holds it by one reference, where holding the
+    /// existential copied the chain's value (the router's tables among it) on every call.
+    private let chain: HandlerChain
+    /// The chain adds nothing before the routes (no middleware, or only absent ones): a call to
+    /// a route without layers of its own runs its method directly.
+    private let forwardsToRoutes: Bool
     package let logger: Logger
     package let limits: ThriftLimits
     private let inFlight = Atomic<Int>(0)
@@ -44,6 +50,8 @@ public final class ServerDispatcher: Sendable {
                  logger: Logger) {
         self.router = router
         self.handler = handler
+        self.chain = HandlerChain.boxing(handler)
+        self.forwardsToRoutes = handler.forwardsToRoutes
         self.limits = limits
         self.callTimeout = callTimeout
         self.logger = logger
@@ -193,12 +201,12 @@ public final class ServerDispatcher: Sendable {
                 serverTimeout = callTimeout
             }
         }
-        var context = ServerContext(
-            method: descriptor, sequenceID: header.sequenceID, messageType: header.type,
-            remotePeer: connection.remotePeer, localPeer: connection.localPeer, deadline: deadline, metadata: metadata,
-            intMetadata: transportHeader?.intHeaders ?? Dictionary(), logger: logger, connection: connection)
-        if transportHeader != nil { context.replyHeaders = .call(connection, headerCall) }
+        let context = ServerContext(
+            method: descriptor, sequenceID: header.sequenceID, messageType: header.type, connection: connection,
+            deadline: deadline, metadata: metadata, intMetadata: transportHeader?.intHeaders ?? Dictionary(), logger: logger,
+            replyHeaders: transportHeader == nil ? .fixed(.discarded) : .call(connection, headerCall))
         let request = ServerRequest(route: route, invocation: invocation)
+        let direct = forwardsToRoutes && route.isBare
         inFlight.add(1, ordering: .relaxed)
         startedTask = true
         // The deadline (the caller's or the server's): the sweeper answers DEADLINE_EXCEEDED and cancels the task if
@@ -208,17 +216,22 @@ public final class ServerDispatcher: Sendable {
                          serverTimeout: serverTimeout)
         }
         let watch = deadline.flatMap { deadline in deadlineCall.map { deadlines.add($0, deadline: deadline) } }
-        let task = Task.immediate(executorPreference: executor) { [handler, logger, context, deadlines] in
+        // Captured by moving: a plain capture copied the context, request and reply into the task's box (a
+        // retain per reference in them) and released the originals here.
+        let task = Task.immediate(executorPreference: executor) {
+            [chain, direct, logger, context = consume context, request = consume request, reply = consume reply, deadlines] in
             let answer: OutgoingMessage?
             do {
                 let response: ServerResponse
                 if let deadline = context.deadline {
                     // The deadline is the task's too, for the calls the handler makes.
                     response = try await CallDeadline.$current.withValue(deadline) {
-                        try await handler.handle(request, context: context)
+                        direct ? try await request.invocation(context) : try await chain.handle(request, context: context)
                     }
+                } else if direct {
+                    response = try await request.invocation(context)
                 } else {
-                    response = try await handler.handle(request, context: context)
+                    response = try await chain.handle(request, context: context)
                 }
                 if expectsReply {
                     if let body = response.body {

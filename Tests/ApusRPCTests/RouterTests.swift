@@ -57,6 +57,44 @@ import Testing
         _ = await sink.waitFor(2)
         #expect(order.names == ["server-outer", "server-inner", "service"])
     }
+
+    /// The dispatcher calls a route's method directly only when nothing would run in between:
+    /// a router, behind layers of absent (`OptionalMiddleware(nil)`) middleware at most.
+    @Test func onlyRoutersAndAbsentMiddlewareForwardStraightToRoutes() {
+        let order = Recorder()
+        let router = exampleRouter()
+        #expect(router.forwardsToRoutes)
+        #expect(router.layer(OptionalMiddleware<Tag>(nil)).layer(OptionalMiddleware<Tag>(nil)).forwardsToRoutes)
+        #expect(!router.layer(Tag(name: "server", recorder: order)).forwardsToRoutes)
+        #expect(!router.layer(OptionalMiddleware(Tag(name: "server", recorder: order))).forwardsToRoutes)
+        #expect(!router.layer(OptionalMiddleware<Tag>(nil)).layer(Tag(name: "outer", recorder: order)).forwardsToRoutes)
+        #expect(!PassThrough(base: router).forwardsToRoutes, "a handler type of its own is never skipped")
+    }
+
+    @Test func absentServerMiddlewareStillLetsServiceAndMethodLayersRun() async throws {
+        let order = Recorder()
+        var router = Router()
+        router.register(Echo.service(EchoHandler()))
+        router.register(KV.service(InMemoryKV()), middleware: Tag(name: "kv", recorder: order))
+        router.intercept(service: "Echo", method: "echo", with: Tag(name: "echo", recorder: order))
+        let chain = router.layer(OptionalMiddleware<Tag>(nil)).layer(OptionalMiddleware<Tag>(nil))
+        let dispatcher = ServerDispatcher(router: router, handler: chain, logger: ServerContext.silentLogger)
+        let sink = CollectingSink()
+        dispatch(dispatcher, callBytes("echo", Echo.EchoArgs(message: "hi")), sink: sink)
+        dispatch(dispatcher, callBytes("ping", Echo.PingArgs()), sink: sink)
+        dispatch(dispatcher, callBytes("get", KV.GetArgs(key: "k")), sink: sink)
+        let replies = await sink.waitFor(3)
+        #expect(replies.count == 3)
+        #expect(order.names == ["echo", "kv"], "the layered routes ran their middleware; ping, bare, ran directly")
+    }
+}
+
+/// A handler that adds nothing, but does not say so.
+struct PassThrough<Base: RPCHandler>: RPCHandler {
+    let base: Base
+    func handle(_ request: ServerRequest, context: ServerContext) async throws -> ServerResponse {
+        try await base.handle(request, context: context)
+    }
 }
 
 final class Recorder: Sendable {

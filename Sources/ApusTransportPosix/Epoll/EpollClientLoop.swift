@@ -27,6 +27,7 @@ final class EpollClientLoop: @unchecked Sendable {
     private var next = 0
     private var connections: [Int32: EpollClientConnection] = [:]
     private var dirty: [EpollClientConnection] = []
+    private var flushing: [EpollClientConnection] = []
     private var readBuffer: UnsafeMutableRawBufferPointer
     private var nextSerial: UInt64 = 16
     private var address: SocketAddress?
@@ -271,9 +272,10 @@ final class EpollClientLoop: @unchecked Sendable {
 
     private func flush() {
         guard !dirty.isEmpty else { return }
-        let due = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for connection in due {
+        // Swapped, not copied: emptying an array still shared with a copy allocates a new one.
+        swap(&dirty, &flushing)
+        defer { flushing.removeAll(keepingCapacity: true) }
+        for connection in flushing {
             connection.isDirty = false
             if connection.connectingSince == nil { write(connection) }
         }

@@ -36,6 +36,7 @@ final class EpollServerLoop: @unchecked Sendable {
     private var connections: [Int32: EpollConnection] = [:]
     /// Connections with output to write at the end of the pass.
     private var dirty: [EpollConnection] = []
+    private var flushing: [EpollConnection] = []
     private var readBuffer: UnsafeMutableRawBufferPointer
     /// The connection whose input is being read now, and how many replies that read made.
     private var reading: EpollConnection?
@@ -333,9 +334,11 @@ final class EpollServerLoop: @unchecked Sendable {
     /// Writes every connection that has new output.
     private func flush(at now: Duration) {
         guard !dirty.isEmpty else { return }
-        let due = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for connection in due {
+        // Swapped, not copied: `removeAll(keepingCapacity:)` on an array still shared with a
+        // copy allocates a new one, every pass.
+        swap(&dirty, &flushing)
+        defer { flushing.removeAll(keepingCapacity: true) }
+        for connection in flushing {
             connection.isDirty = false
             guard !connection.isClosed else { continue }
             write(connection, at: now)
