@@ -1,7 +1,7 @@
 # The usage text below is printed by --help: it documents every mode, option, variable and output.
 """Benchmarks: Apus against a reference implementation doing the same work.
 
-  bash scripts/bench.sh kernel [--duration S] [--connections "1 4 16"] [--depth "1 4"]
+  bash scripts/bench.sh kernel [--duration S] [--rounds N] [--connections "1 4 16"] [--depth "1 4"]
                                [--payload BYTES] [--protocol binary|compact] [--quick]
   bash scripts/bench.sh xdp    [--duration S] [--rounds N] [--window W] [--payload BYTES] [--quick]
   bash scripts/bench.sh tcp    [--duration S] [--rounds N] [--connections "1 64"] [--payload BYTES] [--quick]
@@ -18,8 +18,9 @@ Every server (pinned to CPU 0) is driven by the same client, `apus bench` (pinne
 CPU 1): C connections, K = C * depth echo calls of a BYTES-long string outstanding
 (pipelined), framed transport, for S seconds. Per run it reports QPS, latency
 percentiles and the server's CPU time per call (from /proc/PID/stat).
-Defaults: --duration 5 --connections "1 4 16" --depth "1 4" --payload 64 --protocol binary;
---quick: --duration 2 --connections "1 4" (explicit flags still win).
+Rounds alternate the servers' order (apus cpp, cpp apus, ...); the ratios compare medians.
+Defaults: --duration 5 --rounds 3 --connections "1 4 16" --depth "1 4" --payload 64 --protocol binary;
+--quick: --duration 2 --rounds 1 --connections "1 4" (explicit flags still win).
 Raw results: .build/bench/kernel-<UTC timestamp>.jsonl (+ a directory of logs).
 
 xdp (root): AF_XDP UDP reflectors on the netns testbed (scripts/testbed.sh: veth, XDP

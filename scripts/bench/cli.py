@@ -42,7 +42,7 @@ VALUED = {
     "--depth": ("kernel rpc", "depth"),
     "--payload": (None, "payload"),
     "--protocol": ("kernel", "protocol"),
-    "--rounds": ("xdp tcp rpc", "rounds"),
+    "--rounds": ("kernel xdp tcp rpc", "rounds"),
     "--window": ("xdp", "window"),
     "--client": ("rpc", "client"),
     "--paced-client": ("rpc", "paced_client"),

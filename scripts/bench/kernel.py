@@ -22,10 +22,10 @@ def start_server(apus, cpp_server, name, protocol, log):
     return m.group(1) if m else None
 
 
-def measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs):
+def measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs, round_no=1):
     """One run against a fresh server: the result row."""
     concurrency = conns * depth
-    log = "%s/%s-c%d-d%d" % (logs, server, conns, depth)
+    log = "%s/%s-c%d-d%d-r%d" % (logs, server, conns, depth, round_no)
     row = {"mode": "kernel", "stamp": stamp, "server": server, "connections": conns, "depth": depth,
            "concurrency": concurrency, "duration_s": o.duration, "payload": o.payload, "protocol": o.protocol,
            "framing": "framed", "method": "echo", "client": client_bin}
@@ -99,11 +99,14 @@ def run(o):
     failed = 0
     # Connection count and depth outer, server inner: each apus/cpp pair runs back to back,
     # so drift on a shared machine hits both sides of a ratio alike.
+    # Rounds alternate the servers' order (apus cpp, cpp apus, ...); the ratios use the medians.
     for conns in o.conns:
         for depth in o.depths:
-            for server in servers:
-                row = measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs)
-                report.append(results, row)
+            for round_ in range(o.rounds):
+                for server in (servers if round_ % 2 == 0 else servers[::-1]):
+                    row = measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs, round_ + 1)
+                    row["round"] = round_ + 1
+                    report.append(results, row)
                 if "error" in row:
                     failed = 1
                     note("%s c=%d k=%d: FAILED: %s" % (server, conns, conns * depth, row["error"]))
@@ -128,7 +131,8 @@ def table(results):
     by = {}
     for r in rows:
         r.setdefault("depth", r["concurrency"] // r["connections"])
-        by[(r["server"], r["connections"], r["depth"])] = r
+        if "error" not in r:
+            by.setdefault((r["server"], r["connections"], r["depth"]), []).append(r)
         if "error" in r:
             print("%-6s %6d %6d %6d | FAILED: %s" % (r["server"], r["connections"], r["depth"], r["concurrency"], r["error"]))
             continue
@@ -140,8 +144,8 @@ def table(results):
     print(line)
     ratios = []
     for c, d in sorted({(r["connections"], r["depth"]) for r in rows}):
-        a, p = by.get(("apus", c, d)), by.get(("cpp", c, d))
-        if not a or not p or "error" in a or "error" in p:
+        a, p = medians(by.get(("apus", c, d))), medians(by.get(("cpp", c, d)))
+        if not a or not p:
             continue
         q = "%.2fx" % (a["qps"] / p["qps"]) if p["qps"] else "-"
         u = ("%.2fx" % (a["server_cpu_us_per_call"] / p["server_cpu_us_per_call"])
@@ -150,7 +154,8 @@ def table(results):
         ratios.append("  conns %-4d depth %-3d QPS apus/cpp %7s (higher is better)   CPU/call apus/cpp %7s   p50 apus/cpp %7s (lower is better)"
                       % (c, d, q, u, lat))
     if ratios:
-        print("apus vs Apache Thrift C++ TNonblockingServer:")
+        rounds = max(len(v) for v in by.values())
+        print("apus vs Apache Thrift C++ TNonblockingServer%s:" % (" (medians of %d rounds)" % rounds if rounds > 1 else ""))
         print("\n".join(ratios))
     print("CPU us/call: server CPU time (user+sys, all threads) during the client's run / calls answered.")
     print("srv/cli CPU: share of one core used; a server near 100% is saturated (QPS is its capacity);")
@@ -160,3 +165,13 @@ def table(results):
         print("WARNING: other load above 10% of a core in some runs: those numbers are disturbed; rerun on an idle machine.")
     print("raw results: %s" % results)
     report.print_plots(report.plot(results, rows, "kernel sockets, loopback", [("server_cpu_us_per_call", "", "-")]))
+
+
+def medians(runs):
+    """The median QPS, server CPU per call and p50 of one server's successful runs of a test."""
+    if not runs:
+        return None
+    m = {}
+    for key in ("qps", "server_cpu_us_per_call", "p50_us"):
+        m[key] = report.median_of([r[key] for r in runs if r.get(key) is not None])
+    return m
