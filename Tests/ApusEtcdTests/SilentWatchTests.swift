@@ -21,7 +21,7 @@ import Glibc
         let took = ContinuousClock.now - start
         #expect(batches == 0)
         #expect(took >= .milliseconds(300), "not before the limit: \(took)")
-        #expect(took < .seconds(20), "ended by the quiet limit, not by TCP: \(took)")
+        #expect(took < .seconds(60), "ended by the quiet limit, not by TCP: \(took)")
     }
 }
 
