@@ -197,3 +197,10 @@ if fuzzing {
         fuzzTarget("FuzzNetStack", ["ApusNet", "ApusWire"]),
     ]
 }
+
+// Async functions run on their caller's executor unless marked `@concurrent` (SE-0461): a call
+// made on a loop thread stays there without hopping to the generic executor and back at every
+// async function boundary (each hop looks up the task's executor preference under a lock).
+for target in package.targets where target.type != .plugin && target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}
