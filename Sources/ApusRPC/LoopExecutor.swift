@@ -188,14 +188,12 @@ extension LoopExecutor {
         let ticket = LoopCallTicket<Handle>()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                let begin: @Sendable () -> Void = {
-                    ticket.handle = start { result in continuation.resume(with: result, decode: decode) }
-                }
                 if isCurrent {
-                    begin()
+                    // On the loop already (a caller that prefers it): started here, no closure to box.
+                    ticket.handle = start { result in continuation.resume(with: result, decode: decode) }
                 } else {
                     // A loop that ended (its client closed meanwhile) answers instead of dropping the call.
-                    execute(begin, ifAbandoned: {
+                    execute({ ticket.handle = start { result in continuation.resume(with: result, decode: decode) } }, ifAbandoned: {
                         continuation.resume(throwing: RPCError(.unavailable, "the client was closed before the call started",
                                                                requestWasNotSent: true))
                     })
