@@ -177,7 +177,6 @@ extension NetStack {
         arpCache.lookup(address, at: now) ?? configuration.sharedNeighbours?.lookup(address, at: now)
     }
 
-    /// The connection's state, or nil when the handle is no longer valid.
     /// One line on where a connection's sending stands, for logs about connections that would
     /// not close: state, unacknowledged and unsent bytes, retransmissions, RTO, recovery.
     package func sendingSummary(of connection: TCPHandle) -> String? {
@@ -188,6 +187,7 @@ extension NetStack {
             + " sacked=\(c.scoreboard.blocks.count) window=\(c.sendWindow) cwnd=\(c.congestionWindow)"
     }
 
+    /// The connection's state, or nil when the handle is no longer valid.
     public func state(of connection: TCPHandle) -> TCPState? {
         index(of: connection).map { connections[$0]!.state }
     }
