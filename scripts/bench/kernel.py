@@ -107,12 +107,12 @@ def run(o):
                     row = measure(o, apus, cpp_server, client_bin, server, conns, depth, stamp, logs, round_ + 1)
                     row["round"] = round_ + 1
                     report.append(results, row)
-                if "error" in row:
-                    failed = 1
-                    note("%s c=%d k=%d: FAILED: %s" % (server, conns, conns * depth, row["error"]))
-                else:
-                    note("%s c=%d k=%d: %.0f calls/s, p50 %.1f us, server %.2f us/call"
-                         % (server, conns, conns * depth, row["qps"], row["p50_us"], row["server_cpu_us_per_call"] or 0))
+                    if "error" in row:
+                        failed = 1
+                        note("%s c=%d k=%d: FAILED: %s" % (server, conns, conns * depth, row["error"]))
+                    else:
+                        note("%s c=%d k=%d: %.0f calls/s, p50 %.1f us, server %.2f us/call"
+                             % (server, conns, conns * depth, row["qps"], row["p50_us"], row["server_cpu_us_per_call"] or 0))
     table(results)
     return failed
 
@@ -131,11 +131,10 @@ def table(results):
     by = {}
     for r in rows:
         r.setdefault("depth", r["concurrency"] // r["connections"])
-        if "error" not in r:
-            by.setdefault((r["server"], r["connections"], r["depth"]), []).append(r)
         if "error" in r:
             print("%-6s %6d %6d %6d | FAILED: %s" % (r["server"], r["connections"], r["depth"], r["concurrency"], r["error"]))
             continue
+        by.setdefault((r["server"], r["connections"], r["depth"]), []).append(r)
         print(hdr % (r["server"], r["connections"], r["depth"], r["concurrency"], f(r["qps"], "%.0f"), f(r["p50_us"], "%.1f"),
                      f(r["p99_us"], "%.1f"), f(r["p999_us"], "%.1f"), f(r["server_cpu_us_per_call"], "%.2f"),
                      f(r["server_cpu_pct"], "%.0f%%"), f(r["client_cpu_pct"], "%.0f%%"), f(r.get("other_cpu_pct"), "%.0f%%"),
@@ -171,7 +170,4 @@ def medians(runs):
     """The median QPS, server CPU per call and p50 of one server's successful runs of a test."""
     if not runs:
         return None
-    m = {}
-    for key in ("qps", "server_cpu_us_per_call", "p50_us"):
-        m[key] = report.median_of([r[key] for r in runs if r.get(key) is not None])
-    return m
+    return {key: report.median_of([r.get(key) for r in runs]) for key in ("qps", "server_cpu_us_per_call", "p50_us")}
