@@ -18,19 +18,19 @@ public struct ThriftType: RawRepresentable, Sendable, Hashable, CustomStringConv
         self.rawValue = byte
     }
 
-    public static let stop = ThriftType(rawValue: 0)
-    public static let bool = ThriftType(rawValue: 2)
-    public static let i8 = ThriftType(rawValue: 3)
-    public static let double = ThriftType(rawValue: 4)
-    public static let i16 = ThriftType(rawValue: 6)
-    public static let i32 = ThriftType(rawValue: 8)
-    public static let i64 = ThriftType(rawValue: 10)
-    public static let string = ThriftType(rawValue: 11)
-    public static let `struct` = ThriftType(rawValue: 12)
-    public static let map = ThriftType(rawValue: 13)
-    public static let set = ThriftType(rawValue: 14)
-    public static let list = ThriftType(rawValue: 15)
-    public static let uuid = ThriftType(rawValue: 16)
+    @inlinable public static var stop: ThriftType { ThriftType(rawValue: 0) }
+    @inlinable public static var bool: ThriftType { ThriftType(rawValue: 2) }
+    @inlinable public static var i8: ThriftType { ThriftType(rawValue: 3) }
+    @inlinable public static var double: ThriftType { ThriftType(rawValue: 4) }
+    @inlinable public static var i16: ThriftType { ThriftType(rawValue: 6) }
+    @inlinable public static var i32: ThriftType { ThriftType(rawValue: 8) }
+    @inlinable public static var i64: ThriftType { ThriftType(rawValue: 10) }
+    @inlinable public static var string: ThriftType { ThriftType(rawValue: 11) }
+    @inlinable public static var `struct`: ThriftType { ThriftType(rawValue: 12) }
+    @inlinable public static var map: ThriftType { ThriftType(rawValue: 13) }
+    @inlinable public static var set: ThriftType { ThriftType(rawValue: 14) }
+    @inlinable public static var list: ThriftType { ThriftType(rawValue: 15) }
+    @inlinable public static var uuid: ThriftType { ThriftType(rawValue: 16) }
 
     /// The name `apus dump` and error messages use.
     public var description: String {
