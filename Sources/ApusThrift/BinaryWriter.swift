@@ -20,7 +20,7 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     @inlinable public mutating func writeStructBegin() -> StructToken { StructToken(lastFieldID: 0) }
     @inlinable public mutating func writeStructEnd(_ token: StructToken) {}
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeFieldBegin(_ type: ThriftType, id: Int16) throws(ThriftError) {
         try output.writeByte(type.rawValue)
         try output.writeBigEndian(id)
@@ -28,7 +28,7 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
 
     @inlinable public mutating func writeFieldStop() throws(ThriftError) { try output.writeByte(0) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeListBegin(_ elementType: ThriftType, count: Int) throws(ThriftError) {
         let size = try SizeCheck.wire(count, .binary, offset: output.count, what: "list")
         try output.writeByte(elementType.rawValue)
@@ -40,7 +40,7 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
         try writeListBegin(elementType, count: count)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeMapBegin(keyType: ThriftType, valueType: ThriftType, count: Int) throws(ThriftError) {
         let size = try SizeCheck.wire(count, .binary, offset: output.count, what: "map")
         try output.writeByte(keyType.rawValue)
@@ -55,7 +55,7 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     @inlinable public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeBigEndian(value) }
     @inlinable public mutating func writeDouble(_ value: Double) throws(ThriftError) { try output.writeBigEndian(value.bitPattern) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeBinary(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
         let size = try SizeCheck.wire(bytes.count, .binary, offset: output.count, what: "string")
         try output.writeBigEndian(size)
@@ -63,7 +63,7 @@ public struct BinaryWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     }
 
     /// Length, then UTF-8 from the string's storage (a size pass reads only the length).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeString(_ value: String) throws(ThriftError) {
         try output.writeBigEndian(try SizeCheck.wire(value.utf8.count, .binary, offset: output.count, what: "string"))
         try output.writeUTF8(value)

@@ -55,7 +55,7 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
 
     @inlinable public mutating func writeStructEnd(_ token: StructToken) { lastFieldID = token.lastFieldID }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func writeFieldHeader(_ nibble: UInt8, id: Int16) throws(ThriftError) {
         let delta = Int(id) - Int(lastFieldID)
         if delta > 0 && delta <= 15 {
@@ -67,7 +67,7 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
         lastFieldID = id
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeFieldBegin(_ type: ThriftType, id: Int16) throws(ThriftError) {
         if type == .bool {
             pendingBoolFieldID = id
@@ -78,7 +78,7 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
 
     @inlinable public mutating func writeFieldStop() throws(ThriftError) { try output.writeByte(0) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeListBegin(_ elementType: ThriftType, count: Int) throws(ThriftError) {
         let size = try SizeCheck.wire(count, .compact, offset: output.count, what: "list")
         let nibble = Self.compactType(elementType)
@@ -96,7 +96,7 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     }
 
     /// An empty map is the single byte 0: no key or value types.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeMapBegin(keyType: ThriftType, valueType: ThriftType, count: Int) throws(ThriftError) {
         let size = try SizeCheck.wire(count, .compact, offset: output.count, what: "map")
         try output.writeVarint(UInt64(size))
@@ -117,18 +117,18 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
 
     @inlinable public mutating func writeI8(_ value: Int8) throws(ThriftError) { try output.writeByte(UInt8(bitPattern: value)) }
     @inlinable public mutating func writeI16(_ value: Int16) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(Int32(value)))) }
-    @inlinable public mutating func writeI32(_ value: Int32) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(value))) }
-    @inlinable public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Self.zigzag(value)) }
+    @inlinable @inline(__always) public mutating func writeI32(_ value: Int32) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(value))) }
+    @inlinable @inline(__always) public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Self.zigzag(value)) }
     @inlinable public mutating func writeDouble(_ value: Double) throws(ThriftError) { try output.writeLittleEndian(value.bitPattern) }
 
     /// Length, then UTF-8 from the string's storage (a size pass reads only the length).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeString(_ value: String) throws(ThriftError) {
         try output.writeVarint(UInt64(try SizeCheck.wire(value.utf8.count, .compact, offset: output.count, what: "string")))
         try output.writeUTF8(value)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeBinary(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
         let size = try SizeCheck.wire(bytes.count, .compact, offset: output.count, what: "string")
         try output.writeVarint(UInt64(size))

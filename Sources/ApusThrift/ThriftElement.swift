@@ -50,7 +50,7 @@ extension Double: ThriftElement {
 extension String: ThriftElement {
     @inlinable public static var thriftType: ThriftType { .string }
     @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> String { try reader.readString() }
-    @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeString(self) }
+    @inlinable @inline(__always) public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeString(self) }
 }
 
 extension BytesView: ThriftElement {

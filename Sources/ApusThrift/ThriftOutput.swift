@@ -4,35 +4,71 @@
 public protocol ThriftOutput {
     /// Bytes written so far.
     var count: Int { get }
-    mutating func writeByte(_ byte: UInt8) throws(ThriftError)
     mutating func writeBigEndian<T: FixedWidthInteger>(_ value: T) throws(ThriftError)
     mutating func writeLittleEndian<T: FixedWidthInteger>(_ value: T) throws(ThriftError)
-    mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) throws(ThriftError)
-    /// An unsigned LEB128 varint (the compact protocol's integers).
-    mutating func writeVarint(_ value: UInt64) throws(ThriftError)
+    /// The memory of `elements`, as it is (the bytes of a string or binary when `T` is `UInt8`).
+    mutating func writeBytes<T: BitwiseCopyable>(contentsOf elements: UnsafeBufferPointer<T>) throws(ThriftError)
+    /// An unsigned LEB128 varint (the compact protocol's integers). Generic only so that
+    /// specialized callers inline it (see `writeBytes(_:)`).
+    mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) throws(ThriftError)
     /// `values` one after another in big-endian order (the elements of a list of numbers):
     /// outputs that can claim the space once do, instead of once per value.
     mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError)
     /// The UTF-8 bytes of `value` (its length is written before, by the protocol).
-    mutating func writeUTF8(_ value: String) throws(ThriftError)
+    /// Generic only so that specialized callers inline it (see `writeBytes(_:)`).
+    mutating func writeUTF8<Text: StringProtocol>(_ value: Text) throws(ThriftError)
 }
 
 extension ThriftOutput {
+    // `writeByte` and `writeBytes` are not requirements, on purpose: Swift 6.3 does not
+    // devirtualize a call to a non-generic requirement with typed throws from specialized code
+    // (every field header went through the witness table, 10% of encoding a small struct, and
+    // the opaque call kept every string of a map retained), while generic requirements
+    // specialize and inline.
+
+    /// One byte.
+    @inlinable @inline(__always)
+    public mutating func writeByte(_ byte: UInt8) throws(ThriftError) { try writeBigEndian(byte) }
+
+    /// Raw bytes.
+    @inlinable @inline(__always)
+    public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
+        try writeBytes(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+    }
+
     @inlinable
     public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
         for value in values { try writeBigEndian(value) }
     }
 
-    /// Copied straight from the string's storage: borrowed through its span, so no copy and
-    /// no retain/release pair per string.
-    @inlinable
-    public mutating func writeUTF8(_ value: String) throws(ThriftError) {
-        try value.utf8Span.span.withUnsafeBytes { bytes throws(ThriftError) in try writeBytes(bytes) }
+    /// Copied straight from the string's storage (see `StringBytes`).
+    @inlinable @inline(__always)
+    public mutating func writeUTF8<Text: StringProtocol>(_ value: Text) throws(ThriftError) {
+        try StringBytes.with(value) { bytes throws(ThriftError) in try writeBytes(bytes) }
+    }
+}
+
+/// A string's UTF-8 bytes in place, through `utf8.withContiguousStorageIfAvailable`, which
+/// is inlinable: the whole write inlines, and a string borrowed from a collection being
+/// iterated needs no retain. `utf8Span` is an opaque call into the standard library, around
+/// which the optimizer keeps each such string retained. Only a bridged string has no
+/// contiguous storage, and Linux has none; it would be copied once.
+@usableFromInline
+enum StringBytes {
+    @inlinable @inline(__always)
+    static func with<Text: StringProtocol>(_ value: Text, _ body: (UnsafeRawBufferPointer) throws(ThriftError) -> Void) throws(ThriftError) {
+        var failure: ThriftError?
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            do throws(ThriftError) { try body(UnsafeRawBufferPointer(utf8)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        if done == nil { try Array(value.utf8).span.withUnsafeBytes { bytes throws(ThriftError) in try body(bytes) } }
     }
 }
 
 /// Writes into memory the caller owns (a TX frame, a NIO buffer's writable
-/// bytes). Running out of room is an error, never an overrun.
+/// bytes). Running out of room is an error, never an overrun; bytes of the buffer past
+/// `count` may be used as scratch.
 public struct FixedOutput: ThriftOutput, @unchecked Sendable {
     @usableFromInline let base: UnsafeMutableRawPointer?
     @usableFromInline let capacity: Int
@@ -61,11 +97,6 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
     }
 
     @inlinable @inline(__always)
-    public mutating func writeByte(_ byte: UInt8) throws(ThriftError) {
-        try claim(1).storeBytes(of: byte, as: UInt8.self)
-    }
-
-    @inlinable @inline(__always)
     public mutating func writeBigEndian<T: FixedWidthInteger>(_ value: T) throws(ThriftError) {
         try claim(MemoryLayout<T>.size).storeBytes(of: value.bigEndian, as: T.self)
     }
@@ -75,10 +106,11 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
         try claim(MemoryLayout<T>.size).storeBytes(of: value.littleEndian, as: T.self)
     }
 
-    @inlinable
-    public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) throws(ThriftError) {
-        guard !bytes.isEmpty else { return }
-        try claim(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    @inlinable @inline(__always)
+    public mutating func writeBytes<T: BitwiseCopyable>(contentsOf elements: UnsafeBufferPointer<T>) throws(ThriftError) {
+        guard let source = elements.baseAddress, !elements.isEmpty else { return }
+        let length = elements.count &* MemoryLayout<T>.stride
+        try claim(length).copyMemory(from: source, byteCount: length)
     }
 
     @inlinable
@@ -92,9 +124,37 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
         }
     }
 
-    @inlinable
-    public mutating func writeVarint(_ value: UInt64) throws(ThriftError) {
+    /// With 8 bytes of room and a value under 2^56, the 7-bit groups are spread into one word
+    /// and stored at once (the bytes after the varint are scratch until the next write): a list
+    /// of i64 in the compact protocol is mostly this.
+    @inlinable @inline(__always)
+    public mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) throws(ThriftError) {
+        let value = UInt64(value)
+        if value < 0x80 {
+            try claim(1).storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            return
+        }
         let length = VarintLength.of(value)
+        if length <= 8, capacity &- _count >= 8, let base {
+            var word = value & 0x7F
+            word |= value &<< 1 & 0x7F00
+            word |= value &<< 2 & 0x7F_0000
+            word |= value &<< 3 & 0x7F00_0000
+            word |= value &<< 4 & 0x7F_0000_0000
+            word |= value &<< 5 & 0x7F00_0000_0000
+            word |= value &<< 6 & 0x7F_0000_0000_0000
+            word |= value &<< 7 & 0x7F00_0000_0000_0000
+            // The high bit of every byte but the last says "more follows".
+            word |= 0x8080_8080_8080_8080 & (1 &<< UInt64(8 &* (length &- 1)) &- 1)
+            (base + _count).storeBytes(of: word.littleEndian, as: UInt64.self)
+            _count &+= length
+            return
+        }
+        try writeVarintSlowly(value, length: length)
+    }
+
+    @inlinable
+    mutating func writeVarintSlowly(_ value: UInt64, length: Int) throws(ThriftError) {
         let pointer = try claim(length)
         var value = value
         for index in 0..<(length - 1) {
@@ -130,11 +190,14 @@ public struct GrowableOutput: ThriftOutput, Sendable {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    @inlinable public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: bytes) }
+    @inlinable
+    public mutating func writeBytes<T: BitwiseCopyable>(contentsOf elements: UnsafeBufferPointer<T>) {
+        bytes.append(contentsOf: UnsafeRawBufferPointer(elements))
+    }
 
     @inlinable
-    public mutating func writeVarint(_ value: UInt64) {
-        var value = value
+    public mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) {
+        var value = UInt64(value)
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
             value >>= 7
@@ -153,13 +216,15 @@ public struct ByteCounter: ThriftOutput, Sendable {
     @inlinable public mutating func writeByte(_ byte: UInt8) { _count &+= 1 }
     @inlinable public mutating func writeBigEndian<T: FixedWidthInteger>(_ value: T) { _count &+= MemoryLayout<T>.size }
     @inlinable public mutating func writeLittleEndian<T: FixedWidthInteger>(_ value: T) { _count &+= MemoryLayout<T>.size }
-    @inlinable public mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) { _count &+= bytes.count }
-    @inlinable public mutating func writeVarint(_ value: UInt64) { _count &+= VarintLength.of(value) }
+    @inlinable public mutating func writeBytes<T: BitwiseCopyable>(contentsOf elements: UnsafeBufferPointer<T>) {
+        _count &+= elements.count &* MemoryLayout<T>.stride
+    }
+    @inlinable public mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) { _count &+= VarintLength.of(UInt64(value)) }
     @inlinable public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) {
         _count &+= values.count &* MemoryLayout<T>.size
     }
     /// The size pass needs a string's length only, which a native string stores.
-    @inlinable public mutating func writeUTF8(_ value: String) { _count &+= value.utf8.count }
+    @inlinable public mutating func writeUTF8<Text: StringProtocol>(_ value: Text) { _count &+= value.utf8.count }
 }
 
 @usableFromInline

@@ -54,11 +54,10 @@ extension ThriftProtocolWriter {
         if let failure { throw failure }
     }
 
-    /// Writes text as UTF-8 straight from the string's storage: borrowed
-    /// through its span, so no copy and no retain/release pair per string.
+    /// Writes text as UTF-8 straight from the string's storage (see `StringBytes`).
     @inlinable
     public mutating func writeString(_ value: String) throws(ThriftError) {
-        try value.utf8Span.span.withUnsafeBytes { bytes throws(ThriftError) in try writeBinary(bytes) }
+        try StringBytes.with(value) { bytes throws(ThriftError) in try writeBinary(bytes) }
     }
 
     @inlinable

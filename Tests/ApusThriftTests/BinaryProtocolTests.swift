@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    /// Strings are copied from their storage in place (small and native, ASCII or not, a
+    /// substring): every output writes the bytes `String.utf8` holds, and the size pass agrees.
+    @Test func everyOutputWritesTextAsItsUTF8() throws {
+        let long = String(repeating: "héllo wörld ", count: 9)
+        let texts: [Substring] = ["", "key-0", "ünï", Substring(long), long.dropFirst(3).prefix(40), "value-0-vvvvvvvvvvvvvvvv"]
+        for text in texts {
+            let expected = withUnsafeBytes(of: UInt32(text.utf8.count).bigEndian, Array.init) + Array(text.utf8)
+            var growable = BinaryWriter(GrowableOutput())
+            try growable.writeString(String(text))
+            #expect(growable.output.bytes == expected)
+            var memory = [UInt8](repeating: 0, count: expected.count)
+            let written = try memory.withUnsafeMutableBytes { buffer throws(ThriftError) in
+                var output = FixedOutput(buffer)
+                try output.writeBigEndian(UInt32(text.utf8.count))
+                try output.writeUTF8(text)
+                return output.count
+            }
+            #expect(written == expected.count && memory == expected)
+            var sizer = BinarySizer()
+            try sizer.writeString(String(text))
+            #expect(sizer.count == expected.count)
+        }
+    }
+
     @Test func fixedOutputRefusesToOverrun() throws {
         let value = ThriftValue.struct([ThriftField(id: 1, value: .string(String(repeating: "x", count: 100)))])
         for protocolID in ThriftProtocolID.allCases {
