@@ -241,6 +241,7 @@ public struct CompactReader: ThriftProtocolReader {
         case 8, 10:  // i32, i64: varints of at most 5, 10 bytes
             let maximum = type.rawValue == 10 ? 10 : 5
             var left = count
+            skipVarintWords(&left, maximum: maximum)
             var length = 0
             while left > 0 {
                 guard let byte = cursor.readByte() else { throw truncated("varint", needed: 1) }
@@ -266,6 +267,33 @@ public struct CompactReader: ThriftProtocolReader {
         default:
             try skipEachElement(type, count: count)
         }
+    }
+
+    /// Skips whole varints eight bytes at a time while more than a word's worth remain. A byte
+    /// with its high bit clear ends a varint, so a word's count of such bytes is the count of
+    /// varints it ends. At anything the word cannot settle alone (a varint too long, or
+    /// the word that ends the list) it stops: the byte loop takes over, reports errors at
+    /// their exact offsets, and ends at the exact byte.
+    @inlinable @inline(__always)
+    mutating func skipVarintWords(_ left: inout Int, maximum: Int) {
+        var run = 0  // continuation bytes since the last varint ended
+        while cursor.remaining >= 8 {
+            let word = UInt64(littleEndian: cursor.base.loadUnaligned(fromByteOffset: cursor.offset, as: UInt64.self))
+            let ends = ~word & 0x8080_8080_8080_8080
+            let ended = ends.nonzeroBitCount
+            // Byte-wise from here: the list ends in this word, or the first varint it ends is
+            // too long, or (5-byte maximum) five continuation bytes in a row within it.
+            guard ended < left, run &+ ends.trailingZeroBitCount / 8 < maximum else { break }
+            if maximum < 8 {
+                let more = word & 0x8080_8080_8080_8080
+                if more & more >> 8 & more >> 16 & more >> 24 & more >> 32 != 0 { break }
+            }
+            left &-= ended
+            run = ended == 0 ? run &+ 8 : ends.leadingZeroBitCount / 8
+            cursor.offset &+= 8
+        }
+        // The byte loop reads the unfinished varint again from its first byte.
+        cursor.offset &-= run
     }
 
     // MARK: Scalars

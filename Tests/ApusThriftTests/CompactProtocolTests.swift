@@ -110,4 +110,40 @@ import Testing
         let bytes = hex("1d 00112233445566778899aabbccddeeff 00")
         #expect(try decodeValue(.struct, bytes, .compact) == .struct([ThriftField(id: 1, value: .uuid(uuid))]))
     }
+    /// Skipping a list of i32 or i64 (eight bytes at a time where it can) agrees with reading
+    /// its elements one by one: same error, same end, on lists with varints of every length,
+    /// too long ones, and input cut anywhere.
+    @Test func listSkipsAgreeWithReadingEachElement() {
+        var rng = SeededGenerator(seed: 20261207)
+        for round in 0..<3000 {
+            let wide = round % 2 == 0
+            let maximum = wide ? 10 : 5
+            let count = Int(rng.next() % 40)
+            var bytes: [UInt8] = []
+            for _ in 0..<count {
+                // Mostly valid lengths; now and then one byte too long.
+                let length = rng.next() % 23 == 0 ? maximum + 1 : 1 + Int(rng.next() % UInt64(maximum))
+                for index in 0..<length { bytes.append(index == length - 1 ? UInt8(rng.next() % 2) : 0x80 | UInt8(rng.next() % 128)) }
+            }
+            bytes += (0..<Int(rng.next() % 12)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if rng.next() % 5 == 0 { bytes.removeLast(Int(rng.next() % UInt64(bytes.count + 1))) }
+            func outcome(skipping: Bool) -> (ThriftError.Kind?, Int?) {
+                var end: Int?
+                let error = thriftError { () throws(ThriftError) in
+                    try withBytes(bytes) { buffer throws(ThriftError) in
+                        var reader = CompactReader(buffer)
+                        if skipping {
+                            try reader.skipElements(wide ? .i64 : .i32, count: count)
+                        } else {
+                            for _ in 0..<count { if wide { _ = try reader.readI64() } else { _ = try reader.readI32() } }
+                        }
+                        end = reader.offset
+                    }
+                }
+                return (error?.kind, end)
+            }
+            let (skipped, read) = (outcome(skipping: true), outcome(skipping: false))
+            #expect(skipped.0 == read.0 && skipped.1 == read.1, "round \(round): \(hexString(bytes))")
+        }
+    }
 }
