@@ -23,18 +23,20 @@ enum FileDescriptorError {
     }
 }
 
-let options: (seconds: Double, only: String?) = {
+let options: (seconds: Double, only: String?, proto: ThriftProtocolID?) = {
     var seconds = 0.5
     var only: String?
+    var proto: ThriftProtocolID?
     var arguments = Array(CommandLine.arguments.dropFirst())[...]
     while let argument = arguments.popFirst() {
         switch (argument, arguments.popFirst()) {
         case ("--seconds", let value?) where Double(value).map({ $0 > 0 }) == true: seconds = Double(value)!
         case ("--only", let value?): only = value
-        default: fail("usage: CodecCompare [--seconds S] [--only small|large]")
+        case ("--proto", let value?) where ThriftProtocolID(rawValue: value) != nil: proto = ThriftProtocolID(rawValue: value)
+        default: fail("usage: CodecCompare [--seconds S] [--only small|large] [--proto binary|compact]")
         }
     }
-    return (seconds, only)
+    return (seconds, only, proto)
 }()
 let seconds = options.seconds
 
@@ -83,7 +85,7 @@ func run<Owned: ThriftCodable & Hashable, View: ThriftDecodable>(
     _ codec: String, _ value: Owned, view: View.Type, touch: (View) -> Int, touchOwned: (Owned) -> Int
 ) throws {
     if let only = options.only, only != codec { return }
-    for proto in ThriftProtocolID.allCases {
+    for proto in ThriftProtocolID.allCases where options.proto.map({ $0 == proto }) ?? true {
         let encoded = try Thrift.encode(value, protocol: proto)
         // The decoded value must equal the original: no benchmark of a broken codec.
         let decoded = try Thrift.decode(Owned.self, from: encoded, protocol: proto)
@@ -140,3 +142,4 @@ do {
 } catch {
     fail("CodecCompare: \(error)")
 }
+
