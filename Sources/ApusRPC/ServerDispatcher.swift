@@ -26,9 +26,8 @@ public final class ServerDispatcher: Sendable {
     }
 
     let router: Router
-    let handler: any RPCHandler
-    /// `handler` in a class: a call's task holds it by one reference, where holding the
-    /// existential copied the chain's value (the router's tables among it) on every call.
+    /// The handler chain in a class: a call's task holds it by one reference, where holding
+    /// the existential copied the chain's value (the router's tables among it) on every call.
     private let chain: HandlerChain
     /// The chain adds nothing before the routes (no middleware, or only absent ones): a call to
     /// a route without layers of its own runs its method directly.
@@ -49,7 +48,6 @@ public final class ServerDispatcher: Sendable {
     package init(router: Router, handler: any RPCHandler, limits: ThriftLimits = .default, callTimeout: Duration? = nil,
                  logger: Logger) {
         self.router = router
-        self.handler = handler
         self.chain = HandlerChain.boxing(handler)
         self.forwardsToRoutes = handler.forwardsToRoutes
         self.limits = limits
