@@ -22,7 +22,12 @@ public protocol LoopWaker: AnyObject, Sendable {
 ///
 /// The loop calls `adoptCurrentThread()` once, `runPending()` every pass, and
 /// brackets each blocking wait with `beginSleep()`/`endSleep()`.
-public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Sendable {
+///
+/// Not generic over its waker: the methods the loops call every pass live in this module,
+/// and in a generic class each of them looked up the metadata of its nested types at run
+/// time (`Mutex<LoopExecutor<W>.Inbox>`), on every call. A wake-up is rare; one witness call
+/// there costs nothing.
+public final class LoopExecutor: TaskExecutor, @unchecked Sendable {
     /// The thread that runs the loop (0 until it starts).
     private let owner = Atomic<UInt>(0)
     // Owner thread only:
@@ -35,7 +40,7 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
     private let inboxNonEmpty = Atomic<Bool>(false)
     private let sleeping = Atomic<Bool>(false)
     /// Signalled when the loop sleeps and work arrives from another thread.
-    package let waker: Waker
+    package let waker: any LoopWaker
 
     /// A closure for the loop, and what to do instead if the loop ends before running it.
     private struct Work: Sendable {
@@ -50,7 +55,7 @@ public final class LoopExecutor<Waker: LoopWaker>: TaskExecutor, @unchecked Send
         var retired = false
     }
 
-    package init(waker: Waker) { self.waker = waker }
+    package init(waker: any LoopWaker) { self.waker = waker }
 
     /// True on the loop's thread.
     @inline(__always)

@@ -43,6 +43,8 @@ public final class QueueEngine: @unchecked Sendable {
 
     public let queue: UInt32
     package let executor: QueueExecutor
+    /// What wakes the queue's thread (`executor`'s waker).
+    let wakeup: QueueWakeup
     /// The CPU the queue's thread is pinned to.
     public internal(set) var cpu: Int?
     /// Whether the socket bound in zero-copy mode (known once started).
@@ -77,7 +79,8 @@ public final class QueueEngine: @unchecked Sendable {
         self.netConfiguration = network
         self.logger = logger
         self.options = options
-        self.executor = try QueueExecutor()
+        self.wakeup = try QueueWakeup()
+        self.executor = QueueExecutor(waker: wakeup)
         self.application = application(self)
     }
 
@@ -184,7 +187,7 @@ public final class QueueEngine: @unchecked Sendable {
             if let next = timers.last { deadline = min(deadline, next.deadline) }
             // Frames the device could not take yet (flush kicked while it took them): retry soon.
             if device.transmitOutstanding { deadline = min(deadline, now + .microseconds(50)) }
-            if deadline > now { executor.sleep(orReadable: fd, nanoseconds: deadline.nanoseconds - now.nanoseconds) }
+            if deadline > now { wakeup.sleep(executor, orReadable: fd, nanoseconds: deadline.nanoseconds - now.nanoseconds) }
         }
     }
 

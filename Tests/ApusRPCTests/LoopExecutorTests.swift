@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    static func call(_ executor: LoopExecutor<Waker>, started: Flag? = nil) async throws -> Int {
+    static func call(_ executor: LoopExecutor, started: Flag? = nil) async throws -> Int {
         try await executor.call { (_: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Int? in
             started?.set()
             return 1

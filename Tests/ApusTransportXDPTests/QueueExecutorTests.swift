@@ -10,19 +10,21 @@ import Glibc
 struct QueueExecutorTests {
     final class Loop: @unchecked Sendable {
         let executor: QueueExecutor
+        let wakeup: QueueWakeup
         let stop = Atomic<Bool>(false)
         let threadID = Atomic<UInt>(0)
         var thread: PinnedThread?
 
         init() throws {
-            executor = try QueueExecutor()
+            wakeup = try QueueWakeup()
+            executor = QueueExecutor(waker: wakeup)
             thread = try PinnedThread(name: "test-executor", cpu: nil) { [self] in
                 executor.adoptCurrentThread()
                 threadID.store(UInt(pthread_self()), ordering: .relaxed)
                 while !stop.load(ordering: .relaxed) {
                     if executor.runPending() == 0 {
                         // A missed wakeup would show as a 1 s stall per call.
-                        executor.sleep(orReadable: -1, nanoseconds: 1_000_000_000)
+                        wakeup.sleep(executor, orReadable: -1, nanoseconds: 1_000_000_000)
                     }
                 }
             }

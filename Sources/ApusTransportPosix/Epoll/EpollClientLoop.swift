@@ -14,7 +14,7 @@ import Glibc
 ///     connection ▸ epoll_wait ▸ connects completed ▸ replies read and
 ///     decoded, callers resumed ▸ call deadlines and connect timeouts
 final class EpollClientLoop: @unchecked Sendable {
-    let executor: LoopExecutor<EpollSet>
+    let executor: LoopExecutor
     let finished = OneShot()
     private let epoll: EpollSet
     private let host: String

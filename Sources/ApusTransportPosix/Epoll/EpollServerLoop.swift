@@ -21,7 +21,7 @@ import Glibc
 /// the loop only through its executor (inbox and eventfd) and a control word.
 final class EpollServerLoop: @unchecked Sendable {
     let index: Int
-    let executor: LoopExecutor<EpollSet>
+    let executor: LoopExecutor
     let finished = OneShot()
     /// Open connections (written by the loop, read by any thread).
     let connectionCount = Atomic<Int>(0)
