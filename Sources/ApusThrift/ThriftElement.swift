@@ -6,6 +6,7 @@ public protocol ThriftElement {
     static var thriftType: ThriftType { get }
     /// Reading can reject bytes that skipping accepts (a struct's required field, a nested
     /// type): container views then validate by decoding each element, not by skipping it.
+    /// Also true where reading is skipping, inlined and without allocating (`BytesView`).
     static var validatesByDecoding: Bool { get }
     static func read<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) -> Self
     func write<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError)
@@ -55,6 +56,9 @@ extension String: ThriftElement {
 
 extension BytesView: ThriftElement {
     @inlinable public static var thriftType: ThriftType { .string }
+    /// Reading a view checks what skipping does, inlined: a map of strings is validated
+    /// without the generic `skip` per key and value.
+    @inlinable public static var validatesByDecoding: Bool { true }
     @inlinable public static func read<R: ThriftProtocolReader>(from reader: inout R) throws(ThriftError) -> BytesView { try reader.readBinary() }
     @inlinable public func write<W: ThriftProtocolWriter>(to writer: inout W) throws(ThriftError) { try writer.writeBinary(buffer) }
 }
