@@ -8,7 +8,7 @@
   bash scripts/bench.sh rpc    [--duration S] [--rounds N] [--connections "1 16 64"] [--depth "1 8"]
                                [--payload BYTES] [--client xdp|kernel] [--paced-client kernel|xdp]
                                [--framing framed|theader|ttheader] [--warmup S] [--busy-poll] [--quick]
-  bash scripts/bench.sh codec  [--seconds S] [--quick]     (also: bash scripts/bench-codec.sh)
+  bash scripts/bench.sh codec  [--seconds S] [--rounds N] [--quick]   (also: bash scripts/bench-codec.sh)
 
 kernel: both servers on kernel sockets over loopback (127.0.0.1), one CPU each side:
   apus  `.build/release/apus serve --host 127.0.0.1 --port 0 ...` (Apus kernel-socket server)
@@ -99,7 +99,8 @@ codec: encode and decode of the Small and Large structs of Benchmarks/Thrift/cod
 Binary and Compact, Apache Thrift C++ (Benchmarks/cpp/codec_bench.cpp over `thrift --gen
 cpp:templates` code, built in build/bench-codec/ when its inputs change) against Apus
 (Benchmarks/.build/release/CodecCompare), both pinned to CPU 1; S = minimum seconds per
-repetition (default 0.5; --quick: 0.1), best of 3. The last ratio on each row, C++/Apus*, is
+repetition (default 0.5; --quick: 0.1), best of 3; N rounds (default 3; --quick: 1) run both
+programs N times, alternately, and each measurement's best counts. The last ratio on each row, C++/Apus*, is
 the generated code as a handler uses it (encode plus decode into owned values) against C++.
 Raw results: .build/bench/codec-<UTC timestamp>.jsonl (and build/bench-codec/{cpp,apus}.txt).
 
