@@ -217,63 +217,82 @@ public final class ServerDispatcher: Sendable {
         // Captured by moving: a plain capture copied the context, request and reply into the task's box (a
         // retain per reference in them) and released the originals here.
         let task = Task.immediate(executorPreference: executor) {
-            [chain, direct, logger, context = consume context, request = consume request, reply = consume reply, deadlines] in
-            let answer: OutgoingMessage?
+            [chain, direct, context = consume context, request = consume request, reply = consume reply] in
+            // Only the handler's await here: the task's async frame holds what lives across it. The
+            // answer, its logging and its sending are `finish`'s, synchronous, whose temporaries
+            // would otherwise be slots of that frame (1,456 bytes, more than the task allocator's
+            // first slab, so a malloc per call).
+            let outcome: Result<ServerResponse, any Error>
             do {
-                let response: ServerResponse
                 if let deadline = context.deadline {
                     // The deadline is the task's too, for the calls the handler makes.
-                    response = try await CallDeadline.$current.withValue(deadline) {
+                    outcome = .success(try await CallDeadline.$current.withValue(deadline) {
                         direct ? try await request.invocation(context) : try await chain.handle(request, context: context)
-                    }
+                    })
                 } else if direct {
-                    response = try await request.invocation(context)
+                    outcome = .success(try await request.invocation(context))
                 } else {
-                    response = try await chain.handle(request, context: context)
+                    outcome = .success(try await chain.handle(request, context: context))
                 }
-                if expectsReply {
-                    if let body = response.body {
-                        answer = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
-                    } else {
-                        answer = .exception(RPCError(.missingResult, "\(descriptor) produced no result"),
-                                           name: descriptor.method, sequenceID: context.sequenceID)
-                    }
-                } else {
-                    answer = nil
-                }
-            } catch let error as RPCError {
-                answer = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
-            } catch where deadlineCall?.isExpired == true {
-                answer = nil  // answered DEADLINE_EXCEEDED already; the handler ended on its cancellation
             } catch {
-                // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
-                // At most one line a second: a peer can make a handler fail on every call.
-                let now = clockOrigin.duration(to: .now)
-                if let suppressed = connectionLog.withLock({ $0.admit("undeclared error", at: now) }) {
-                    var metadata: Logger.Metadata = ["method": "\(descriptor)", "error": "\(error)", "peer": "\(context.remotePeer)"]
-                    if suppressed > 0 { metadata["errorsNotLogged"] = "\(suppressed)" }
-                    logger.error("handler threw an undeclared error", metadata: metadata)
-                }
-                answer = expectsReply
-                    ? .exception(RPCError(.internalError, "internal error in \(descriptor)"), name: descriptor.method,
-                                 sequenceID: context.sequenceID)
-                    : nil
+                outcome = .failure(error)
             }
-            if let watch { deadlines.remove(watch) }
-            var sent = false
-            if let answer, !connection.isClosed, deadlineCall?.claim() ?? true {
-                reply.send(answer)  // closes the call's header slot
-                sent = true
-            }
-            deadlineCall?.finished()
-            // No reply from here (oneway, closed, answered on expiry): close the slot if still open.
-            if reply.request != nil && !sent { connection.endHeaderCall(headerCall) }
-            self.inFlight.subtract(1, ordering: .relaxed)
+            self.finish(outcome, context: context, reply: reply, expectsReply: expectsReply, deadlineCall: deadlineCall,
+                        watch: watch, headerCall: headerCall)
         }
         // The transport reuses `bytes` once this returns: a call still short of its handler gets a copy.
         lent?.end()
         deadlineCall?.attach(task)
         return .dispatched(expectsReply: expectsReply)
+    }
+
+    /// A call's end, on the thread its task ended on: the answer made from the handler's outcome
+    /// (an undeclared error logged, at most once a second), sent unless the deadline answered
+    /// first, the call's deadline watch and header slot released.
+    private func finish(
+        _ outcome: Result<ServerResponse, any Error>, context: ServerContext, reply: CallReply, expectsReply: Bool,
+        deadlineCall: DeadlineCall?, watch: UInt64?, headerCall: UInt64
+    ) {
+        let descriptor = context.method
+        let answer: OutgoingMessage?
+        switch outcome {
+        case .success(let response):
+            if !expectsReply {
+                answer = nil
+            } else if let body = response.body {
+                answer = OutgoingMessage(name: descriptor.method, type: .reply, sequenceID: context.sequenceID, body: body)
+            } else {
+                answer = .exception(RPCError(.missingResult, "\(descriptor) produced no result"),
+                                    name: descriptor.method, sequenceID: context.sequenceID)
+            }
+        case .failure(let error as RPCError):
+            answer = expectsReply ? .exception(error, name: descriptor.method, sequenceID: context.sequenceID) : nil
+        case .failure where deadlineCall?.isExpired == true:
+            answer = nil  // answered DEADLINE_EXCEEDED already; the handler ended on its cancellation
+        case .failure(let error):
+            // Undeclared errors: the peer learns only that the call failed; the cause goes to the log.
+            // At most one line a second: a peer can make a handler fail on every call.
+            let now = clockOrigin.duration(to: .now)
+            if let suppressed = connectionLog.withLock({ $0.admit("undeclared error", at: now) }) {
+                var metadata: Logger.Metadata = ["method": "\(descriptor)", "error": "\(error)", "peer": "\(context.remotePeer)"]
+                if suppressed > 0 { metadata["errorsNotLogged"] = "\(suppressed)" }
+                logger.error("handler threw an undeclared error", metadata: metadata)
+            }
+            answer = expectsReply
+                ? .exception(RPCError(.internalError, "internal error in \(descriptor)"), name: descriptor.method,
+                             sequenceID: context.sequenceID)
+                : nil
+        }
+        if let watch { deadlines.remove(watch) }
+        var sent = false
+        if let answer, !reply.connection.isClosed, deadlineCall?.claim() ?? true {
+            reply.send(answer)  // closes the call's header slot
+            sent = true
+        }
+        deadlineCall?.finished()
+        // No reply from here (oneway, closed, answered on expiry): close the slot if still open.
+        if reply.request != nil && !sent { reply.connection.endHeaderCall(headerCall) }
+        inFlight.subtract(1, ordering: .relaxed)
     }
 }
 
