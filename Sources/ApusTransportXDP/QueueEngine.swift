@@ -139,7 +139,7 @@ public final class QueueEngine: @unchecked Sendable {
         var idle = 0
         var nextReport = NetInstant.zero
         var trim = TrimPolicy()
-        var spin = SpinPolicy(maximum: NetDuration(options.spinLimit))
+        var spin = SpinPolicy(maximum: options.spinLimit)
         while true {
             now = MonotonicClock.now()
             let flags = control.load(ordering: .relaxed)
@@ -167,7 +167,7 @@ public final class QueueEngine: @unchecked Sendable {
             }
             guard received == 0 && ran == 0 && !application.hasOutput && !executor.hasWork else {
                 idle = 0
-                spin.worked()
+                spin.worked(at: .nanoseconds(Int64(now.nanoseconds)))
                 continue
             }
             idle += 1
@@ -176,7 +176,7 @@ public final class QueueEngine: @unchecked Sendable {
                 continue
             }
             guard idle > options.idleSpins else { continue }
-            guard spin.shouldSleep(at: now) else {
+            guard spin.shouldSleep(at: .nanoseconds(Int64(now.nanoseconds))) else {
                 // Polling on: let whatever else is runnable on this core go first, the
                 // kernel's receive processing above all (a threaded NAPI, or ksoftirqd),
                 // which a spinning loop would otherwise hold off for a whole time slice.

@@ -121,7 +121,7 @@ struct Bench: AsyncParsableCommand {
     var cpu: Int?
     @Flag(help: "xdp: busy-poll instead of sleeping when idle.")
     var busyPoll = false
-    @Option(help: "xdp: at most this many microseconds polling for the next packet before sleeping, as much of it as the traffic repays (0: sleep at once).")
+    @Option(help: "At most this many microseconds polling for the next packet (xdp) or, with calls awaiting replies, event (kernel, epoll) before sleeping, as much of it as the traffic repays (0: sleep at once).")
     var spinLimit = 50
     @Option(name: .customLong("zero-copy"), help: "xdp: auto, on or off.")
     var zeroCopy: XDP.ZeroCopyChoice = .auto
@@ -189,6 +189,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     func validate() throws {
+        guard spinLimit >= 0 else { throw ValidationError("--spin-limit must be 0 (no spinning) or positive") }
         let formats = Set([theader ? "theader" : nil, [.header: "theader", .ttheader: "ttheader"][self.protocol],
                            [.theader: "theader", .ttheader: "ttheader"][framing]].compactMap { $0 })
         guard formats.count <= 1 else { throw ValidationError("--protocol and --framing name different header frames: \(formats.sorted())") }
@@ -235,6 +236,7 @@ struct Bench: AsyncParsableCommand {
         case .kernel where kernelIo == .epoll && !usesTLS:
             var configuration = EpollClientTransport.Configuration(framing: plainFraming, protocol: innerProtocol, connections: connections)
             configuration.header = headerFormat
+            configuration.spinLimit = .microseconds(spinLimit)
             let transport: EpollClientTransport
             do {
                 transport = try EpollClientTransport(host: host, port: port, configuration: configuration)

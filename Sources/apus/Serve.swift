@@ -132,7 +132,7 @@ struct Serve: AsyncParsableCommand {
     var frames: UInt32 = 16384
     @Option(help: "AF_XDP: idle loop passes before sleeping in poll().")
     var idleSpins = 0
-    @Option(help: "AF_XDP: at most this many microseconds polling for the next packet before sleeping, as much of it as the traffic repays (0: sleep at once).")
+    @Option(help: "At most this many microseconds polling for the next packet (AF_XDP) or event (epoll) before sleeping, as much of it as the traffic repays (0: sleep at once).")
     var spinLimit = 50
     @Option(help: "AF_XDP: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
     var impair: String?
@@ -242,7 +242,8 @@ struct Serve: AsyncParsableCommand {
             let threads = self.threads ?? Serve.usableCPUs()
             if configuration.tls == nil && kernelIo == .epoll {
                 let transport = EpollServerTransport(host: host, port: port, configuration: .init(
-                    connection: configuration.connection, backlog: configuration.backlog, threads: threads))
+                    connection: configuration.connection, backlog: configuration.backlog, threads: threads,
+                    spinLimit: .microseconds(spinLimit)))
                 try await serve(transport, limits: limits, logger: logger, chosen: why, registration: registration)
             } else {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

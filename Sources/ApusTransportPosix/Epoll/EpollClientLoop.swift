@@ -33,11 +33,14 @@ final class EpollClientLoop: @unchecked Sendable {
     private var address: SocketAddress?
     /// When deadlines and connect timeouts are next looked at.
     private var nextScan = Duration.zero
+    /// Polls before sleeping while replies are awaited.
+    private var spin: SpinPolicy
 
     init(host: String, port: Int, configuration: EpollClientTransport.Configuration) throws {
         self.host = host
         self.port = port
         self.configuration = configuration
+        spin = SpinPolicy(maximum: configuration.spinLimit)
         epoll = try EpollSet()
         executor = LoopExecutor(waker: epoll)
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
@@ -182,22 +185,34 @@ final class EpollClientLoop: @unchecked Sendable {
 
     // MARK: The loop
 
+    /// Some call's reply is still to come.
+    private var awaitsReplies: Bool {
+        for connection in pool where connection.core.pendingCalls > 0 { return true }
+        return false
+    }
+
     private func run() {
         executor.adoptCurrentThread()
         let capacity: Int32 = 64
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
-        nextScan = Duration.now + .milliseconds(100)
+        var now = Duration.now
+        nextScan = now + .milliseconds(100)
         while !stopping.load(ordering: .relaxed) {
             executor.runPending()
             flush()
+            // Nothing to do: while replies are awaited, poll (`epoll_wait` with no timeout) as long
+            // as the spin policy's budget lasts; then sleep until the next scan.
             var timeout: Int32 = 0
-            if !executor.hasWork && dirty.isEmpty {
-                let wait = nextScan - .now
+            let idle = !executor.hasWork && dirty.isEmpty
+            if idle && (!awaitsReplies || spin.shouldSleep(at: now)) {
+                let wait = nextScan - now
                 timeout = wait <= .zero ? 0 : Int32(clamping: (wait.inNanoseconds + 999_999) / 1_000_000)
             }
             let ready = epoll.wait(events, capacity: capacity, milliseconds: timeout > 0 && executor.beginSleep() ? timeout : 0)
             executor.endSleep()
+            now = .now
+            if ready > 0 || !idle { spin.worked(at: now) }
             for i in 0..<ready {
                 let event = events[i]
                 if event.data.u64 == EpollSet.wakeupToken {
@@ -212,7 +227,6 @@ final class EpollClientLoop: @unchecked Sendable {
                 if event.events & CEPOLL_OUT != 0 { write(connection) }
                 if event.events & (CEPOLL_IN | CEPOLL_RDHUP | CEPOLL_HUP | CEPOLL_ERR) != 0 { read(connection) }
             }
-            let now = Duration.now
             if now >= nextScan { nextScan = expire(at: now) }
         }
         for connection in pool {

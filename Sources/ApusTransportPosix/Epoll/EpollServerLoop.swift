@@ -29,6 +29,8 @@ final class EpollServerLoop: @unchecked Sendable {
     private let epoll: EpollSet
     private let dispatcher: ServerDispatcher
     private let policy: ServerConnectionPolicy
+    /// Polls before sleeping (loop thread only).
+    private var spin: SpinPolicy
     private let control = Atomic<UInt8>(0)
     private let stoppedAccepting = OneShot()
 
@@ -68,8 +70,10 @@ final class EpollServerLoop: @unchecked Sendable {
     private var acceptPausedUntil: Duration?
     private var logLimiter = LogLimiter()
 
-    init(index: Int, listener: Int32, dispatcher: ServerDispatcher, policy: ServerConnectionPolicy) throws {
+    init(index: Int, listener: Int32, dispatcher: ServerDispatcher, policy: ServerConnectionPolicy,
+         spinLimit: Duration = .zero) throws {
         self.index = index
+        spin = SpinPolicy(maximum: spinLimit)
         self.listener = listener
         self.dispatcher = dispatcher
         self.policy = policy
@@ -116,15 +120,18 @@ final class EpollServerLoop: @unchecked Sendable {
             executor.runPending()
             flush(at: now)
 
+            // Nothing to do: poll (`epoll_wait` with no timeout) while the spin policy's budget
+            // lasts, then sleep until the next scan.
             let idle = !executor.hasWork && dirty.isEmpty
             var timeout: Int32 = 0
-            if idle {
+            if idle && spin.shouldSleep(at: now) {
                 let wait = nextScan - now
                 timeout = wait <= .zero ? 0 : Int32(clamping: (wait.inNanoseconds + 999_999) / 1_000_000)
             }
             let ready = epoll.wait(events, capacity: capacity, milliseconds: timeout > 0 && executor.beginSleep() ? timeout : 0)
             executor.endSleep()
             now = .now
+            if ready > 0 || !idle { spin.worked(at: now) }
             for i in 0..<ready {
                 let event = events[i]
                 switch event.data.u64 {

@@ -26,13 +26,19 @@ public final class EpollServerTransport: ServerTransport {
         public var backlog: Int32
         /// Loop threads (each accepts from the one listening socket); the machine's cores by default.
         public var threads: Int
+        /// How long a loop with nothing to do keeps calling `epoll_wait` without a timeout before
+        /// it sleeps in one, at most: as much of it as the traffic repays (`SpinPolicy`). A
+        /// sleep costs the next call a wake-up, tens of microseconds on a VM. Zero: sleep at once.
+        public var spinLimit: Duration
 
         public init(connection: ServerConnectionPolicy = ServerConnectionPolicy(), backlog: Int32 = 256,
-                    threads: Int = System.coreCount) {
+                    threads: Int = System.coreCount, spinLimit: Duration = .microseconds(50)) {
             precondition(threads >= 1, "an epoll server needs at least one loop thread")
+            precondition(spinLimit >= .zero, "an epoll server's spin limit cannot be negative")
             self.connection = connection
             self.backlog = backlog
             self.threads = threads
+            self.spinLimit = spinLimit
         }
     }
 
@@ -57,7 +63,8 @@ public final class EpollServerTransport: ServerTransport {
         var loops: [EpollServerLoop] = []
         do {
             for index in 0..<configuration.threads {
-                let loop = try EpollServerLoop(index: index, listener: listener, dispatcher: dispatcher, policy: configuration.connection)
+                let loop = try EpollServerLoop(index: index, listener: listener, dispatcher: dispatcher, policy: configuration.connection,
+                                               spinLimit: configuration.spinLimit)
                 loops.append(loop)
                 try loop.start()
             }
