@@ -8,6 +8,21 @@ public protocol ThriftEncodable {
 /// `BytesView`s decodes without allocating but lives only as long as the input.
 public protocol ThriftDecodable {
     init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError)
+
+    /// Reads a value into this one: a reusable decode target. Generated structs keep the storage
+    /// of their lists, sets and maps (and their nested structs' ones) for the new contents, so
+    /// decoding message after message into one value allocates only for what outgrows it, and
+    /// for strings (a `String` cannot be refilled in place). Fields the input lacks get their
+    /// defaults, as with `init(from:)`. After an error the value is valid but unspecified. The
+    /// default reads a new value.
+    mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError)
+}
+
+extension ThriftDecodable {
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self = try Self(from: &reader)
+    }
 }
 
 public typealias ThriftCodable = ThriftEncodable & ThriftDecodable
@@ -76,6 +91,22 @@ public enum Thrift {
         case .compact:
             var reader = CompactReader(bytes, limits: limits)
             return try T(from: &reader)
+        }
+    }
+
+    /// Decodes `bytes` into `value`, keeping its containers' storage (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public static func decode<T: ThriftDecodable>(
+        into value: inout T, from bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID,
+        limits: ThriftLimits = .default
+    ) throws(ThriftError) {
+        switch protocolID {
+        case .binary:
+            var reader = BinaryReader(bytes, limits: limits)
+            try value.decode(from: &reader)
+        case .compact:
+            var reader = CompactReader(bytes, limits: limits)
+            try value.decode(from: &reader)
         }
     }
 

@@ -115,6 +115,50 @@ extension ThriftProtocolReader {
         return elements
     }
 
+    /// Reads a list into `elements`, replacing what they were and keeping the array's storage:
+    /// read into the same array again, a list allocates only when it outgrows it.
+    @inlinable
+    public mutating func readList<E: ThriftElement>(into elements: inout [E]) throws(ThriftError) {
+        let header = try readListBegin()
+        guard header.elementType == E.thriftType || header.count == 0 else {
+            throw mismatch("list", expected: E.thriftType, found: header.elementType)
+        }
+        elements.removeAll(keepingCapacity: true)
+        elements.reserveCapacity(header.count)
+        for _ in 0..<header.count { elements.append(try E.read(from: &self)) }
+        readListEnd()
+    }
+
+    /// Reads a set into `elements`, replacing what they were and keeping the set's storage.
+    @inlinable
+    public mutating func readSet<E: ThriftElement & Hashable>(into elements: inout Set<E>) throws(ThriftError) {
+        let header = try readSetBegin()
+        guard header.elementType == E.thriftType || header.count == 0 else {
+            throw mismatch("set", expected: E.thriftType, found: header.elementType)
+        }
+        elements.removeAll(keepingCapacity: true)
+        elements.reserveCapacity(header.count)
+        for _ in 0..<header.count { elements.insert(try E.read(from: &self)) }
+        readSetEnd()
+    }
+
+    /// Reads a map into `map`, replacing what it held and keeping the dictionary's storage; a
+    /// repeated key keeps the last value.
+    @inlinable
+    public mutating func readMap<K: ThriftElement & Hashable, V: ThriftElement>(into map: inout [K: V]) throws(ThriftError) {
+        let header = try readMapBegin()
+        guard header.count == 0 || (header.keyType == K.thriftType && header.valueType == V.thriftType) else {
+            throw mismatch("map", expected: K.thriftType, found: header.keyType)
+        }
+        map.removeAll(keepingCapacity: true)
+        map.reserveCapacity(header.count)
+        for _ in 0..<header.count {
+            let key = try K.read(from: &self)
+            map[key] = try V.read(from: &self)
+        }
+        readMapEnd()
+    }
+
     /// Reads a map into a dictionary; a repeated key keeps the last value, as Apache's readers do.
     @inlinable
     public mutating func readMap<K: ThriftElement & Hashable, V: ThriftElement>(

@@ -54,6 +54,76 @@ import Testing
                 == "UTC")
     }
 
+    /// `User`'s two required fields and nothing else, as a peer that knows only those sends it.
+    struct RequiredOnly: ThriftEncodable {
+        var id: Int64
+        var name: String
+
+        func encode<Writer: ThriftProtocolWriter>(to writer: inout Writer) throws(ThriftError) {
+            let token = writer.writeStructBegin()
+            try writer.writeFieldBegin(.i64, id: 1)
+            try writer.writeI64(id)
+            try writer.writeFieldBegin(.string, id: 2)
+            try writer.writeString(name)
+            try writer.writeFieldStop()
+            writer.writeStructEnd(token)
+        }
+    }
+
+    /// A reusable decode target ends equal to a new value decoded from the same bytes, whatever it
+    /// held: containers refilled or emptied, optional fields and structs set or cleared, fields the
+    /// input lacks back to their defaults.
+    @Test(arguments: ThriftProtocolID.allCases) func decodingIntoAValueGivesWhatDecodingANewOneGives(_ protocolID: ThriftProtocolID) throws {
+        var other = Self.user
+        other.friends = Set(0..<40)
+        other.logins = Dictionary(uniqueKeysWithValues: (0..<20).map { ("k\($0)", Stamp(millis: Int64($0), zone: nil)) })
+        other.palette = [.red]
+        other.created = nil
+        other.avatars = nil
+        other.choice = .text("p")
+        let inputs: [[UInt8]] = [
+            try Thrift.encode(Self.user, protocol: protocolID), try Thrift.encode(other, protocol: protocolID),
+            try Thrift.encode(User(id: 1, name: "n"), protocol: protocolID),
+            try Thrift.encode(RequiredOnly(id: 2, name: "only"), protocol: protocolID),
+        ]
+        for first in inputs {
+            for second in inputs {
+                var target = try Thrift.decode(User.self, from: first, protocol: protocolID)
+                try second.withUnsafeBytes { try Thrift.decode(into: &target, from: $0, protocol: protocolID) }
+                #expect(target == (try Thrift.decode(User.self, from: second, protocol: protocolID)))
+            }
+        }
+        var awkward = Awkward(self_: "a", list0: [["b"]], seen: [1, 2])
+        try Thrift.encode(Awkward(field: 3), protocol: protocolID).withUnsafeBytes {
+            try Thrift.decode(into: &awkward, from: $0, protocol: protocolID)
+        }
+        #expect(awkward == Awkward(field: 3))
+    }
+
+    @Test func decodingIntoAValueKeepsItsContainersStorage() throws {
+        var target = Self.user
+        target.palette = Array(repeating: .red, count: 64)
+        target.friends = Set(0..<64)
+        target.logins = Dictionary(uniqueKeysWithValues: (0..<64).map { ("k\($0)", Stamp(millis: Int64($0), zone: nil)) })
+        let palette = target.palette.withUnsafeBufferPointer { $0.baseAddress }
+        let (friends, logins) = (target.friends.capacity, target.logins.capacity)
+        let bytes = try Thrift.encode(Self.user, protocol: .compact)
+        try bytes.withUnsafeBytes { try Thrift.decode(into: &target, from: $0, protocol: .compact) }
+        #expect(target == Self.user)
+        #expect(target.palette.withUnsafeBufferPointer { $0.baseAddress } == palette, "the list refilled in place")
+        #expect(target.friends.capacity == friends && target.logins.capacity == logins, "the set and map kept their storage")
+    }
+
+    @Test func decodingIntoAValueChecksRequiredFields() throws {
+        var target = Self.user
+        let bytes = try Thrift.encode(Empty(), protocol: .binary)
+        #expect {
+            try bytes.withUnsafeBytes { try Thrift.decode(into: &target, from: $0, protocol: .binary) }
+        } throws: { error in
+            (error as? ThriftError)?.kind == .missingRequiredField && (error as? ThriftError)?.fieldID == 1
+        }
+    }
+
     struct Handler: Users.ServiceProtocol {
         func alive(context: ServerContext) async throws -> Bool { true }
         func version(context: ServerContext) async throws -> String { "1" }

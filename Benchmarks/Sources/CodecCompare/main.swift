@@ -2,7 +2,9 @@
 // the format of Benchmarks/cpp/codec_bench.cpp, for scripts/bench-codec.sh.
 //   op=encode        write into a reused fixed buffer (a TX frame in the data path)
 //   op=decode        zero-copy decode: strings and containers stay in the input, validated
-//   op=decode-owned  decode into owned Strings, arrays and dictionaries
+//   op=decode-owned  decode into owned Strings, arrays and dictionaries (a new value each time)
+//   op=decode-reused decode into one owned value again and again (`decode(from:)`: its
+//                    arrays' and dictionaries' storage kept), as the C++ side reads into one object
 // Best of 3 repetitions of --seconds each.
 import ApusThrift
 import BenchmarkModels
@@ -129,6 +131,25 @@ func run<Owned: ThriftCodable & Hashable, View: ThriftDecodable>(
                 }
             }
             report(codec, proto, "decode-owned", decodeOwned, encoded.count)
+            // Into one value again and again, as the C++ side reads into one object: its containers'
+            // storage is kept. Through a pointer: a `var` captured by the closure would be a box with
+            // dynamic exclusivity checks on every access, and touching the value would copy it.
+            var target = decoded
+            let decodeReused = try withUnsafeMutablePointer(to: &target) { target in
+                try measure {
+                    switch proto {
+                    case .binary:
+                        var reader = BinaryReader(input)
+                        try target.pointee.decode(from: &reader)
+                    case .compact:
+                        var reader = CompactReader(input)
+                        try target.pointee.decode(from: &reader)
+                    }
+                    return 1  // the value is read after the loop (below): the decodes cannot be left out
+                }
+            }
+            precondition(target == value, "decoding into a reused value changed it")
+            report(codec, proto, "decode-reused", decodeReused, encoded.count)
         }
     }
 }

@@ -155,6 +155,85 @@ extension Emitter {
             try writer.block("extension \(shape.name): ThriftMessageBody, ThriftDecodable, ThriftElement {") {
                 (writer) throws(CodegenError) in
                 try emitCodec(shape, into: &writer)
+                writer.line()
+                try emitReusingDecode(shape, into: &writer)
+            }
+        }
+    }
+
+    /// How `decode(from:)` reads a field into the value it replaces.
+    private enum Reuse {
+        /// Assigned a new value (scalars, strings, unions, nested containers).
+        case assign
+        /// A list, set or map of elements: refilled in place.
+        case container(kind: String)
+        /// A struct or exception: decoded into in place.
+        case structure
+    }
+
+    private func reuse(of field: FieldModel) -> Reuse {
+        switch underlying(field.field.type, field.path) {
+        case (.structure(let structure), _) where structure.kind != .union: return .structure
+        case (.base(.list(let element)), let path) where isElement(element, path): return .container(kind: "List")
+        case (.base(.set(let element)), let path) where isElement(element, path): return .container(kind: "Set")
+        case (.base(.map(let key, let value)), let path) where isElement(key, path) && isElement(value, path):
+            return .container(kind: "Map")
+        default: return .assign
+        }
+    }
+
+    /// `decode(from:)`: the struct read into an existing value, its containers' storage kept
+    /// (`ThriftDecodable.decode(from:)`). Containers and structs are reset at the end when the
+    /// input lacked them, so that a container kept for the next message is not emptied first.
+    private func emitReusingDecode(_ shape: StructShape, into writer: inout CodeWriter) throws(CodegenError) {
+        writer.line("/// Reads a value into this one, keeping the storage of its lists, sets and maps for the")
+        writer.line("/// new contents (`ThriftDecodable.decode(from:)`).")
+        writer.lines(inlinable)
+        try writer.block("\(access)mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
+            (writer) throws(CodegenError) in
+            let fields = shape.fields.map { ($0, reuse(of: $0)) }
+            // Reset now: assigned fields, and non-optional containers whose default is empty.
+            var tracked: [FieldModel] = []
+            for (field, reuse) in fields {
+                switch reuse {
+                case .container where !field.isOptional && (field.initialValue == "[]" || field.initialValue == "[:]"):
+                    writer.line("\(field.access).removeAll(keepingCapacity: true)")
+                case .container, .structure:
+                    tracked.append(field)
+                case .assign:
+                    writer.line("\(field.access) = \(field.initialValue)")
+                }
+            }
+            let seen = FieldFlags(name: "seen", fields: tracked)
+            let isSet = FieldFlags(name: "isSet", fields: shape.fields.filter(\.isRequired))
+            writer.lines([seen.declaration, isSet.declaration].compactMap { $0 })
+            try emitReadLoop(into: &writer) { writer in
+                for field in tracked {
+                    writer.line("if !\(seen.flag(field)) { \(field.access) = \(field.initialValue) }")
+                }
+                writer.lines(requiredChecks(isSet, displayName: shape.displayName))
+                writer.line("return")
+            } cases: { (writer) throws(CodegenError) in
+                for (field, reuse) in fields {
+                    let flags = [isSet, seen].filter { $0.contains(field) }.map { "\($0.flag(field)) = true" }
+                    let lines: [String]
+                    switch reuse {
+                    case .assign:
+                        lines = try decodeLines(field.field.type, field.path) { "\(field.access) = \($0)" }
+                    case .container(let kind):
+                        let empty = kind == "Map" ? "[:]" : "[]"
+                        lines = field.isOptional
+                            ? ["if \(field.access) == nil { \(field.access) = \(empty) }",
+                               "try reader.read\(kind)(into: &\(field.access)!)"]
+                            : ["try reader.read\(kind)(into: &\(field.access))"]
+                    case .structure:
+                        let type = try swiftType(field.field.type, field.path)
+                        lines = field.isOptional
+                            ? ["if \(field.access) == nil { \(field.access) = try \(type)(from: &reader) } else { try \(field.access)!.decode(from: &reader) }"]
+                            : ["try \(field.access).decode(from: &reader)"]
+                    }
+                    emitCase(field, lines: lines, flag: flags.isEmpty ? nil : flags.joined(separator: "; "), into: &writer)
+                }
             }
         }
     }
@@ -206,29 +285,47 @@ extension Emitter {
         try writer.block("\(access)init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {") {
             (writer) throws(CodegenError) in
             writer.line("self.init()")
-            let required = fields.map(\.model).filter(\.isRequired)
-            if required.count == 1 {
-                writer.line("var isSet = false")
-            } else if required.count > 1 {
-                let labels = required.map { "\($0.ident): Bool" }.joined(separator: ", ")
-                writer.line("var isSet: (\(labels)) = (\(required.map { _ in "false" }.joined(separator: ", ")))")
-            }
+            let isSet = FieldFlags(name: "isSet", fields: fields.map(\.model).filter(\.isRequired))
+            if let declaration = isSet.declaration { writer.line(declaration) }
             try emitReadLoop(into: &writer) { writer in
-                for field in required {
-                    let flag = required.count == 1 ? "isSet" : "isSet.\(field.ident)"
-                    let detail = SwiftNames.stringLiteral("\(displayName).\(field.field.name) is required")
-                    writer.line(
-                        "guard \(flag) else { throw reader.error(.missingRequiredField, fieldID: \(field.field.id), detail: \(detail)) }")
-                }
+                writer.lines(requiredChecks(isSet, displayName: displayName))
                 writer.line("return")
             } cases: { (writer) throws(CodegenError) in
                 for codecField in fields {
                     let field = codecField.model
-                    let flag = field.isRequired ? (required.count == 1 ? "isSet = true" : "isSet.\(field.ident) = true") : nil
+                    let flag = isSet.contains(field) ? "\(isSet.flag(field)) = true" : nil
                     let lines = try codecField.decode { "\(field.access) = \($0)" }
                     emitCase(field, lines: lines, flag: flag, into: &writer)
                 }
             }
+        }
+    }
+
+    /// A `Bool` per field in one local of a decoder (`isSet`, `seen`): a `Bool` for one field, a
+    /// labelled tuple for more, nothing for none.
+    struct FieldFlags {
+        var name: String
+        var fields: [FieldModel]
+
+        var declaration: String? {
+            switch fields.count {
+            case 0: return nil
+            case 1: return "var \(name) = false"
+            default:
+                let labels = fields.map { "\($0.ident): Bool" }.joined(separator: ", ")
+                return "var \(name): (\(labels)) = (\(fields.map { _ in "false" }.joined(separator: ", ")))"
+            }
+        }
+
+        func contains(_ field: FieldModel) -> Bool { fields.contains { $0.field.id == field.field.id } }
+        func flag(_ field: FieldModel) -> String { fields.count == 1 ? name : "\(name).\(field.ident)" }
+    }
+
+    /// At the stop field: a required field the input lacked is an error.
+    func requiredChecks(_ isSet: FieldFlags, displayName: String) -> [String] {
+        isSet.fields.map { field in
+            let detail = SwiftNames.stringLiteral("\(displayName).\(field.field.name) is required")
+            return "guard \(isSet.flag(field)) else { throw reader.error(.missingRequiredField, fieldID: \(field.field.id), detail: \(detail)) }"
         }
     }
 

@@ -109,7 +109,7 @@ struct Emitter {
 
     /// Names of locals in generated encode/decode bodies.
     static func shadowed(_ name: String) -> Bool {
-        if ["token", "field", "reader", "writer", "isSet"].contains(name) { return true }
+        if ["token", "field", "reader", "writer", "isSet", "seen"].contains(name) { return true }
         for prefix in ["header", "list", "set", "map", "element", "key", "value"] where name.hasPrefix(prefix) {
             if name.dropFirst(prefix.count).allSatisfy(\.isNumber), name.count > prefix.count { return true }
         }

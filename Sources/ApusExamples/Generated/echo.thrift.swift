@@ -50,6 +50,35 @@ extension Item: ThriftMessageBody, ThriftDecodable, ThriftElement {
             }
         }
     }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        id = 0
+        title = ""
+        var seen = false
+        var isSet: (id: Bool, title: Bool) = (false, false)
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                if !seen { extra = nil }
+                guard isSet.id else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "Item.id is required") }
+                guard isSet.title else { throw reader.error(.missingRequiredField, fieldID: 2, detail: "Item.title is required") }
+                return
+            case (1, .i64): id = try reader.readI64(); isSet.id = true
+            case (2, .string): title = try reader.readString(); isSet.title = true
+            case (3, .map):
+                if extra == nil { extra = [:] }
+                try reader.readMap(into: &extra!)
+                seen = true
+            default: try reader.skip(field.type)
+            }
+        }
+    }
 }
 
 /// `Item` read in place: strings, binaries and containers stay in the input, so
@@ -119,6 +148,24 @@ extension NotFound: ThriftMessageBody, ThriftDecodable, ThriftElement {
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): key = try reader.readString()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        key = ""
         let token = try reader.readStructBegin()
         while true {
             let field = try reader.readFieldBegin()

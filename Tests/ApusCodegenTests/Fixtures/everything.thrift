@@ -94,6 +94,7 @@ struct Awkward {
   9: string userName
   10: string reader
   11: list<list<string>> list0
+  12: list<i32> seen
 }
 
 struct Empty {}

@@ -319,6 +319,154 @@ extension User: ThriftMessageBody, ThriftDecodable, ThriftElement {
             }
         }
     }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        id = 0
+        name = ""
+        nickname = nil
+        age = 18
+        color = Color.green
+        secondColor = nil
+        tagGroups = []
+        friends.removeAll(keepingCapacity: true)
+        logins.removeAll(keepingCapacity: true)
+        avatars = nil
+        photo = []
+        externalID = ThriftUUID(high: 0, low: 0)
+        flags = 0
+        level = 0
+        score = 1.5
+        active = true
+        matrix = []
+        nested = [:]
+        confidence = Confidence.medium
+        choice = nil
+        blobs = []
+        raw = Array("raw".utf8)
+        referrer = nil
+        var seen: (created: Bool, palette: Bool) = (false, false)
+        var isSet: (id: Bool, name: Bool) = (false, false)
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                if !seen.created { created = nil }
+                if !seen.palette { palette = [Color.red, Color(rawValue: 5)] }
+                guard isSet.id else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "User.id is required") }
+                guard isSet.name else { throw reader.error(.missingRequiredField, fieldID: 2, detail: "User.name is required") }
+                return
+            case (1, .i64): id = try reader.readI64(); isSet.id = true
+            case (2, .string): name = try reader.readString(); isSet.name = true
+            case (3, .string): nickname = try reader.readString()
+            case (4, .i32): age = try reader.readI32()
+            case (5, .i32): color = Color(rawValue: try reader.readI32())
+            case (6, .i32): secondColor = Color(rawValue: try reader.readI32())
+            case (7, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [Tags] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: String.self))
+                }
+                reader.readListEnd()
+                tagGroups = list0
+            case (8, .set): try reader.readSet(into: &friends)
+            case (9, .map): try reader.readMap(into: &logins)
+            case (10, .map):
+                let header0 = try reader.readMapBegin()
+                guard header0.count == 0 || (header0.keyType == .i32 && header0.valueType == .list) else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header0.keyType) to \(header0.valueType), expected i32 to list")
+                }
+                var map0: [Color: [[UInt8]]] = [:]
+                map0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let key0 = Color(rawValue: try reader.readI32())
+                    let header1 = try reader.readListBegin()
+                    guard header1.count == 0 || header1.elementType == .string else {
+                        throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header1.elementType), expected string")
+                    }
+                    var list1: [[UInt8]] = []
+                    list1.reserveCapacity(header1.count)
+                    for _ in 0..<header1.count {
+                        list1.append(try reader.readBinary().bytes)
+                    }
+                    reader.readListEnd()
+                    map0[key0] = list1
+                }
+                reader.readMapEnd()
+                avatars = map0
+            case (11, .string): photo = try reader.readBinary().bytes
+            case (12, .uuid): externalID = try reader.readUUID()
+            case (13, .i8): flags = try reader.readI8()
+            case (14, .i16): level = try reader.readI16()
+            case (15, .double): score = try reader.readDouble()
+            case (16, .bool): active = try reader.readBool()
+            case (17, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [[Int32]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: Int32.self))
+                }
+                reader.readListEnd()
+                matrix = list0
+            case (18, .map):
+                let header0 = try reader.readMapBegin()
+                guard header0.count == 0 || (header0.keyType == .list && header0.valueType == .set) else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header0.keyType) to \(header0.valueType), expected list to set")
+                }
+                var map0: [[String]: Set<Int32>] = [:]
+                map0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let key0 = try reader.readList(of: String.self)
+                    map0[key0] = Set(try reader.readSet(of: Int32.self))
+                }
+                reader.readMapEnd()
+                nested = map0
+            case (19, .struct): if created == nil { created = try Stamp(from: &reader) } else { try created!.decode(from: &reader) }; seen.created = true
+            case (20, .i32): confidence = Confidence(rawValue: try reader.readI32())
+            case (21, .struct): choice = try Choice(from: &reader)
+            case (22, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .map else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected map")
+                }
+                var list0: [[String: [UInt8]]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    let header1 = try reader.readMapBegin()
+                    guard header1.count == 0 || (header1.keyType == .string && header1.valueType == .string) else {
+                        throw reader.error(.invalidType, fieldID: nil, detail: "map holds \(header1.keyType) to \(header1.valueType), expected string to string")
+                    }
+                    var map1: [String: [UInt8]] = [:]
+                    map1.reserveCapacity(header1.count)
+                    for _ in 0..<header1.count {
+                        let key1 = try reader.readString()
+                        map1[key1] = try reader.readBinary().bytes
+                    }
+                    reader.readMapEnd()
+                    list0.append(map1)
+                }
+                reader.readListEnd()
+                blobs = list0
+            case (23, .string): raw = try reader.readBinary().bytes
+            case (24, .list): try reader.readList(into: &palette); seen.palette = true
+            case (25, .i64): referrer = try reader.readI64()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
 }
 
 /// `User` read in place: strings, binaries and containers stay in the input, so
@@ -585,8 +733,9 @@ public struct Awkward: Sendable, Hashable {
     public var userName: String
     public var reader: String
     public var list0: [[String]]
+    public var seen: [Int32]
 
-    public init(self_: String = "", type: String = "", `default`: String = "", token: String = "", writer: String? = nil, field: Int32 = 0, encode: String = "", user_name: String = "", userName: String = "", reader: String = "", list0: [[String]] = []) {
+    public init(self_: String = "", type: String = "", `default`: String = "", token: String = "", writer: String? = nil, field: Int32 = 0, encode: String = "", user_name: String = "", userName: String = "", reader: String = "", list0: [[String]] = [], seen: [Int32] = []) {
         self.self_ = self_
         self.type = type
         self.`default` = `default`
@@ -598,6 +747,7 @@ public struct Awkward: Sendable, Hashable {
         self.userName = userName
         self.reader = reader
         self.list0 = list0
+        self.seen = seen
     }
 }
 
@@ -632,6 +782,8 @@ extension Awkward: ThriftMessageBody, ThriftDecodable, ThriftElement {
         for element0 in self.list0 {
             try writer.writeList(element0)
         }
+        try writer.writeFieldBegin(.list, id: 12)
+        try writer.writeList(self.seen)
         try writer.writeFieldStop()
         writer.writeStructEnd(token)
     }
@@ -668,6 +820,58 @@ extension Awkward: ThriftMessageBody, ThriftDecodable, ThriftElement {
                 }
                 reader.readListEnd()
                 self.list0 = list0
+            case (12, .list): self.seen = try reader.readList(of: Int32.self)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        self_ = ""
+        type = ""
+        `default` = ""
+        self.token = ""
+        self.writer = nil
+        self.field = 0
+        encode = ""
+        user_name = ""
+        userName = ""
+        self.reader = ""
+        self.list0 = []
+        self.seen.removeAll(keepingCapacity: true)
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): self_ = try reader.readString()
+            case (2, .string): type = try reader.readString()
+            case (3, .string): `default` = try reader.readString()
+            case (4, .string): self.token = try reader.readString()
+            case (5, .string): self.writer = try reader.readString()
+            case (6, .i32): self.field = try reader.readI32()
+            case (7, .string): encode = try reader.readString()
+            case (8, .string): user_name = try reader.readString()
+            case (9, .string): userName = try reader.readString()
+            case (10, .string): self.reader = try reader.readString()
+            case (11, .list):
+                let header0 = try reader.readListBegin()
+                guard header0.count == 0 || header0.elementType == .list else {
+                    throw reader.error(.invalidType, fieldID: nil, detail: "list holds \(header0.elementType), expected list")
+                }
+                var list0: [[String]] = []
+                list0.reserveCapacity(header0.count)
+                for _ in 0..<header0.count {
+                    list0.append(try reader.readList(of: String.self))
+                }
+                reader.readListEnd()
+                self.list0 = list0
+            case (12, .list): try reader.readList(into: &self.seen)
             default: try reader.skip(field.type)
             }
         }
@@ -688,6 +892,7 @@ public struct AwkwardView: ThriftCodable, ThriftElement {
     public var userName: BytesView = .empty
     public var reader: BytesView = .empty
     public var list0: [[String]] = []
+    public var seen: ListView<Int32> = .empty
 
     @inlinable public init() {}
 
@@ -721,6 +926,8 @@ public struct AwkwardView: ThriftCodable, ThriftElement {
         for element0 in self.list0 {
             try writer.writeList(element0)
         }
+        try writer.writeFieldBegin(.list, id: 12)
+        try writer.writeList(self.seen)
         try writer.writeFieldStop()
         writer.writeStructEnd(token)
     }
@@ -757,6 +964,7 @@ public struct AwkwardView: ThriftCodable, ThriftElement {
                 }
                 reader.readListEnd()
                 self.list0 = list0
+            case (12, .list): self.seen = try ListView<Int32>(from: &reader)
             default: try reader.skip(field.type)
             }
         }
@@ -778,6 +986,22 @@ extension Empty: ThriftMessageBody, ThriftDecodable, ThriftElement {
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         let token = try reader.readStructBegin()
         while true {
             let field = try reader.readFieldBegin()
@@ -1055,6 +1279,26 @@ extension Pair: ThriftMessageBody, ThriftDecodable, ThriftElement {
             }
         }
     }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        left = nil
+        right = nil
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .struct): left = try Expr(from: &reader)
+            case (2, .struct): right = try Expr(from: &reader)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
 }
 
 /// `Pair` read in place: strings, binaries and containers stay in the input, so
@@ -1125,6 +1369,26 @@ extension Overloaded: ThriftMessageBody, ThriftDecodable, ThriftElement {
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .i32): retryAfter = try reader.readI32()
+            case (2, .string): message = try reader.readString()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        retryAfter = 0
+        message = nil
         let token = try reader.readStructBegin()
         while true {
             let field = try reader.readFieldBegin()
@@ -1214,6 +1478,26 @@ extension NotFound: ThriftMessageBody, ThriftDecodable, ThriftElement {
             }
         }
     }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        key = ""
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "NotFound.key is required") }
+                return
+            case (1, .string): key = try reader.readString(); isSet = true
+            default: try reader.skip(field.type)
+            }
+        }
+    }
 }
 
 /// `NotFound` read in place: strings, binaries and containers stay in the input, so
@@ -1276,6 +1560,26 @@ extension ImplicitIDs: ThriftMessageBody, ThriftDecodable, ThriftElement {
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (-1, .string): first = try reader.readString()
+            case (-2, .i32): second = try reader.readI32()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        first = ""
+        second = 0
         let token = try reader.readStructBegin()
         while true {
             let field = try reader.readFieldBegin()
@@ -1366,6 +1670,29 @@ extension WithRequiredChoice: ThriftMessageBody, ThriftDecodable, ThriftElement 
                 return
             case (1, .i32): one = try reader.readI32(); isSet = true
             case (2, .struct): empty = try Empty(from: &reader)
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        one = 0
+        var seen = false
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                if !seen { empty = nil }
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "WithRequiredChoice.one is required") }
+                return
+            case (1, .i32): one = try reader.readI32(); isSet = true
+            case (2, .struct): if empty == nil { empty = try Empty(from: &reader) } else { try empty!.decode(from: &reader) }; seen = true
             default: try reader.skip(field.type)
             }
         }

@@ -73,6 +73,28 @@ extension Stamp: ThriftMessageBody, ThriftDecodable, ThriftElement {
             }
         }
     }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        millis = 0
+        zone = "UTC"
+        var isSet = false
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                guard isSet else { throw reader.error(.missingRequiredField, fieldID: 1, detail: "Stamp.millis is required") }
+                return
+            case (1, .i64): millis = try reader.readI64(); isSet = true
+            case (2, .string): zone = try reader.readString()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
 }
 
 /// `Stamp` read in place: strings, binaries and containers stay in the input, so
@@ -141,6 +163,26 @@ extension SharedError: ThriftMessageBody, ThriftDecodable, ThriftElement {
     @inlinable
     public init<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
         self.init()
+        let token = try reader.readStructBegin()
+        while true {
+            let field = try reader.readFieldBegin()
+            switch (field.id, field.type) {
+            case (_, .stop):
+                reader.readStructEnd(token)
+                return
+            case (1, .string): reason = try reader.readString()
+            case (2, .i32): code = try reader.readI32()
+            default: try reader.skip(field.type)
+            }
+        }
+    }
+
+    /// Reads a value into this one, keeping the storage of its lists, sets and maps for the
+    /// new contents (`ThriftDecodable.decode(from:)`).
+    @inlinable
+    public mutating func decode<Reader: ThriftProtocolReader>(from reader: inout Reader) throws(ThriftError) {
+        reason = ""
+        code = 64
         let token = try reader.readStructBegin()
         while true {
             let field = try reader.readFieldBegin()
