@@ -164,7 +164,7 @@ let package = Package(
             plugins: [.plugin(name: "ApusGenPlugin")]
         ),
         .testTarget(name: "ApusCodegenCorpusTests", dependencies: ["ApusCodegenCorpus", "ApusRPC", "ApusThrift"]),
-        .testTarget(name: "ApusCodegenFixtureTests", dependencies: ["ApusCodegenFixtures", "ApusRPC", "ApusThrift"]),
+        .testTarget(name: "ApusCodegenFixtureTests", dependencies: ["ApusCodegenFixtures", "ApusRPC", "ApusThrift", "ApusTesting"]),
         .testTarget(
             name: "ApusRPCTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import ApusCodegenFixtures
 import ApusRPC
+import ApusTesting
 import ApusThrift
 import Testing
 
@@ -112,6 +113,41 @@ import Testing
         #expect(target == Self.user)
         #expect(target.palette.withUnsafeBufferPointer { $0.baseAddress } == palette, "the list refilled in place")
         #expect(target.friends.capacity == friends && target.logins.capacity == logins, "the set and map kept their storage")
+    }
+
+    /// On damaged input (bytes changed, cut short) decoding into a used value fails exactly when
+    /// decoding a new one does, with the same error, and otherwise gives the same value.
+    @Test(arguments: ThriftProtocolID.allCases) func decodingIntoAValueAgreesOnDamagedInput(_ protocolID: ThriftProtocolID) throws {
+        var random = SeededRandom(seed: 0xA905)
+        var sparse = Self.user
+        sparse.avatars = nil
+        sparse.created = nil
+        let seeds = [try Thrift.encode(Self.user, protocol: protocolID), try Thrift.encode(sparse, protocol: protocolID)]
+        var failures = 0
+        for round in 0..<3000 {
+            var bytes = seeds[round % 2]
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            if round % 5 == 0 { bytes.removeLast(Int.random(in: 1..<bytes.count, using: &random)) }
+            let fresh = Result { () throws(ThriftError) in try Thrift.decode(User.self, from: bytes, protocol: protocolID) }
+            var target = round % 3 == 0 ? sparse : Self.user
+            let reused: Result<User, ThriftError>
+            do {
+                try bytes.withUnsafeBytes { try Thrift.decode(into: &target, from: $0, protocol: protocolID) }
+                reused = .success(target)
+            } catch let error as ThriftError {
+                reused = .failure(error)
+            }
+            switch (fresh, reused) {
+            case (.success(let a), .success(let b)): #expect(a == b, "round \(round)")
+            case (.failure(let a), .failure(let b)):
+                #expect(a.kind == b.kind && a.offset == b.offset, "round \(round): \(a) against \(b)")
+                failures += 1
+            default: Issue.record("round \(round): a new value gave \(fresh), the used one \(reused)")
+            }
+        }
+        #expect(failures > 300 && failures < 2900, "the damage must make some inputs fail and leave others decodable")
     }
 
     @Test func decodingIntoAValueChecksRequiredFields() throws {

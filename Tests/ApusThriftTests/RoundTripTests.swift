@@ -51,6 +51,46 @@ import Testing
         }
     }
 
+    /// Containers read into ones already holding something hold exactly what the wire says.
+    @Test(arguments: ThriftProtocolID.allCases)
+    func containersReadIntoUsedOnesHoldOnlyTheWiresContents(_ protocolID: ThriftProtocolID) throws {
+        var output = GrowableOutput()
+        func write<W: ThriftProtocolWriter>(_ writer: inout W) throws(ThriftError) {
+            try writer.writeList([Int64(3), 4])
+            try writer.writeSet([Int32(5)])
+            try writer.writeMap(["b": "2"])
+            try writer.writeList([String]())
+        }
+        switch protocolID {
+        case .binary:
+            var writer = BinaryWriter(output)
+            try write(&writer)
+            output = writer.output
+        case .compact:
+            var writer = CompactWriter(output)
+            try write(&writer)
+            output = writer.output
+        }
+        var (list, set, map, empty): ([Int64], Set<Int32>, [String: String], [String]) = ([1, 2, 9, 9], [1, 2], ["a": "1"], ["x"])
+        func read<R: ThriftProtocolReader>(_ reader: inout R) throws(ThriftError) {
+            try reader.readList(into: &list)
+            try reader.readSet(into: &set)
+            try reader.readMap(into: &map)
+            try reader.readList(into: &empty)
+        }
+        try output.bytes.withUnsafeBytes { bytes in
+            switch protocolID {
+            case .binary:
+                var reader = BinaryReader(bytes)
+                try read(&reader)
+            case .compact:
+                var reader = CompactReader(bytes)
+                try read(&reader)
+            }
+        }
+        #expect(list == [3, 4] && set == [5] && map == ["b": "2"] && empty.isEmpty)
+    }
+
     @Test(arguments: ThriftProtocolID.allCases)
     func applicationExceptionRoundTrips(_ protocolID: ThriftProtocolID) throws {
         let exception = TApplicationException(.internalError, message: "handler failed: ✗")
