@@ -139,7 +139,7 @@ public final class QueueEngine: @unchecked Sendable {
         var idle = 0
         var nextReport = NetInstant.zero
         var trim = TrimPolicy()
-        var spin = SpinPolicy(maximum: options.spinLimit)
+        var spin = SpinPolicy(maximum: options.spinLimit, learnsFromSleeps: false)
         while true {
             now = MonotonicClock.now()
             let flags = control.load(ordering: .relaxed)

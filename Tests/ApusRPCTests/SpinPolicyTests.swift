@@ -81,4 +81,16 @@ import Testing
         }
         #expect(policy.budget == .microseconds(2))
     }
+
+    @Test func withoutLearningFromSleepsOnlyWorkFoundWhilePollingRaisesTheBudget() {
+        // An AF_XDP queue's policy: a wake-up soon after sleeping does not count as polling success.
+        var policy = SpinPolicy(maximum: .microseconds(40), learnsFromSleeps: false)
+        #expect(!sleeps(&policy, at: t0))
+        #expect(sleeps(&policy, at: t0 + .microseconds(20)))
+        policy.worked(at: t0 + .microseconds(25))
+        #expect(policy.budget == .microseconds(10), "a spell that ended in a sleep halves the budget")
+        #expect(!sleeps(&policy, at: t0 + .milliseconds(1)))
+        policy.worked(at: t0 + .milliseconds(1) + .microseconds(4))
+        #expect(policy.budget == .microseconds(20), "work found while polling doubles it")
+    }
 }
