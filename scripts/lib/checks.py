@@ -4,6 +4,7 @@ line, free loopback ports, and the processes a script started (stopped, and kill
     sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
     from checks import check, free_port, spawn, stop, finish
 """
+import atexit
 import os
 import signal
 import socket
@@ -51,6 +52,10 @@ def kill_all():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# Also when a script dies of an exception (a check's client library missing, say): no server outlives it.
+atexit.register(kill_all)
 
 
 def finish(name):
