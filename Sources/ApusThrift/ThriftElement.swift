@@ -90,14 +90,8 @@ extension ThriftProtocolReader {
     /// Reads a list into an array. An element type other than `E`'s is an error.
     @inlinable
     public mutating func readList<E: ThriftElement>(of _: E.Type) throws(ThriftError) -> [E] {
-        let header = try readListBegin()
-        guard header.elementType == E.thriftType || header.count == 0 else {
-            throw mismatch("list", expected: E.thriftType, found: header.elementType)
-        }
         var elements: [E] = []
-        elements.reserveCapacity(header.count)
-        for _ in 0..<header.count { elements.append(try E.read(from: &self)) }
-        readListEnd()
+        try readList(into: &elements)
         return elements
     }
 
@@ -164,17 +158,8 @@ extension ThriftProtocolReader {
     public mutating func readMap<K: ThriftElement & Hashable, V: ThriftElement>(
         of _: K.Type, _: V.Type
     ) throws(ThriftError) -> [K: V] {
-        let header = try readMapBegin()
-        guard header.count == 0 || (header.keyType == K.thriftType && header.valueType == V.thriftType) else {
-            throw mismatch("map", expected: K.thriftType, found: header.keyType)
-        }
         var map: [K: V] = [:]
-        map.reserveCapacity(header.count)
-        for _ in 0..<header.count {
-            let key = try K.read(from: &self)
-            map[key] = try V.read(from: &self)
-        }
-        readMapEnd()
+        try readMap(into: &map)
         return map
     }
 }

@@ -60,14 +60,7 @@ let benchmarks: @Sendable () -> Void = {
             var target = CodecFixtures.large
             large.withUnsafeBytes { input in
                 for _ in benchmark.scaledIterations {
-                    switch proto {
-                    case .binary:
-                        var reader = BinaryReader(input)
-                        try! target.decode(from: &reader)
-                    case .compact:
-                        var reader = CompactReader(input)
-                        try! target.decode(from: &reader)
-                    }
+                    try! Thrift.decode(into: &target, from: input, protocol: proto)
                     blackHole(target.values.count)
                 }
             }

@@ -137,14 +137,7 @@ func run<Owned: ThriftCodable & Hashable, View: ThriftDecodable>(
             var target = decoded
             let decodeReused = try withUnsafeMutablePointer(to: &target) { target in
                 try measure {
-                    switch proto {
-                    case .binary:
-                        var reader = BinaryReader(input)
-                        try target.pointee.decode(from: &reader)
-                    case .compact:
-                        var reader = CompactReader(input)
-                        try target.pointee.decode(from: &reader)
-                    }
+                    try Thrift.decode(into: &target.pointee, from: input, protocol: proto)
                     return 1  // the value is read after the loop (below): the decodes cannot be left out
                 }
             }

@@ -71,7 +71,7 @@ final class EpollServerLoop: @unchecked Sendable {
     private var logLimiter = LogLimiter()
 
     init(index: Int, listener: Int32, dispatcher: ServerDispatcher, policy: ServerConnectionPolicy,
-         spinLimit: Duration = .zero) throws {
+         spinLimit: Duration) throws {
         self.index = index
         spin = SpinPolicy(maximum: spinLimit)
         self.listener = listener
