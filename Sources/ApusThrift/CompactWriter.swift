@@ -15,9 +15,6 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
 
     @inlinable public var count: Int { output.count }
 
-    @inlinable static func zigzag(_ n: Int32) -> UInt32 { UInt32(bitPattern: (n &<< 1) ^ (n >> 31)) }
-    @inlinable static func zigzag(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n &<< 1) ^ (n >> 63)) }
-
     /// The compact type nibble of a wire type. Bool elements in containers
     /// use 1, as Apache's writers do; bool fields use 1/2 for true/false.
     @inlinable
@@ -62,7 +59,7 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
             try output.writeByte(UInt8(delta) << 4 | nibble)
         } else {
             try output.writeByte(nibble)
-            try output.writeVarint(UInt64(Self.zigzag(Int32(id))))
+            try output.writeVarint(UInt64(Zigzag.encode(id)))
         }
         lastFieldID = id
     }
@@ -116,9 +113,9 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
     }
 
     @inlinable public mutating func writeI8(_ value: Int8) throws(ThriftError) { try output.writeByte(UInt8(bitPattern: value)) }
-    @inlinable public mutating func writeI16(_ value: Int16) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(Int32(value)))) }
-    @inlinable @inline(__always) public mutating func writeI32(_ value: Int32) throws(ThriftError) { try output.writeVarint(UInt64(Self.zigzag(value))) }
-    @inlinable @inline(__always) public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Self.zigzag(value)) }
+    @inlinable public mutating func writeI16(_ value: Int16) throws(ThriftError) { try output.writeVarint(Zigzag.encode(value)) }
+    @inlinable @inline(__always) public mutating func writeI32(_ value: Int32) throws(ThriftError) { try output.writeVarint(Zigzag.encode(value)) }
+    @inlinable @inline(__always) public mutating func writeI64(_ value: Int64) throws(ThriftError) { try output.writeVarint(Zigzag.encode(value)) }
     @inlinable public mutating func writeDouble(_ value: Double) throws(ThriftError) { try output.writeLittleEndian(value.bitPattern) }
 
     /// Length, then UTF-8 from the string's storage (a size pass reads only the length).
@@ -133,6 +130,31 @@ public struct CompactWriter<Output: ThriftOutput>: ThriftProtocolWriter {
         let size = try SizeCheck.wire(bytes.count, .compact, offset: output.count, what: "string")
         try output.writeVarint(UInt64(size))
         try output.writeBytes(bytes)
+    }
+
+    /// A list's integers as one block of varints (one check of the output for the list); i8
+    /// elements are plain bytes.
+    @inlinable
+    public mutating func writeElements<T: FixedWidthInteger & ThriftElement>(_ values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        if T.self == Int64.self {
+            try values.withMemoryRebound(to: Int64.self) { numbers throws(ThriftError) in try output.writeZigzagVarints(contentsOf: numbers) }
+        } else if T.self == Int32.self {
+            try values.withMemoryRebound(to: Int32.self) { numbers throws(ThriftError) in try output.writeZigzagVarints(contentsOf: numbers) }
+        } else if T.self == Int16.self {
+            try values.withMemoryRebound(to: Int16.self) { numbers throws(ThriftError) in try output.writeZigzagVarints(contentsOf: numbers) }
+        } else {
+            for value in values { try value.write(to: &self) }
+        }
+    }
+
+    /// Doubles are little-endian on the wire: on a little-endian machine, the list's memory as it is.
+    @inlinable
+    public mutating func writeElements(_ values: UnsafeBufferPointer<Double>) throws(ThriftError) {
+        #if _endian(little)
+        try output.writeBytes(contentsOf: values)
+        #else
+        for value in values { try writeDouble(value) }
+        #endif
     }
 
     @inlinable

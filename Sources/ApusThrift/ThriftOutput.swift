@@ -11,6 +11,9 @@ public protocol ThriftOutput {
     /// An unsigned LEB128 varint (the compact protocol's integers). Generic only so that
     /// specialized callers inline it (see `writeBytes(_:)`).
     mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) throws(ThriftError)
+    /// `values` zigzag-encoded, as varints one after another (the elements of a compact list of
+    /// integers): outputs that can claim the worst case once do, and write each with no checks.
+    mutating func writeZigzagVarints<T: FixedWidthInteger & SignedInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError)
     /// `values` one after another in big-endian order (the elements of a list of numbers):
     /// outputs that can claim the space once do, instead of once per value.
     mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError)
@@ -39,6 +42,11 @@ extension ThriftOutput {
     @inlinable
     public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
         for value in values { try writeBigEndian(value) }
+    }
+
+    @inlinable
+    public mutating func writeZigzagVarints<T: FixedWidthInteger & SignedInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        for value in values { try writeVarint(Zigzag.encode(value)) }
     }
 
     /// Copied straight from the string's storage (see `StringBytes`).
@@ -125,8 +133,7 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
     }
 
     /// With 8 bytes of room and a value under 2^56, the 7-bit groups are spread into one word
-    /// and stored at once (the bytes after the varint are scratch until the next write): a list
-    /// of i64 in the compact protocol is mostly this.
+    /// and stored at once (the bytes after the varint are scratch until the next write).
     @inlinable @inline(__always)
     public mutating func writeVarint<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) throws(ThriftError) {
         let value = UInt64(value)
@@ -134,23 +141,44 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
             try claim(1).storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             return
         }
-        let length = VarintLength.of(value)
-        if length <= 8, capacity &- _count >= 8, let base {
-            var word = value & 0x7F
-            word |= value &<< 1 & 0x7F00
-            word |= value &<< 2 & 0x7F_0000
-            word |= value &<< 3 & 0x7F00_0000
-            word |= value &<< 4 & 0x7F_0000_0000
-            word |= value &<< 5 & 0x7F00_0000_0000
-            word |= value &<< 6 & 0x7F_0000_0000_0000
-            word |= value &<< 7 & 0x7F00_0000_0000_0000
-            // The high bit of every byte but the last says "more follows".
-            word |= 0x8080_8080_8080_8080 & (1 &<< UInt64(8 &* (length &- 1)) &- 1)
+        if value < 1 &<< 56, capacity &- _count >= 8, let base {
+            let (word, length) = VarintWord.spread(value)
             (base + _count).storeBytes(of: word.littleEndian, as: UInt64.self)
             _count &+= length
             return
         }
-        try writeVarintSlowly(value, length: length)
+        try writeVarintSlowly(value, length: VarintLength.of(value))
+    }
+
+    /// One check for the whole list: with room for every value at its widest and 8 bytes more,
+    /// each varint is spread into a word and stored with no check (values under 2^56; wider
+    /// ones, only in a list of i64, byte by byte), and the count stays in a register.
+    /// Without that much room, value by value, so that a full buffer fails as it would have.
+    @inlinable
+    public mutating func writeZigzagVarints<T: FixedWidthInteger & SignedInteger>(contentsOf values: UnsafeBufferPointer<T>) throws(ThriftError) {
+        let widest = (T.bitWidth &+ 6) / 7
+        guard let base, capacity &- _count >= 8, values.count <= (capacity &- _count &- 8) / widest else {
+            for value in values { try writeVarint(Zigzag.encode(value)) }
+            return
+        }
+        var end = _count
+        for value in values {
+            var value = UInt64(Zigzag.encode(value))
+            if T.bitWidth > 32 && value >= 1 &<< 56 {
+                for _ in 1..<VarintLength.of(value) {
+                    (base + end).storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, as: UInt8.self)
+                    value &>>= 7
+                    end &+= 1
+                }
+                (base + end).storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+                end &+= 1
+                continue
+            }
+            let (word, length) = VarintWord.spread(value)
+            (base + end).storeBytes(of: word.littleEndian, as: UInt64.self)
+            end &+= length
+        }
+        _count = end
     }
 
     @inlinable
@@ -223,6 +251,11 @@ public struct ByteCounter: ThriftOutput, Sendable {
     @inlinable public mutating func writeBigEndian<T: FixedWidthInteger>(contentsOf values: UnsafeBufferPointer<T>) {
         _count &+= values.count &* MemoryLayout<T>.size
     }
+    @inlinable public mutating func writeZigzagVarints<T: FixedWidthInteger & SignedInteger>(contentsOf values: UnsafeBufferPointer<T>) {
+        var total = 0
+        for value in values { total &+= VarintLength.of(UInt64(Zigzag.encode(value))) }
+        _count &+= total
+    }
     /// The size pass needs a string's length only, which a native string stores.
     @inlinable public mutating func writeUTF8<Text: StringProtocol>(_ value: Text) { _count &+= value.utf8.count }
 }
@@ -234,5 +267,32 @@ enum VarintLength {
     static func of(_ value: UInt64) -> Int {
         let bits = 64 &- (value | 1).leadingZeroBitCount
         return (bits &+ 6) / 7
+    }
+}
+
+/// A varint of at most 8 bytes (a value under 2^56) as one little-endian word: the value's
+/// 7-bit groups one per byte, spread in three halving steps (28-, 14-, then 7-bit pieces to
+/// their bytes: 12 operations where shifting each group is 24), and the high bit of every byte
+/// below the top non-zero one set ("more follows"). The length comes from that same top byte.
+@usableFromInline
+enum VarintWord {
+    @inlinable @inline(__always)
+    static func spread(_ value: UInt64) -> (word: UInt64, length: Int) {
+        var word = value & 0x0FFF_FFFF | value &<< 4 & 0x0FFF_FFFF_0000_0000
+        word = word & 0x0000_3FFF_0000_3FFF | word &<< 2 & 0x3FFF_0000_3FFF_0000
+        word = word & 0x007F_007F_007F_007F | word &<< 1 & 0x7F00_7F00_7F00_7F00
+        let top = (63 &- (word | 1).leadingZeroBitCount) &>> 3
+        let more = 0x8080_8080_8080_8080 & (1 &<< UInt64(top &<< 3) &- 1)
+        return (word | more, top &+ 1)
+    }
+}
+
+/// The compact protocol's mapping of signed integers to unsigned ones, small magnitudes to
+/// small numbers: 0, -1, 1, -2 … become 0, 1, 2, 3 ….
+@usableFromInline
+enum Zigzag {
+    @inlinable @inline(__always)
+    static func encode<T: FixedWidthInteger & SignedInteger>(_ n: T) -> T.Magnitude {
+        T.Magnitude(truncatingIfNeeded: (n &<< 1) ^ (n >> (T.bitWidth &- 1)))
     }
 }

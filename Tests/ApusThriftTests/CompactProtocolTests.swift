@@ -146,4 +146,68 @@ import Testing
             #expect(skipped.0 == read.0 && skipped.1 == read.1, "round \(round): \(hexString(bytes))")
         }
     }
+
+    /// Lists of numbers written as one block (`writeList` into fixed memory: one check, a
+    /// word per varint) give the spec's bytes: the header, then each element zigzag-encoded as a
+    /// LEB128 varint (doubles 8 bytes little-endian, i8 one byte), computed here by hand. Values
+    /// of every varint length; buffers of room to spare, exactly enough (the element-by-element
+    /// path) and one byte short (an error, nothing past the buffer touched).
+    @Test func listsOfNumbersAsOneBlockGiveTheSpecsBytes() throws {
+        func varint(_ value: UInt64) -> [UInt8] {
+            var value = value, bytes: [UInt8] = []
+            while value >= 0x80 { bytes.append(UInt8(value & 0x7F) | 0x80); value >>= 7 }
+            return bytes + [UInt8(value)]
+        }
+        func header(_ nibble: UInt8, _ count: Int) -> [UInt8] {
+            count < 15 ? [UInt8(count) << 4 | nibble] : [0xF0 | nibble] + varint(UInt64(count))
+        }
+        // A value whose zigzag form has `bits` significant bits (0 to 64), of either sign.
+        func value(bits: Int, negative: Bool, _ rng: inout SeededGenerator) -> Int64 {
+            let zigzag: UInt64 = bits == 0 ? 0 : (1 << UInt64(bits - 1)) | (rng.next() & ((1 << UInt64(bits - 1)) - 1))
+            let magnitude = Int64(bitPattern: zigzag >> 1)
+            return negative ? ~magnitude : magnitude
+        }
+        func check<E: ThriftElement & Equatable>(_ list: [E], _ expected: [UInt8], _ label: String) throws {
+            var sizer = CompactSizer()
+            try sizer.writeList(list)
+            #expect(sizer.count == expected.count, "\(label): size pass")
+            for room in [expected.count + 64, expected.count, expected.count - 1] {
+                var buffer = [UInt8](repeating: 0xEE, count: room + 16)
+                let outcome: Result<Int, ThriftError> = buffer.withUnsafeMutableBytes { memory in
+                    var writer = CompactWriter(FixedOutput(UnsafeMutableRawBufferPointer(rebasing: memory[..<room])))
+                    do throws(ThriftError) { try writer.writeList(list); return .success(writer.count) } catch { return .failure(error) }
+                }
+                #expect(buffer[room...].allSatisfy { $0 == 0xEE }, "\(label): wrote past a \(room)-byte buffer")
+                switch outcome {
+                case .success(let count):
+                    #expect(room >= expected.count && Array(buffer[..<count]) == expected, "\(label), room \(room)")
+                    let decoded = try withBytes(Array(buffer[..<count])) { input throws(ThriftError) in
+                        var reader = CompactReader(input)
+                        return try reader.readList(of: E.self)
+                    }
+                    #expect(decoded == list, "\(label): round trip")
+                case .failure(let error):
+                    #expect(room < expected.count && error.kind == .outputFull, "\(label), room \(room): \(error)")
+                }
+            }
+        }
+        var rng = SeededGenerator(seed: 20261208)
+        for round in 0..<200 {
+            let count = round < 20 ? round : Int(rng.next() % 300)
+            // Every fourth round, values at their widest (so that the buffer of exactly enough room
+            // can hold every value at its widest: the block path with no room to spare).
+            let widest = round % 4 == 3
+            let wide = (0..<count).map { _ in value(bits: widest ? 64 : Int(rng.next() % 65), negative: rng.next() % 2 == 0, &rng) }
+            let longs = wide
+            try check(longs, header(6, count) + longs.flatMap { varint(UInt64(bitPattern: ($0 << 1) ^ ($0 >> 63))) }, "i64 round \(round)")
+            let ints = wide.map { Int32(truncatingIfNeeded: $0 >> (widest ? 32 : Int64(rng.next() % 33))) }
+            try check(ints, header(5, count) + ints.flatMap { varint(UInt64(UInt32(bitPattern: ($0 << 1) ^ ($0 >> 31)))) }, "i32 round \(round)")
+            let shorts = wide.map { Int16(truncatingIfNeeded: $0 >> (widest ? 48 : Int64(rng.next() % 49))) }
+            try check(shorts, header(4, count) + shorts.flatMap { varint(UInt64(UInt16(bitPattern: ($0 << 1) ^ ($0 >> 15)))) }, "i16 round \(round)")
+            let bytes = wide.map { Int8(truncatingIfNeeded: $0) }
+            try check(bytes, header(3, count) + bytes.map { UInt8(bitPattern: $0) }, "i8 round \(round)")
+            let reals = wide.map { Double(bitPattern: UInt64(bitPattern: $0)) }.filter { !$0.isNaN }
+            try check(reals, header(7, reals.count) + reals.flatMap { real in (0..<8).map { UInt8(truncatingIfNeeded: real.bitPattern >> UInt64(8 * $0)) } }, "double round \(round)")
+        }
+    }
 }
