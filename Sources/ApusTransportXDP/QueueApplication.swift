@@ -25,6 +25,8 @@ protocol QueueApplication: AnyObject {
     func closeAll(_ stack: inout NetStack, at now: NetInstant)
     /// The connections still open (for the engine's wait at close).
     var openHandles: [TCPHandle] { get }
+    /// Frames per pass unless the engine's options say otherwise (`QueueEngine.Options.receiveBatch`).
+    var receiveBatch: Int { get }
 }
 
 /// What one connection could not hand to its TCP send buffer yet. While it holds

@@ -43,6 +43,9 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
 
     var openHandles: [TCPHandle] { Array(connections.keys) }
 
+    /// The engine's frames per pass (see `QueueEngine.Options.receiveBatch`).
+    var receiveBatch: Int { 64 }
+
     // MARK: Calls (on the queue's thread)
 
     private func pick() -> XDPClientConnection {

@@ -38,6 +38,9 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
 
     var openHandles: [TCPHandle] { Array(connections.keys) }
 
+    /// The engine's frames per pass (replies leave after every 8 frames: see `QueueEngine.Options.receiveBatch`).
+    var receiveBatch: Int { 8 }
+
     // MARK: Input
 
     func deliver(_ bytes: UnsafeRawBufferPointer, on handle: TCPHandle, at now: NetInstant) -> Int {
