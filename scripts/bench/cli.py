@@ -31,7 +31,7 @@ class Options:
     client = "xdp"
     paced_client = "xdp"
     framing = "framed"
-    warmup = "0"
+    warmup = "1"
     client_given = paced_client_given = False
 
 

@@ -78,7 +78,7 @@ def run_one(c, name, conns, depth, rnd, rate):
     log = "%s/%s-c%d-d%d-%sr%d" % (c.logs, name, conns, depth, "paced-" if rate else "", rnd)
     row = {"mode": "rpc", "stamp": c.stamp, "kind": "paced" if rate else "saturation", "server": name, "round": rnd,
            "connections": conns, "depth": depth, "concurrency": conns * depth, "rate_target": float(rate) or None,
-           "duration_s": c.o.duration, "payload": c.o.payload, "protocol": "binary",
+           "duration_s": c.o.duration, "warmup_s": c.o.warmup, "payload": c.o.payload, "protocol": "binary",
            "framing": "framed" if name == "cpp" else c.o.framing, "method": "echo", "client": client,
            "testbed": c.tb_kind, "busy_poll": c.o.busy_poll, "interface": IF_SRV, "xdp_mode": XDP_MODE, "apus": c.apus.bin}
     error = None
@@ -161,7 +161,7 @@ def run_one(c, name, conns, depth, rnd, rate):
             napi = sum((b - a) / tck for a, b in ((nsrv0, nsrv1), (ncli0, ncli1)) if a is not None and b is not None)
             busy = (busy1 - busy0) / tck
             row["other_cpu_pct"] = round(max(0.0, 100 * (busy - steal - cpu - load_cpu - napi) / wall), 1)
-        # Over the client's whole run (start, run, close), per call answered in it.
+        # Over the measured window (--warmup 0: the client's whole run), per call answered in it.
         row["server_cpu_us_per_call"] = round(cpu * 1e6 / calls, 3) if calls else None
         row["core_cpu_us_per_call"] = round(core * 1e6 / calls, 3) if calls else None
     if error:
