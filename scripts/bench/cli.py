@@ -32,6 +32,7 @@ class Options:
     paced_client = "xdp"
     framing = "framed"
     warmup = "1"
+    client_spin_limit = None  # None: apus bench's own default
     client_given = paced_client_given = False
 
 
@@ -51,6 +52,8 @@ VALUED = {
     "--framing": ("rpc", "framing"),
     # Seconds of calls before the measured ones (connections open, warm), out of every figure.
     "--warmup": ("rpc", "warmup"),
+    # The Apus client's polling before it sleeps (`apus bench --spin-limit`), for every run.
+    "--client-spin-limit": ("rpc", "client_spin_limit"),
 }
 
 
@@ -136,6 +139,8 @@ def check(o):
     if not re.fullmatch(r"[0-9]+", o.warmup):
         die("--warmup must be a whole number of seconds (0: none), got '%s'" % o.warmup)
     o.warmup = int(o.warmup)
+    if o.client_spin_limit is not None and not re.fullmatch(r"[0-9]+", o.client_spin_limit):
+        die("--client-spin-limit must be a whole number of microseconds (0: no polling), got '%s'" % o.client_spin_limit)
     if not whole(o.rounds):
         die("--rounds must be a positive integer, got '%s'" % o.rounds)
     if not (whole(o.window) and int(o.window) <= 65536):

@@ -61,6 +61,8 @@ def client_cmd(c, client, name, conns, concurrency, rate):
         args += ["--framing", c.o.framing, "--timeout", "0"]
     if rate:
         args += ["--rate", str(rate)]
+    if c.o.client_spin_limit is not None:
+        args += ["--spin-limit", c.o.client_spin_limit]
     if client == "xdp":
         args += ["--transport", "xdp", "--interface", IF_CLI, "--address", IP_OWNED_CLI]
         if c.o.busy_poll:
@@ -78,7 +80,7 @@ def run_one(c, name, conns, depth, rnd, rate):
     log = "%s/%s-c%d-d%d-%sr%d" % (c.logs, name, conns, depth, "paced-" if rate else "", rnd)
     row = {"mode": "rpc", "stamp": c.stamp, "kind": "paced" if rate else "saturation", "server": name, "round": rnd,
            "connections": conns, "depth": depth, "concurrency": conns * depth, "rate_target": float(rate) or None,
-           "duration_s": c.o.duration, "warmup_s": c.o.warmup, "payload": c.o.payload, "protocol": "binary",
+           "duration_s": c.o.duration, "warmup_s": c.o.warmup, "client_spin_limit_us": c.o.client_spin_limit, "payload": c.o.payload, "protocol": "binary",
            "framing": "framed" if name == "cpp" else c.o.framing, "method": "echo", "client": client,
            "testbed": c.tb_kind, "busy_poll": c.o.busy_poll, "interface": IF_SRV, "xdp_mode": XDP_MODE, "apus": c.apus.bin}
     error = None
