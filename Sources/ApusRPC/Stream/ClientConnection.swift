@@ -186,6 +186,10 @@ package struct ClientConnection<Request>: ~Copyable {
     // MARK: Replies
 
     /// Reads the next reply from `input`. Its bytes are valid until the next call on the connection.
+    // Prespecialized for the loop-run clients (AF_XDP): called from another module, the generic
+    // body looked up its pending-call dictionary's metadata at run time on every reply (runtime
+    // metadata lookups, all callers: 2.7% of the XDP client's core at 16 x 8 before, 1.2% after).
+    @_specialize(exported: true, where Request == OutgoingMessage)
     package mutating func receive(_ input: inout MessageReader.Input) -> Input {
         guard case .open = phase else { return .needMore }
         if atStreamStart, input.bytes.count - input.offset >= 2 {
