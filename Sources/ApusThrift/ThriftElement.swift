@@ -98,15 +98,22 @@ extension ThriftProtocolReader {
     /// Reads a set into an array (wire order kept; use `Set(...)` where elements are Hashable).
     @inlinable
     public mutating func readSet<E: ThriftElement>(of _: E.Type) throws(ThriftError) -> [E] {
+        let count = try readSetBegin(of: E.self)
+        var elements: [E] = []
+        elements.reserveCapacity(count)
+        for _ in 0..<count { elements.append(try E.read(from: &self)) }
+        readSetEnd()
+        return elements
+    }
+
+    /// A set's header, its element type checked against `E`'s: its element count.
+    @inlinable
+    mutating func readSetBegin<E: ThriftElement>(of _: E.Type) throws(ThriftError) -> Int {
         let header = try readSetBegin()
         guard header.elementType == E.thriftType || header.count == 0 else {
             throw mismatch("set", expected: E.thriftType, found: header.elementType)
         }
-        var elements: [E] = []
-        elements.reserveCapacity(header.count)
-        for _ in 0..<header.count { elements.append(try E.read(from: &self)) }
-        readSetEnd()
-        return elements
+        return header.count
     }
 
     /// Reads a list into `elements`, replacing what they were and keeping the array's storage:
@@ -126,13 +133,10 @@ extension ThriftProtocolReader {
     /// Reads a set into `elements`, replacing what they were and keeping the set's storage.
     @inlinable
     public mutating func readSet<E: ThriftElement & Hashable>(into elements: inout Set<E>) throws(ThriftError) {
-        let header = try readSetBegin()
-        guard header.elementType == E.thriftType || header.count == 0 else {
-            throw mismatch("set", expected: E.thriftType, found: header.elementType)
-        }
+        let count = try readSetBegin(of: E.self)
         elements.removeAll(keepingCapacity: true)
-        elements.reserveCapacity(header.count)
-        for _ in 0..<header.count { elements.insert(try E.read(from: &self)) }
+        elements.reserveCapacity(count)
+        for _ in 0..<count { elements.insert(try E.read(from: &self)) }
         readSetEnd()
     }
 

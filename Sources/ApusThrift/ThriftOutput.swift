@@ -163,15 +163,11 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
         }
         var end = _count
         for value in values {
-            var value = UInt64(Zigzag.encode(value))
+            let value = UInt64(Zigzag.encode(value))
             if T.bitWidth > 32 && value >= 1 &<< 56 {
-                for _ in 1..<VarintLength.of(value) {
-                    (base + end).storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, as: UInt8.self)
-                    value &>>= 7
-                    end &+= 1
-                }
-                (base + end).storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-                end &+= 1
+                let length = VarintLength.of(value)
+                VarintWord.storeBytes(value, length: length, at: base + end)
+                end &+= length
                 continue
             }
             let (word, length) = VarintWord.spread(value)
@@ -183,13 +179,7 @@ public struct FixedOutput: ThriftOutput, @unchecked Sendable {
 
     @inlinable
     mutating func writeVarintSlowly(_ value: UInt64, length: Int) throws(ThriftError) {
-        let pointer = try claim(length)
-        var value = value
-        for index in 0..<(length - 1) {
-            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
-            value >>= 7
-        }
-        pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), toByteOffset: length - 1, as: UInt8.self)
+        VarintWord.storeBytes(value, length: length, at: try claim(length))
     }
 }
 
@@ -270,8 +260,8 @@ enum VarintLength {
     }
 }
 
-/// A varint of at most 8 bytes (a value under 2^56) as one little-endian word: the value's
-/// 7-bit groups one per byte, spread in three halving steps (28-, 14-, then 7-bit pieces to
+/// Storing a varint. One of at most 8 bytes (a value under 2^56) goes as one little-endian
+/// word (`spread`): the value's 7-bit groups one per byte, spread in three halving steps (28-, 14-, then 7-bit pieces to
 /// their bytes: 12 operations where shifting each group is 24), and the high bit of every byte
 /// below the top non-zero one set ("more follows"). The length comes from that same top byte.
 @usableFromInline
@@ -284,6 +274,17 @@ enum VarintWord {
         let top = (63 &- (word | 1).leadingZeroBitCount) &>> 3
         let more = 0x8080_8080_8080_8080 & (1 &<< UInt64(top &<< 3) &- 1)
         return (word | more, top &+ 1)
+    }
+
+    /// Any varint, `length` bytes of it, one byte at a time (where a word may not be stored).
+    @inlinable @inline(__always)
+    static func storeBytes(_ value: UInt64, length: Int, at pointer: UnsafeMutableRawPointer) {
+        var value = value
+        for index in 0..<(length &- 1) {
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
+            value &>>= 7
+        }
+        pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), toByteOffset: length &- 1, as: UInt8.self)
     }
 }
 
