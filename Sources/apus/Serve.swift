@@ -134,8 +134,8 @@ struct Serve: AsyncParsableCommand {
     var idleSpins = 0
     @Option(help: "At most this many microseconds polling for the next packet (AF_XDP) or event (epoll) before sleeping, as much of it as the traffic repays (0: sleep at once).")
     var spinLimit = 50
-    @Option(help: "AF_XDP: at most this many frames read per loop pass before the replies they produced are sent (fewer: the client gets its first replies sooner and works while the server goes on; more: fewer transmits and wake-ups per call).")
-    var receiveBatch = 8
+    @Option(help: "AF_XDP: at most this many frames read per loop pass before the replies they produced are sent (fewer: the client gets its first replies sooner and works while the server goes on; more: fewer transmits and wake-ups per call). Default: 8.")
+    var receiveBatch: Int?
     @Option(help: "AF_XDP: impair frames in both directions (testing): loss=P%,reorder=P%,duplicate=P%,delay=D,seed=N.")
     var impair: String?
     @Option(help: "AF_XDP: connections per queue; beyond, new clients get SYN cookies, then RSTs.")
@@ -155,7 +155,9 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard (threads ?? 1) >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard spinLimit >= 0 else { throw ValidationError("--spin-limit must be 0 (no spinning) or positive") }
-        guard (1...4096).contains(receiveBatch) else { throw ValidationError("--receive-batch must be 1...4096 frames, got \(receiveBatch)") }
+        if let receiveBatch, !(1...4096).contains(receiveBatch) {
+            throw ValidationError("--receive-batch must be 1...4096 frames, got \(receiveBatch)")
+        }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must be 0 or positive") }
