@@ -276,8 +276,9 @@ enum VarintWord {
         return (word | more, top &+ 1)
     }
 
-    /// Any varint, `length` bytes of it, one byte at a time (where a word may not be stored).
-    @inlinable @inline(__always)
+    /// Any varint, `length` bytes of it, one byte at a time (where a word may not be stored):
+    /// the cold path, kept out of the callers' loops.
+    @usableFromInline @inline(never)
     static func storeBytes(_ value: UInt64, length: Int, at pointer: UnsafeMutableRawPointer) {
         var value = value
         for index in 0..<(length &- 1) {
