@@ -3,7 +3,7 @@ import Synchronization
 
 /// The KV service `apus serve` runs: a map in memory behind a lock, bounded
 /// in entries and bytes so a client cannot exhaust the server's memory.
-public final class InMemoryKV: KV.ServiceProtocol {
+public final class InMemoryKV: KV.SyncServiceProtocol {
     public let maxEntries: Int
     public let maxBytes: Int
     private let state = Mutex(State())
@@ -18,7 +18,7 @@ public final class InMemoryKV: KV.ServiceProtocol {
         self.maxBytes = maxBytes
     }
 
-    public func put(key: String, value: [UInt8], context: ServerContext) async throws {
+    public func put(key: String, value: [UInt8], context: ServerContext) throws {
         try state.withLock { state throws(RPCError) in
             let old = state.values[key]
             let bytes = state.bytes - (old.map { $0.count + key.utf8.count } ?? 0) + value.count + key.utf8.count
@@ -30,12 +30,12 @@ public final class InMemoryKV: KV.ServiceProtocol {
         }
     }
 
-    public func get(key: String, context: ServerContext) async throws -> [UInt8] {
+    public func get(key: String, context: ServerContext) throws -> [UInt8] {
         guard let value = state.withLock({ $0.values[key] }) else { throw NotFound(key: key) }
         return value
     }
 
-    public func remove(key: String, context: ServerContext) async throws -> Bool {
+    public func remove(key: String, context: ServerContext) throws -> Bool {
         state.withLock { state in
             guard let old = state.values.removeValue(forKey: key) else { return false }
             state.bytes -= old.count + key.utf8.count
@@ -43,7 +43,7 @@ public final class InMemoryKV: KV.ServiceProtocol {
         }
     }
 
-    public func count(context: ServerContext) async throws -> Int64 {
+    public func count(context: ServerContext) throws -> Int64 {
         Int64(state.withLock { $0.values.count })
     }
 }

@@ -1,13 +1,13 @@
 import ApusThrift
 import Synchronization
 
-/// A call's arguments left in the transport's buffer, for a method whose handler reads them
-/// in place (generated with `(apus.views)`: its arguments are views). The dispatcher lends the
-/// buffer while the call runs inline; if the call has not reached its handler when the
-/// transport takes the buffer back (a middleware suspended first), the bytes are copied once
-/// so the handler still reads what arrived. Views made from them are valid only inside
-/// `withDecoded`, which is why such handlers are synchronous.
-public final class BorrowedArguments: @unchecked Sendable {
+/// A call's arguments left in the transport's buffer, for an inline method (`RPCMethod.inline`)
+/// that has middleware around it. The dispatcher lends the buffer while the call runs inline;
+/// if the call has not reached its handler when the transport takes the buffer back (a
+/// middleware suspended first), the bytes are copied once so the handler still reads what
+/// arrived. The message is valid only inside `withMessage`: views decoded from it (`apus.views`)
+/// must not outlive it, which is why such handlers are synchronous.
+package final class BorrowedArguments: @unchecked Sendable {
     /// Sendable: the lent memory is only read under the lock, and only until `end()`.
     private enum Bytes: @unchecked Sendable {
         case borrowed(UnsafeRawBufferPointer)
@@ -16,8 +16,8 @@ public final class BorrowedArguments: @unchecked Sendable {
     }
 
     private let bytes: Mutex<Bytes>
-    public let protocolID: ThriftProtocolID
-    public let limits: ThriftLimits
+    let protocolID: ThriftProtocolID
+    let limits: ThriftLimits
 
     /// Lends `body`: the caller must call `end()` before the memory is reused.
     package init(borrowing body: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID, limits: ThriftLimits) {
@@ -27,7 +27,7 @@ public final class BorrowedArguments: @unchecked Sendable {
     }
 
     /// Arguments that own a copy of `body` (a method prepared outside a dispatcher's call).
-    public init(copying body: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID, limits: ThriftLimits) {
+    init(copying body: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID, limits: ThriftLimits) {
         bytes = Mutex(.owned(Array(body)))
         self.protocolID = protocolID
         self.limits = limits
@@ -40,26 +40,23 @@ public final class BorrowedArguments: @unchecked Sendable {
         }
     }
 
-    /// Decodes the arguments as `Args` (a generated view) and runs `body` with them; once only.
-    /// Undecodable arguments throw `RPCError` PROTOCOL_ERROR, as owned arguments do.
-    public func withDecoded<Args: ThriftDecodable>(
-        _: Args.Type, _ body: (Args) throws -> ServerResponse
-    ) throws -> ServerResponse {
+    /// Runs `body` with the arguments as a message; once only.
+    func withMessage(_ body: (borrowing IncomingMessage) throws -> ServerResponse) throws -> ServerResponse {
         try bytes.withLock { bytes throws -> ServerResponse in
             defer { bytes = .consumed }
             switch bytes {
             case .borrowed(let buffer):
-                return try body(decode(Args.self, from: buffer))
+                return try body(message(in: buffer))
             case .owned(let array):
-                return try array.withUnsafeBytes { buffer throws -> ServerResponse in try body(decode(Args.self, from: buffer)) }
+                return try array.withUnsafeBytes { buffer throws -> ServerResponse in try body(message(in: buffer)) }
             case .consumed:
                 throw RPCError(.internalError, "arguments of one call read twice")
             }
         }
     }
 
-    private func decode<Args: ThriftDecodable>(_: Args.Type, from buffer: UnsafeRawBufferPointer) throws(RPCError) -> Args {
-        try IncomingMessage(header: MessageHeader(name: .empty, type: .call, sequenceID: 0), protocolID: protocolID, body: buffer,
-                            limits: limits).decodeBody(Args.self)
+    private func message(in buffer: UnsafeRawBufferPointer) -> IncomingMessage {
+        IncomingMessage(header: MessageHeader(name: .empty, type: .call, sequenceID: 0), protocolID: protocolID, body: buffer,
+                        limits: limits)
     }
 }

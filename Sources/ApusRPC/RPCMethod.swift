@@ -6,29 +6,41 @@ public struct RPCMethod: Sendable {
     public typealias Invocation = @Sendable (ServerContext) async throws -> ServerResponse
     public typealias Prepare = @Sendable (borrowing IncomingMessage) throws(RPCError) -> Invocation
 
-    /// For a method whose handler reads its arguments in place: the call, over arguments the
-    /// dispatcher lends from the transport's buffer.
-    public typealias PrepareBorrowing = @Sendable (BorrowedArguments) -> Invocation
+    /// A whole call of a method whose handler never suspends: decode the arguments from the
+    /// borrowed message, run the handler, return its answer. Undecodable arguments throw `RPCError`.
+    public typealias Inline = @Sendable (borrowing IncomingMessage, ServerContext) throws -> ServerResponse
+
+    /// An inline method's call over arguments the dispatcher lends from the transport's buffer,
+    /// for when middleware stands between the call and its handler.
+    package typealias PrepareBorrowing = @Sendable (BorrowedArguments) -> Invocation
 
     public let descriptor: MethodDescriptor
     public let prepare: Prepare
-    /// Set for methods made with `init(_:borrowing:)`; the dispatcher then lends the arguments
-    /// instead of calling `prepare`.
+    /// Set for methods made with `init(_:inline:)`: with no middleware in the way the dispatcher
+    /// runs the call on the transport's thread as the request is read, with no task.
+    package let inline: Inline?
+    /// Set with `inline`: the call with middleware around it, over lent arguments.
     package let prepareBorrowing: PrepareBorrowing?
 
     public init(_ descriptor: MethodDescriptor, prepare: @escaping Prepare) {
         self.descriptor = descriptor
         self.prepare = prepare
+        self.inline = nil
         self.prepareBorrowing = nil
     }
 
-    /// A method whose handler takes views of its arguments (generated with `(apus.views)`).
+    /// A method whose handler is synchronous (a `SyncServiceProtocol` handler's, or one generated
+    /// with `(apus.views)`, whose arguments are views valid only while the request's bytes are).
     /// `prepare` still works: it hands the call a copy of the arguments.
-    public init(_ descriptor: MethodDescriptor, borrowing: @escaping PrepareBorrowing) {
+    public init(_ descriptor: MethodDescriptor, inline: @escaping Inline) {
         self.descriptor = descriptor
-        self.prepareBorrowing = borrowing
+        self.inline = inline
+        self.prepareBorrowing = { arguments in
+            { context in try arguments.withMessage { message in try inline(message, context) } }
+        }
         self.prepare = { (message: borrowing IncomingMessage) throws(RPCError) in
-            borrowing(BorrowedArguments(copying: message.body, protocol: message.protocolID, limits: message.limits))
+            let arguments = BorrowedArguments(copying: message.body, protocol: message.protocolID, limits: message.limits)
+            return { context in try arguments.withMessage { message in try inline(message, context) } }
         }
     }
 }

@@ -99,6 +99,8 @@ public final class ServerDispatcher: Sendable {
     ///   arguments: answered with the matching TApplicationException; the
     ///   connection stays usable.
     /// - A header that does not parse: `.closeConnection`.
+    /// - A synchronous handler (`RPCMethod.inline`) with no middleware in its
+    ///   way runs right here, and its reply is sent before this returns.
     /// - Otherwise the call runs in a task that starts immediately on this
     ///   thread (`Task.immediate`), preferring `executor` when it suspends,
     ///   so a handler that never suspends completes inline, before this returns.
@@ -110,17 +112,17 @@ public final class ServerDispatcher: Sendable {
         // A call in THeader (TTHeader) is answered in the same: same protocol, frame sequence
         // number, flags and transforms, the handler's response headers as its info headers.
         let call = transportHeader == nil ? 0 : connection.beginHeaderCall()
-        var startedTask = false
+        var finishes = false
         let outcome = dispatch(bytes, protocol: protocolID, connection: connection, sink: sink, executor: executor,
-                               header: transportHeader, headerCall: call, startedTask: &startedTask)
-        if transportHeader != nil && !startedTask { connection.endHeaderCall(call) }  // answered at once, or a oneway not run
+                               header: transportHeader, headerCall: call, finishes: &finishes)
+        if transportHeader != nil && !finishes { connection.endHeaderCall(call) }  // refused at once, or a oneway not run
         return outcome
     }
 
     private func dispatch(
         _ bytes: UnsafeRawBufferPointer, protocol protocolID: ThriftProtocolID?,
         connection: ConnectionState, sink: any ResponseSink, executor: (any TaskExecutor)?,
-        header transportHeader: THeader?, headerCall: UInt64, startedTask: inout Bool
+        header transportHeader: THeader?, headerCall: UInt64, finishes: inout Bool  // set: `finish` closes the header slot
     ) -> Outcome {
         let message: IncomingMessage
         do throws(ThriftError) {
@@ -152,23 +154,28 @@ public final class ServerDispatcher: Sendable {
             }
             return .dispatched(expectsReply: expectsReply)
         }
-        let invocation: RPCMethod.Invocation
+        // A synchronous handler with nothing in its way runs below, on this thread, with no task.
+        let direct = forwardsToRoutes && route.isBare
+        let inline = direct ? route.method.inline : nil
+        var invocation: RPCMethod.Invocation?
         // Arguments read in place are lent for the call's inline part and taken back below.
         var lent: BorrowedArguments?
-        do throws(RPCError) {
-            if let prepareBorrowing = route.method.prepareBorrowing {
-                let arguments = BorrowedArguments(borrowing: message.body, protocol: message.protocolID, limits: message.limits)
-                lent = arguments
-                invocation = prepareBorrowing(arguments)
-            } else {
-                invocation = try route.method.prepare(message)
+        if inline == nil {
+            do throws(RPCError) {
+                if let prepareBorrowing = route.method.prepareBorrowing {
+                    let arguments = BorrowedArguments(borrowing: message.body, protocol: message.protocolID, limits: message.limits)
+                    lent = arguments
+                    invocation = prepareBorrowing(arguments)
+                } else {
+                    invocation = try route.method.prepare(message)
+                }
+            } catch {
+                logger.debug("undecodable arguments", metadata: ["method": "\(descriptor)", "error": "\(error)"])
+                if expectsReply {
+                    reply.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID))
+                }
+                return .dispatched(expectsReply: expectsReply)
             }
-        } catch {
-            logger.debug("undecodable arguments", metadata: ["method": "\(descriptor)", "error": "\(error)"])
-            if expectsReply {
-                reply.send(.exception(error, name: descriptor.method, sequenceID: header.sequenceID))
-            }
-            return .dispatched(expectsReply: expectsReply)
         }
         var metadata = [String: String]()
         var deadline: ContinuousClock.Instant?
@@ -203,10 +210,22 @@ public final class ServerDispatcher: Sendable {
             method: descriptor, sequenceID: header.sequenceID, messageType: header.type, connection: connection,
             deadline: deadline, metadata: metadata, intMetadata: transportHeader?.intHeaders ?? Dictionary(), logger: logger,
             replyHeaders: transportHeader == nil ? .fixed(.discarded) : .call(connection, headerCall))
-        let request = ServerRequest(route: route, invocation: invocation)
-        let direct = forwardsToRoutes && route.isBare
         inFlight.add(1, ordering: .relaxed)
-        startedTask = true
+        finishes = true
+        if let inline {
+            // Done before this returns: no deadline watch (nothing could cancel it), no task-local deadline
+            // (a synchronous handler makes no calls), the request's bytes still valid.
+            let outcome: Result<ServerResponse, any Error>
+            do {
+                outcome = .success(try inline(message, context))
+            } catch {
+                outcome = .failure(error)
+            }
+            finish(outcome, context: context, reply: reply, expectsReply: expectsReply, deadlineCall: nil, watch: nil,
+                   headerCall: headerCall)
+            return .dispatched(expectsReply: expectsReply)
+        }
+        let request = ServerRequest(route: route, invocation: invocation!)
         // The deadline (the caller's or the server's): the sweeper answers DEADLINE_EXCEEDED and cancels the task if
         // the handler has not finished by then; whichever answer comes first is sent.
         let deadlineCall = deadline.map { _ in

@@ -366,7 +366,10 @@ struct Serve: AsyncParsableCommand {
     func serve<Transport: ServerTransport>(_ serverTransport: Transport, limits: ThriftLimits, logger: Logger, chosen: String,
                                            registration: EtcdRegistration?) async throws {
         var router = Router()
-        router.register(Echo.service(EchoHandler(delay: .milliseconds(echoDelay))))
+        router.register(Echo.service(EchoHandler()))
+        if echoDelay > 0 {
+            router.intercept(service: Echo.serviceName, method: "echo", with: DelayMiddleware(.milliseconds(echoDelay)))
+        }
         router.register(KV.service(InMemoryKV()))
 
         let limit = maxConcurrentCalls > 0 ? ConcurrencyLimitMiddleware(maxConcurrentCalls: maxConcurrentCalls) : nil

@@ -9,17 +9,17 @@ import Testing
 /// make the server produce (and hold) every reply: it stops reading calls while the
 /// socket does not take its replies. The peer is the kernel's TCP, driven by a plain socket.
 @Suite(.serialized) struct BackPressureTests {
-    /// KV whose `get` counts how often it ran.
-    final class CountingKV: KV.ServiceProtocol {
+    /// KV whose `get` counts how often it ran; synchronous, so its calls run inline as they are read.
+    final class CountingKV: KV.SyncServiceProtocol {
         let inner = InMemoryKV()
         let gets = Atomic<Int>(0)
-        func put(key: String, value: [UInt8], context: ServerContext) async throws { try await inner.put(key: key, value: value, context: context) }
-        func get(key: String, context: ServerContext) async throws -> [UInt8] {
+        func put(key: String, value: [UInt8], context: ServerContext) throws { try inner.put(key: key, value: value, context: context) }
+        func get(key: String, context: ServerContext) throws -> [UInt8] {
             gets.add(1, ordering: .relaxed)
-            return try await inner.get(key: key, context: context)
+            return try inner.get(key: key, context: context)
         }
-        func remove(key: String, context: ServerContext) async throws -> Bool { try await inner.remove(key: key, context: context) }
-        func count(context: ServerContext) async throws -> Int64 { try await inner.count(context: context) }
+        func remove(key: String, context: ServerContext) throws -> Bool { try inner.remove(key: key, context: context) }
+        func count(context: ServerContext) throws -> Int64 { try inner.count(context: context) }
     }
 
     @Test(arguments: ServerKind.allCases) func aClientThatReadsNoRepliesStopsTheServerFromProducingThem(_ kind: ServerKind) async throws {

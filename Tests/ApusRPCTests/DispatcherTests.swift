@@ -132,7 +132,7 @@ import Testing
         #expect(reply.sequenceID == 4)
         #expect(RPCError(try #require(reply.exception)).code == .unavailable)
         #expect(sink.count == 1)
-        #expect(try await echo.firedCount(context: ServerContext(method: Echo.Method.firedCount, sequenceID: 0)) == 0)
+        #expect(try echo.firedCount(context: ServerContext(method: Echo.Method.firedCount, sequenceID: 0)) == 0)
     }
 
     @Test func inFlightCallsAreCountedUntilTheyFinish() async throws {

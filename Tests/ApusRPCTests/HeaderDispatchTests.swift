@@ -51,10 +51,10 @@ import Testing
     }
 
     /// Every header call closes its slot in the connection's table, answered or not (unknown
-    /// method, oneway), and reply headers set after the reply went are dropped.
-    @Test func headerCallsLeaveNothingBehind() async throws {
+    /// method, oneway), run inline or in a task, and reply headers set after the reply went are dropped.
+    @Test(arguments: [true, false]) func headerCallsLeaveNothingBehind(inline: Bool) async throws {
         let sink = CollectingSink()
-        let dispatcher = makeDispatcher(exampleRouter())
+        let dispatcher = makeDispatcher(inline ? exampleRouter() : exampleRouter(echo: ScriptedEcho()))
         let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))
         let header = THeader(format: .ttheader, protocol: .binary, headers: ["k": "v"])
         for bytes in [callBytes("echo", Echo.EchoArgs(message: "hi"), sequenceID: 1),
@@ -98,9 +98,9 @@ import Testing
     }
 
     /// Calls that finish in time are answered by their handler and leave no deadline behind.
-    @Test func callsWithinTheirDeadlineLeaveNothingWatched() async throws {
+    @Test(arguments: [true, false]) func callsWithinTheirDeadlineLeaveNothingWatched(inline: Bool) async throws {
         let sink = CollectingSink()
-        let dispatcher = makeDispatcher(exampleRouter())
+        let dispatcher = makeDispatcher(inline ? exampleRouter() : exampleRouter(echo: ScriptedEcho()))
         for index in 0..<50 {
             let bytes = callBytes("echo", Echo.EchoArgs(message: "m\(index)"), sequenceID: Int32(index))
             let connection = ConnectionState(remotePeer: PeerAddress("test:1"), localPeer: PeerAddress("test:2"))

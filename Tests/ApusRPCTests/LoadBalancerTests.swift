@@ -58,8 +58,8 @@ import Testing
     }
 
     @Test func twoChoicesSendsLessToASlowServer() async throws {
-        try await withServer(router: exampleRouter(echo: EchoHandler(delay: .zero))) { fast, _ in
-            try await withServer(router: exampleRouter(echo: EchoHandler(delay: .milliseconds(20)))) { slow, _ in
+        try await withServer(router: exampleRouter()) { fast, _ in
+            try await withServer(router: exampleRouter(echoDelay: .milliseconds(20))) { slow, _ in
                 let lb = balancer(StaticEndpoints([local(fast), local(slow)]))
                 let echo = Echo.Client(lb)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -118,8 +118,8 @@ import Testing
     }
 
     @Test func anEndpointRemovedUnderLoadFinishesItsCallsAndANewOneGetsTraffic() async throws {
-        try await withServer(router: exampleRouter(echo: EchoHandler(delay: .milliseconds(5)))) { a, _ in
-            try await withServer(router: exampleRouter(echo: EchoHandler(delay: .milliseconds(5)))) { b, _ in
+        try await withServer(router: exampleRouter(echoDelay: .milliseconds(5))) { a, _ in
+            try await withServer(router: exampleRouter(echoDelay: .milliseconds(5))) { b, _ in
                 let source = ManualEndpoints()
                 source.publish([local(a)])
                 let lb = balancer(source)

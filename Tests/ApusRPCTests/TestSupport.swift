@@ -73,14 +73,17 @@ func makeDispatcher(_ router: Router) -> ServerDispatcher {
     ServerDispatcher(router: router, handler: router, logger: ServerContext.silentLogger)
 }
 
-func exampleRouter(echo: some Echo.ServiceProtocol = EchoHandler(), kv: some KV.ServiceProtocol = InMemoryKV()) -> Router {
+/// `echoDelay`: `echo` sleeps that long first (a slow server), as `apus serve --echo-delay` does it.
+func exampleRouter(echo: some Echo.ServiceProtocol = EchoHandler(), kv: some KV.ServiceProtocol = InMemoryKV(),
+                   echoDelay: Duration = .zero) -> Router {
     var router = Router()
     router.register(Echo.service(echo))
     router.register(KV.service(kv))
+    if echoDelay > .zero { router.intercept(service: Echo.serviceName, method: "echo", with: DelayMiddleware(echoDelay)) }
     return router
 }
 
-/// An Echo service whose behaviour tests steer by message: "slow:N" sleeps
+/// An async Echo service whose behaviour tests steer by message: "slow:N" sleeps
 /// N ms (observing cancellation), "fail" throws an undeclared error,
 /// "rpc-error" throws an RPCError; everything else echoes.
 final class ScriptedEcho: Echo.ServiceProtocol {
@@ -89,11 +92,14 @@ final class ScriptedEcho: Echo.ServiceProtocol {
     let cancelled = Atomic<Int>(0)
     /// "gated" calls wait for this, so tests order replies without relying on timing.
     let gateOpen = Atomic<Bool>(false)
+    /// The task each `echo` ran in.
+    let tasks = Mutex<[Int?]>([])
 
     struct Boom: Error {}
 
     func echo(message: String, context: ServerContext) async throws -> String {
         started.add(1, ordering: .relaxed)
+        tasks.withLock { $0.append(withUnsafeCurrentTask { $0?.hashValue }) }
         defer { finished.add(1, ordering: .relaxed) }
         if message.hasPrefix("slow:"), let ms = Int(message.dropFirst(5)) {
             do {

@@ -168,17 +168,13 @@ extension Emitter {
                 }
             }
             writer.line()
+            try emitSyncServiceProtocol(own, base: try baseName(service).map { $0 + ".SyncServiceProtocol" }, into: &writer)
+            writer.line()
             writer.line("/// `handler`'s methods, to register with a `Router`.")
-            try writer.block("\(access)static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {") {
-                (writer) throws(CodegenError) in
-                if functions.isEmpty {
-                    writer.line("ServiceDefinition(name: serviceName, methods: [])")
-                } else {
-                    try writer.block("ServiceDefinition(name: serviceName, methods: [", closing: "])") { (writer) throws(CodegenError) in
-                        for function in functions { try emitRegistration(function, into: &writer) }
-                    }
-                }
-            }
+            try emitService(functions, handler: "ServiceProtocol", into: &writer)
+            writer.line()
+            writer.line("/// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.")
+            try emitService(functions, handler: "SyncServiceProtocol", into: &writer)
             writer.line()
             try emitClientProtocol(own, base: try baseName(service).map { $0 + ".ClientProtocol" }, into: &writer)
             writer.line()
@@ -247,28 +243,69 @@ extension Emitter {
         return lines
     }
 
-    private func emitRegistration(_ function: FunctionModel, into writer: inout CodeWriter) throws(CodegenError) {
+    /// `ServiceProtocol` with every method synchronous: what a handler whose methods never suspend implements.
+    /// One synchronous method witnesses both protocols' requirements, so such a handler is a `ServiceProtocol` too.
+    private func emitSyncServiceProtocol(_ own: [FunctionModel], base: String?, into writer: inout CodeWriter) throws(CodegenError) {
+        writer.line("/// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each")
+        writer.line("/// call on the transport's thread as its request is read, with no task, so a method must not block.")
+        let opening = "\(access)protocol SyncServiceProtocol: \(base.map { $0 + ", " } ?? "")ServiceProtocol {"
+        let asyncOnes = own.filter { !$0.takesViews }
+        if asyncOnes.isEmpty {
+            writer.line(opening + "}")
+            return
+        }
+        try writer.block(opening) { (writer) throws(CodegenError) in
+            for function in asyncOnes {
+                writer.lines(methodDoc(function, forHandler: true))
+                let parameters = (function.parameters.map { "\($0.ident): \($0.declaredType)" } + ["context: ServerContext"])
+                    .joined(separator: ", ")
+                writer.line("func \(function.ident)(\(parameters)) throws\(function.returnType.map { " -> \($0)" } ?? "")")
+            }
+        }
+    }
+
+    /// `static func service(_ handler: some <handler>) -> ServiceDefinition`.
+    private func emitService(_ functions: [FunctionModel], handler: String, into writer: inout CodeWriter) throws(CodegenError) {
+        try writer.block("\(access)static func service(_ handler: some \(handler)) -> ServiceDefinition {") {
+            (writer) throws(CodegenError) in
+            if functions.isEmpty {
+                writer.line("ServiceDefinition(name: serviceName, methods: [])")
+                return
+            }
+            let sync = handler == "SyncServiceProtocol"
+            if !sync {
+                writer.line("// A synchronous handler's calls run inline, however the caller's code typed it.")
+                writer.line("if let handler = handler as? any SyncServiceProtocol { return service(handler) }")
+            }
+            let opening = (sync ? "" : "return ") + "ServiceDefinition(name: serviceName, methods: ["
+            try writer.block(opening, closing: "])") { (writer) throws(CodegenError) in
+                for function in functions {
+                    try emitRegistration(function, inline: sync || function.takesViews, into: &writer)
+                }
+            }
+        }
+    }
+
+    /// One method: `inline`, a synchronous call over the borrowed request (views of its arguments with
+    /// `apus.views`); otherwise arguments decoded first and a call that may suspend.
+    private func emitRegistration(_ function: FunctionModel, inline: Bool, into writer: inout CodeWriter) throws(CodegenError) {
         let arguments = (function.parameters.map { "\(SwiftNames.label($0.name)): args.\($0.ident)" } + ["context: context"]).joined(
             separator: ", ")
-        if function.takesViews {
-            // Decoded inside the call: the views live while the dispatcher lends the request's bytes.
-            try writer.block("RPCMethod(Method.\(function.ident), borrowing: { arguments in", closing: "}),") { (writer) throws(CodegenError) in
-                try writer.block("{ context in") { (writer) throws(CodegenError) in
-                    try writer.block("try arguments.withDecoded(\(function.argsViewType).self) { \(function.parameters.isEmpty ? "_" : "args") in") {
-                        (writer) throws(CodegenError) in
-                        try emitInvocationBody(function, call: "try handler.\(function.ident)(\(arguments))", into: &writer)
-                    }
-                }
+        let decode = function.parameters.isEmpty ? "_ = try message.decodeBody" : "let args = try message.decodeBody"
+        if inline {
+            let argsType = function.takesViews ? function.argsViewType : function.argsType
+            try writer.block(
+                "RPCMethod(Method.\(function.ident), inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in",
+                closing: "}),"
+            ) { (writer) throws(CodegenError) in
+                writer.line("\(decode)(\(argsType).self)")
+                try emitInvocationBody(function, call: "try handler.\(function.ident)(\(arguments))", returns: true, into: &writer)
             }
             return
         }
         try writer.block("RPCMethod(Method.\(function.ident)) { (message: borrowing IncomingMessage) throws(RPCError) in", closing: "},") {
             (writer) throws(CodegenError) in
-            if function.parameters.isEmpty {
-                writer.line("_ = try message.decodeBody(\(function.argsType).self)")
-            } else {
-                writer.line("let args = try message.decodeBody(\(function.argsType).self)")
-            }
+            writer.line("\(decode)(\(function.argsType).self)")
             try writer.block("return { context in") { (writer) throws(CodegenError) in
                 try emitInvocationBody(function, call: "try await handler.\(function.ident)(\(arguments))", into: &writer)
             }
@@ -276,7 +313,10 @@ extension Emitter {
     }
 
     /// Runs the handler and wraps what it returns or throws in the result struct.
-    private func emitInvocationBody(_ function: FunctionModel, call: String, into writer: inout CodeWriter) throws(CodegenError) {
+    /// `returns`: the body follows other statements, so a lone expression needs its `return`.
+    private func emitInvocationBody(_ function: FunctionModel, call: String, returns: Bool = false, into writer: inout CodeWriter)
+        throws(CodegenError)
+    {
         if function.function.isOneway {
             writer.line(call)
             writer.line("return .none")
@@ -284,7 +324,7 @@ extension Emitter {
         }
         var body: [String]
         if function.returnType != nil {
-            body = ["ServerResponse(body: \(function.resultType)(success: \(call)))"]
+            body = ["\(returns ? "return " : "")ServerResponse(body: \(function.resultType)(success: \(call)))"]
         } else {
             body = [call, "return ServerResponse(body: \(function.resultType)())"]
         }
@@ -292,7 +332,7 @@ extension Emitter {
             writer.lines(body)
             return
         }
-        if function.returnType != nil { body[0] = "return " + body[0] }
+        if function.returnType != nil && !returns { body[0] = "return " + body[0] }
         try writer.block("do {") { (writer) throws(CodegenError) in writer.lines(body) }
         // Replace the closing brace of `do` with the catch clauses.
         writer.dropLastLine()

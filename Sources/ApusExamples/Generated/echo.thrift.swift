@@ -236,9 +236,22 @@ public enum Echo {
         func firedCount(context: ServerContext) async throws -> Int64
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {
+        func echo(message: String, context: ServerContext) throws -> String
+        func echoBinary(payload: [UInt8], context: ServerContext) throws -> [UInt8]
+        func echoItem(item: Item, context: ServerContext) throws -> Item
+        func ping(context: ServerContext) throws
+        func fire(id: Int64, context: ServerContext) throws
+        func firedCount(context: ServerContext) throws -> Int64
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.echo) { (message: borrowing IncomingMessage) throws(RPCError) in
                 let args = try message.decodeBody(EchoArgs.self)
                 return { context in
@@ -277,6 +290,38 @@ public enum Echo {
                     ServerResponse(body: FiredCountResult(success: try await handler.firedCount(context: context)))
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.echo, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(EchoArgs.self)
+                return ServerResponse(body: EchoResult(success: try handler.echo(message: args.message, context: context)))
+            }),
+            RPCMethod(Method.echoBinary, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(EchoBinaryArgs.self)
+                return ServerResponse(body: EchoBinaryResult(success: try handler.echoBinary(payload: args.payload, context: context)))
+            }),
+            RPCMethod(Method.echoItem, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(EchoItemArgs.self)
+                return ServerResponse(body: EchoItemResult(success: try handler.echoItem(item: args.item, context: context)))
+            }),
+            RPCMethod(Method.ping, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(PingArgs.self)
+                try handler.ping(context: context)
+                return ServerResponse(body: PingResult())
+            }),
+            RPCMethod(Method.fire, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(FireArgs.self)
+                try handler.fire(id: args.id, context: context)
+                return .none
+            }),
+            RPCMethod(Method.firedCount, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(FiredCountArgs.self)
+                return ServerResponse(body: FiredCountResult(success: try handler.firedCount(context: context)))
+            }),
         ])
     }
 
@@ -710,9 +755,21 @@ public enum KV {
         func count(context: ServerContext) async throws -> Int64
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {
+        func put(key: String, value: [UInt8], context: ServerContext) throws
+        /// - Throws: `NotFound`
+        func get(key: String, context: ServerContext) throws -> [UInt8]
+        func remove(key: String, context: ServerContext) throws -> Bool
+        func count(context: ServerContext) throws -> Int64
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.put) { (message: borrowing IncomingMessage) throws(RPCError) in
                 let args = try message.decodeBody(PutArgs.self)
                 return { context in
@@ -742,6 +799,33 @@ public enum KV {
                     ServerResponse(body: CountResult(success: try await handler.count(context: context)))
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.put, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(PutArgs.self)
+                try handler.put(key: args.key, value: args.value, context: context)
+                return ServerResponse(body: PutResult())
+            }),
+            RPCMethod(Method.get, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(GetArgs.self)
+                do {
+                    return ServerResponse(body: GetResult(success: try handler.get(key: args.key, context: context)))
+                } catch let error as NotFound {
+                    return ServerResponse(body: GetResult(notFound: error))
+                }
+            }),
+            RPCMethod(Method.remove, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(RemoveArgs.self)
+                return ServerResponse(body: RemoveResult(success: try handler.remove(key: args.key, context: context)))
+            }),
+            RPCMethod(Method.count, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(CountArgs.self)
+                return ServerResponse(body: CountResult(success: try handler.count(context: context)))
+            }),
         ])
     }
 

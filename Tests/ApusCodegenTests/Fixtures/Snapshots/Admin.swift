@@ -25,9 +25,17 @@ public enum Admin {
         func shutdown(delaySeconds: Int32, context: ServerContext) async throws
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: Users.SyncServiceProtocol, ServiceProtocol {
+        func shutdown(delaySeconds: Int32, context: ServerContext) throws
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.alive) { (message: borrowing IncomingMessage) throws(RPCError) in
                 _ = try message.decodeBody(Base.AliveArgs.self)
                 return { context in
@@ -108,6 +116,70 @@ public enum Admin {
                     return ServerResponse(body: ShutdownResult())
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.alive, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(Base.AliveArgs.self)
+                return ServerResponse(body: Base.AliveResult(success: try handler.alive(context: context)))
+            }),
+            RPCMethod(Method.version, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(Base.VersionArgs.self)
+                return ServerResponse(body: Base.VersionResult(success: try handler.version(context: context)))
+            }),
+            RPCMethod(Method.get, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.GetArgs.self)
+                do {
+                    return ServerResponse(body: Users.GetResult(success: try handler.get(id: args.id, context: context)))
+                } catch let error as NotFound {
+                    return ServerResponse(body: Users.GetResult(notFound: error))
+                } catch let error as Overloaded {
+                    return ServerResponse(body: Users.GetResult(overloaded: error))
+                }
+            }),
+            RPCMethod(Method.put, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.PutArgs.self)
+                do {
+                    try handler.put(user: args.user, overwrite: args.overwrite, context: context)
+                    return ServerResponse(body: Users.PutResult())
+                } catch let error as Overloaded {
+                    return ServerResponse(body: Users.PutResult(overloaded: error))
+                }
+            }),
+            RPCMethod(Method.touch, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.TouchArgs.self)
+                try handler.touch(id: args.id, context: context)
+                return .none
+            }),
+            RPCMethod(Method.search, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.SearchArgs.self)
+                return ServerResponse(body: Users.SearchResult(success: try handler.search(query: args.query, limit: args.limit, colors: args.colors, context: context)))
+            }),
+            RPCMethod(Method.reset, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(Users.ResetArgs.self)
+                try handler.reset(context: context)
+                return ServerResponse(body: Users.ResetResult())
+            }),
+            RPCMethod(Method.histogram, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.HistogramArgs.self)
+                return ServerResponse(body: Users.HistogramResult(success: try handler.histogram(context_: args.context_, options_: args.options_, result_: args.result_, context: context)))
+            }),
+            RPCMethod(Method.pick, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.PickArgs.self)
+                return ServerResponse(body: Users.PickResult(success: try handler.pick(choice: args.choice, context: context)))
+            }),
+            RPCMethod(Method.nothing, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(Users.NothingArgs.self)
+                return ServerResponse(body: Users.NothingResult(success: try handler.nothing(empty: args.empty, context: context)))
+            }),
+            RPCMethod(Method.shutdown, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(ShutdownArgs.self)
+                try handler.shutdown(delaySeconds: args.delaySeconds, context: context)
+                return ServerResponse(body: ShutdownResult())
+            }),
         ])
     }
 

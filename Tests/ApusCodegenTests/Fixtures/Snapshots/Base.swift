@@ -18,9 +18,19 @@ public enum Base {
         func version(context: ServerContext) async throws -> String
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {
+        /// Is anyone there?
+        func alive(context: ServerContext) throws -> Bool
+        func version(context: ServerContext) throws -> String
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.alive) { (message: borrowing IncomingMessage) throws(RPCError) in
                 _ = try message.decodeBody(AliveArgs.self)
                 return { context in
@@ -33,6 +43,20 @@ public enum Base {
                     ServerResponse(body: VersionResult(success: try await handler.version(context: context)))
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.alive, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(AliveArgs.self)
+                return ServerResponse(body: AliveResult(success: try handler.alive(context: context)))
+            }),
+            RPCMethod(Method.version, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(VersionArgs.self)
+                return ServerResponse(body: VersionResult(success: try handler.version(context: context)))
+            }),
         ])
     }
 

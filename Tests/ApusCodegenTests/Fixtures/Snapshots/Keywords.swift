@@ -19,9 +19,19 @@ public enum Keywords {
         func transport_(transport_: String, context: ServerContext) async throws
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {
+        func `default`(self_: String, `in`: Maybe?, token: Int32, context: ServerContext) throws -> Maybe
+        func all_(context: ServerContext) throws
+        func transport_(transport_: String, context: ServerContext) throws
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.`default`) { (message: borrowing IncomingMessage) throws(RPCError) in
                 let args = try message.decodeBody(DefaultArgs.self)
                 return { context in
@@ -42,6 +52,26 @@ public enum Keywords {
                     return ServerResponse(body: TransportResult())
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.`default`, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(DefaultArgs.self)
+                return ServerResponse(body: DefaultResult(success: try handler.`default`(self_: args.self_, in: args.`in`, token: args.token, context: context)))
+            }),
+            RPCMethod(Method.all_, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(AllArgs.self)
+                try handler.all_(context: context)
+                return ServerResponse(body: AllResult())
+            }),
+            RPCMethod(Method.transport_, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(TransportArgs.self)
+                try handler.transport_(transport_: args.transport_, context: context)
+                return ServerResponse(body: TransportResult())
+            }),
         ])
     }
 

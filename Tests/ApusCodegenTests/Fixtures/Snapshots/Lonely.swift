@@ -12,8 +12,17 @@ public enum Lonely {
     /// What a server implements.
     public protocol ServiceProtocol: Sendable {}
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {}
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
         ServiceDefinition(name: serviceName, methods: [])
     }
 

@@ -23,27 +23,29 @@ public enum Lookup {
         func plain(x: String, context: ServerContext) async throws -> String
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: ServiceProtocol {
+        func plain(x: String, context: ServerContext) throws -> String
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
-            RPCMethod(Method.count, borrowing: { arguments in
-                { context in
-                    try arguments.withDecoded(CountArgsView.self) { args in
-                        do {
-                            return ServerResponse(body: CountResult(success: try handler.count(query: args.query, stamps: args.stamps, user: args.user, context: context)))
-                        } catch let error as NotFound {
-                            return ServerResponse(body: CountResult(notFound: error))
-                        }
-                    }
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.count, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(CountArgsView.self)
+                do {
+                    return ServerResponse(body: CountResult(success: try handler.count(query: args.query, stamps: args.stamps, user: args.user, context: context)))
+                } catch let error as NotFound {
+                    return ServerResponse(body: CountResult(notFound: error))
                 }
             }),
-            RPCMethod(Method.note, borrowing: { arguments in
-                { context in
-                    try arguments.withDecoded(NoteArgsView.self) { args in
-                        try handler.note(what: args.what, context: context)
-                        return .none
-                    }
-                }
+            RPCMethod(Method.note, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(NoteArgsView.self)
+                try handler.note(what: args.what, context: context)
+                return .none
             }),
             RPCMethod(Method.plain) { (message: borrowing IncomingMessage) throws(RPCError) in
                 let args = try message.decodeBody(PlainArgs.self)
@@ -51,6 +53,29 @@ public enum Lookup {
                     ServerResponse(body: PlainResult(success: try await handler.plain(x: args.x, context: context)))
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.count, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(CountArgsView.self)
+                do {
+                    return ServerResponse(body: CountResult(success: try handler.count(query: args.query, stamps: args.stamps, user: args.user, context: context)))
+                } catch let error as NotFound {
+                    return ServerResponse(body: CountResult(notFound: error))
+                }
+            }),
+            RPCMethod(Method.note, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(NoteArgsView.self)
+                try handler.note(what: args.what, context: context)
+                return .none
+            }),
+            RPCMethod(Method.plain, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(PlainArgs.self)
+                return ServerResponse(body: PlainResult(success: try handler.plain(x: args.x, context: context)))
+            }),
         ])
     }
 

@@ -35,9 +35,27 @@ public enum Users {
         func nothing(empty: Empty, context: ServerContext) async throws -> Empty
     }
 
+    /// What a server implements when none of its methods suspends (no `await`): `service(_:)` then runs each
+    /// call on the transport's thread as its request is read, with no task, so a method must not block.
+    public protocol SyncServiceProtocol: Base.SyncServiceProtocol, ServiceProtocol {
+        /// Finds a user.
+        /// - Throws: `NotFound`, `Overloaded`
+        func get(id: UserID, context: ServerContext) throws -> User
+        /// - Throws: `Overloaded`
+        func put(user: User, overwrite: Bool, context: ServerContext) throws
+        func touch(id: UserID, context: ServerContext) throws
+        func search(query: String, limit: Int32, colors: Set<Color>, context: ServerContext) throws -> [User]
+        func reset(context: ServerContext) throws
+        func histogram(context_: String, options_: String, result_: String, context: ServerContext) throws -> [Color: Int32]
+        func pick(choice: Choice?, context: ServerContext) throws -> Choice
+        func nothing(empty: Empty, context: ServerContext) throws -> Empty
+    }
+
     /// `handler`'s methods, to register with a `Router`.
     public static func service(_ handler: some ServiceProtocol) -> ServiceDefinition {
-        ServiceDefinition(name: serviceName, methods: [
+        // A synchronous handler's calls run inline, however the caller's code typed it.
+        if let handler = handler as? any SyncServiceProtocol { return service(handler) }
+        return ServiceDefinition(name: serviceName, methods: [
             RPCMethod(Method.alive) { (message: borrowing IncomingMessage) throws(RPCError) in
                 _ = try message.decodeBody(Base.AliveArgs.self)
                 return { context in
@@ -111,6 +129,65 @@ public enum Users {
                     ServerResponse(body: NothingResult(success: try await handler.nothing(empty: args.empty, context: context)))
                 }
             },
+        ])
+    }
+
+    /// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.
+    public static func service(_ handler: some SyncServiceProtocol) -> ServiceDefinition {
+        ServiceDefinition(name: serviceName, methods: [
+            RPCMethod(Method.alive, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(Base.AliveArgs.self)
+                return ServerResponse(body: Base.AliveResult(success: try handler.alive(context: context)))
+            }),
+            RPCMethod(Method.version, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(Base.VersionArgs.self)
+                return ServerResponse(body: Base.VersionResult(success: try handler.version(context: context)))
+            }),
+            RPCMethod(Method.get, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(GetArgs.self)
+                do {
+                    return ServerResponse(body: GetResult(success: try handler.get(id: args.id, context: context)))
+                } catch let error as NotFound {
+                    return ServerResponse(body: GetResult(notFound: error))
+                } catch let error as Overloaded {
+                    return ServerResponse(body: GetResult(overloaded: error))
+                }
+            }),
+            RPCMethod(Method.put, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(PutArgs.self)
+                do {
+                    try handler.put(user: args.user, overwrite: args.overwrite, context: context)
+                    return ServerResponse(body: PutResult())
+                } catch let error as Overloaded {
+                    return ServerResponse(body: PutResult(overloaded: error))
+                }
+            }),
+            RPCMethod(Method.touch, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(TouchArgs.self)
+                try handler.touch(id: args.id, context: context)
+                return .none
+            }),
+            RPCMethod(Method.search, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(SearchArgs.self)
+                return ServerResponse(body: SearchResult(success: try handler.search(query: args.query, limit: args.limit, colors: args.colors, context: context)))
+            }),
+            RPCMethod(Method.reset, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                _ = try message.decodeBody(ResetArgs.self)
+                try handler.reset(context: context)
+                return ServerResponse(body: ResetResult())
+            }),
+            RPCMethod(Method.histogram, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(HistogramArgs.self)
+                return ServerResponse(body: HistogramResult(success: try handler.histogram(context_: args.context_, options_: args.options_, result_: args.result_, context: context)))
+            }),
+            RPCMethod(Method.pick, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(PickArgs.self)
+                return ServerResponse(body: PickResult(success: try handler.pick(choice: args.choice, context: context)))
+            }),
+            RPCMethod(Method.nothing, inline: { (message: borrowing IncomingMessage, context: ServerContext) throws -> ServerResponse in
+                let args = try message.decodeBody(NothingArgs.self)
+                return ServerResponse(body: NothingResult(success: try handler.nothing(empty: args.empty, context: context)))
+            }),
         ])
     }
 
