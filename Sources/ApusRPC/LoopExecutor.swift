@@ -180,39 +180,29 @@ public final class LoopExecutor: TaskExecutor, @unchecked Sendable {
 }
 
 extension LoopExecutor {
-    /// A call a loop-run client sends and completes: `start` runs on the loop's thread (at once
-    /// when this is it) and returns a handle to cancel the call by, or nil when it failed at once;
-    /// cancelling the caller runs `cancel` with that handle there. `decode` runs on the loop's
-    /// thread while the reply's bytes are valid.
+    /// A call a loop-run client sends and completes, from a task on this loop's thread (one that
+    /// prefers this executor): `start` runs at once and returns a handle to cancel the call by, or
+    /// nil when it failed at once; cancelling the caller cancels the handle on the loop's thread.
+    /// `decode` runs there too, while the reply's bytes are valid. Off the loop's thread, which for
+    /// a task preferring this executor means the loop has ended, the call fails with `ended`.
+    ///
+    /// One allocation a call (the `LoopCall`): `start` does not escape, and the completion it
+    /// hands on captures only the call, so it needs no context of its own.
     @inlinable
-    package func call<Reply: Sendable, Handle>(
-        start: @escaping @Sendable (_ complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Handle?,
-        cancel: @escaping @Sendable (Handle) -> Void,
-        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
+    package func call<Reply: Sendable, Handle: LoopCallHandle>(
+        start: (_ complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Handle?,
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply,
+        ended: () -> RPCError
     ) async throws -> Reply {
-        let ticket = LoopCallTicket<Handle>()
+        guard isCurrent else { throw ended() }
+        let call = LoopCall<Reply, Handle>(decode: decode)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
-                if isCurrent {
-                    // On the loop already (a caller that prefers it): started here, no closure to box.
-                    ticket.handle = start { result in continuation.resume(with: result, decode: decode) }
-                } else {
-                    // A loop that ended (its client closed meanwhile) answers instead of dropping the call.
-                    execute({ ticket.handle = start { result in continuation.resume(with: result, decode: decode) } }, ifAbandoned: {
-                        continuation.resume(throwing: RPCError(.unavailable, "the client was closed before the call started",
-                                                               requestWasNotSent: true))
-                    })
-                }
+                call.continuation = continuation
+                call.handle = start { result in call.complete(result) }
             }
         } onCancel: {
-            execute { if let handle = ticket.handle { cancel(handle) } }
+            execute { call.handle?.cancel() }
         }
     }
-}
-
-/// Which call a caller waits for, for cancelling it; touched on the loop's thread only.
-@usableFromInline
-package final class LoopCallTicket<Handle>: @unchecked Sendable {
-    @usableFromInline package var handle: Handle?
-    @usableFromInline package init() {}
 }

@@ -7,7 +7,7 @@ import Logging
 /// One queue's client side: a pool of connections to one server, each a
 /// `ClientConnection` stream core; requests are encoded straight into the
 /// TCP send buffer at the loop's output step.
-final class XDPClientPool: QueueApplication, @unchecked Sendable {
+final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecked Sendable {
     struct Configuration {
         var server: IPv4Address
         var port: UInt16
@@ -60,12 +60,12 @@ final class XDPClientPool: QueueApplication, @unchecked Sendable {
 
     /// Registers a call and queues its request; nil when it failed at once (the client is closed).
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
-                   complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> (XDPClientConnection, Int32)? {
+                   complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> ConnectionCall<XDPClientPool>? {
         let connection = pick()
         let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming,
                                                            at: MonotonicClock.now().streamTime, complete: complete)
         guard apply(send, on: connection) else { return nil }
-        return (connection, sequenceID)
+        return ConnectionCall(client: self, connection: connection, sequenceID: sequenceID, method: method)
     }
 
     /// Queues a oneway request; false when the client is closed.

@@ -118,13 +118,9 @@ public final class XDPClientTransport: ClientTransport {
         on engine: QueueEngine, _ pool: XDPClientPool, _ request: some ThriftMessageBody, method: MethodDescriptor,
         options: CallOptions, decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        try await engine.executor.call { complete in
+        try await engine.executor.call(start: { complete in
             pool.startCall(request, method: method, options: options, complete: complete)
-        } cancel: { (call: (XDPClientConnection, Int32)) in
-            pool.cancel(on: call.0, sequenceID: call.1, RPCError(.cancelled, "\(method) was cancelled by the caller"))
-        } decode: { message throws(RPCError) in
-            try decode(message)
-        }
+        }, decode: decode, ended: { RPCError(.unavailable, "\(method): the client was closed before the call started", requestWasNotSent: true) })
     }
 
     /// Sleeps until `instant` on the queue's own timers: for a task on `taskExecutor`, with no

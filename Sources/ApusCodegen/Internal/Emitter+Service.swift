@@ -386,7 +386,9 @@ extension Emitter {
         writer.lines(methodDoc(function))
         let args =
             "\(function.argsType)(\(function.parameters.map { "\(SwiftNames.label($0.name)): \($0.ident)" }.joined(separator: ", ")))"
-        let signature = "\(access)\(clientSignature(function)) {"
+        // Inlinable where the access allows it, so a caller specializes the call for its transport.
+        let inlinable = access.isEmpty ? "" : "@inlinable "
+        let signature = "\(inlinable)\(access)\(clientSignature(function)) {"
         try writer.block(signature) { (writer) throws(CodegenError) in
             if function.function.isOneway {
                 writer.line("try await transport.callOneway(\(args), method: Method.\(function.ident), options: options)")

@@ -341,33 +341,33 @@ public enum Echo {
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func echo(message: String, options: CallOptions) async throws -> String {
+        @inlinable public func echo(message: String, options: CallOptions) async throws -> String {
             let result = try await transport.call(EchoArgs(message: message), method: Method.echo, options: options, result: EchoResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echo returned no result")
         }
 
-        public func echoBinary(payload: [UInt8], options: CallOptions) async throws -> [UInt8] {
+        @inlinable public func echoBinary(payload: [UInt8], options: CallOptions) async throws -> [UInt8] {
             let result = try await transport.call(EchoBinaryArgs(payload: payload), method: Method.echoBinary, options: options, result: EchoBinaryResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echoBinary returned no result")
         }
 
-        public func echoItem(item: Item, options: CallOptions) async throws -> Item {
+        @inlinable public func echoItem(item: Item, options: CallOptions) async throws -> Item {
             let result = try await transport.call(EchoItemArgs(item: item), method: Method.echoItem, options: options, result: EchoItemResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.echoItem returned no result")
         }
 
-        public func ping(options: CallOptions) async throws {
+        @inlinable public func ping(options: CallOptions) async throws {
             _ = try await transport.call(PingArgs(), method: Method.ping, options: options, result: PingResult.self)
         }
 
-        public func fire(id: Int64, options: CallOptions) async throws {
+        @inlinable public func fire(id: Int64, options: CallOptions) async throws {
             try await transport.callOneway(FireArgs(id: id), method: Method.fire, options: options)
         }
 
-        public func firedCount(options: CallOptions) async throws -> Int64 {
+        @inlinable public func firedCount(options: CallOptions) async throws -> Int64 {
             let result = try await transport.call(FiredCountArgs(), method: Method.firedCount, options: options, result: FiredCountResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Echo.firedCount returned no result")
@@ -844,25 +844,25 @@ public enum KV {
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func put(key: String, value: [UInt8], options: CallOptions) async throws {
+        @inlinable public func put(key: String, value: [UInt8], options: CallOptions) async throws {
             _ = try await transport.call(PutArgs(key: key, value: value), method: Method.put, options: options, result: PutResult.self)
         }
 
         /// - Throws: `NotFound`
-        public func get(key: String, options: CallOptions) async throws -> [UInt8] {
+        @inlinable public func get(key: String, options: CallOptions) async throws -> [UInt8] {
             let result = try await transport.call(GetArgs(key: key), method: Method.get, options: options, result: GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
             throw RPCError(.missingResult, "KV.get returned no result")
         }
 
-        public func remove(key: String, options: CallOptions) async throws -> Bool {
+        @inlinable public func remove(key: String, options: CallOptions) async throws -> Bool {
             let result = try await transport.call(RemoveArgs(key: key), method: Method.remove, options: options, result: RemoveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "KV.remove returned no result")
         }
 
-        public func count(options: CallOptions) async throws -> Int64 {
+        @inlinable public func count(options: CallOptions) async throws -> Int64 {
             let result = try await transport.call(CountArgs(), method: Method.count, options: options, result: CountResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "KV.count returned no result")

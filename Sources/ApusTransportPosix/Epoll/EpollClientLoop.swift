@@ -13,7 +13,7 @@ import Glibc
 ///     ▸ requests encoded into each connection's output, one send per
 ///     connection ▸ epoll_wait ▸ connects completed ▸ replies read and
 ///     decoded, callers resumed ▸ call deadlines and connect timeouts
-final class EpollClientLoop: @unchecked Sendable {
+final class EpollClientLoop: ConnectionCallCancelling, @unchecked Sendable {
     let executor: LoopExecutor
     let finished = OneShot()
     private let epoll: EpollSet
@@ -75,13 +75,13 @@ final class EpollClientLoop: @unchecked Sendable {
 
     /// Registers a call and queues its request; nil when it failed at once.
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
-                   complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> (EpollClientConnection, Int32)? {
+                   complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> ConnectionCall<EpollClientLoop>? {
         let connection = pick()
         let now = Duration.now
         let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming, at: now, complete: complete)
         if let timeout = options.timeout, now + timeout < nextScan { nextScan = now + timeout }
         guard apply(send, on: connection) else { return nil }
-        return (connection, sequenceID)
+        return ConnectionCall(client: self, connection: connection, sequenceID: sequenceID, method: method)
     }
 
     /// Queues a oneway request; false when the client is closed.

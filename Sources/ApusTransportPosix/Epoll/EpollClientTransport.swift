@@ -87,13 +87,9 @@ public final class EpollClientTransport: ClientTransport {
         on loop: EpollClientLoop, _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        try await loop.executor.call { complete in
+        try await loop.executor.call(start: { complete in
             loop.startCall(request, method: method, options: options, complete: complete)
-        } cancel: { (call: (EpollClientConnection, Int32)) in
-            loop.cancel(on: call.0, sequenceID: call.1, RPCError(.cancelled, "\(method) was cancelled by the caller"))
-        } decode: { message throws(RPCError) in
-            try decode(message)
-        }
+        }, decode: decode, ended: { RPCError(.unavailable, "\(method): the client was closed before the call started", requestWasNotSent: true) })
     }
 
     /// Queues a oneway call; it is written at the loop's next output step.

@@ -195,13 +195,13 @@ public enum Admin {
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions) async throws -> Bool {
+        @inlinable public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(Base.AliveArgs(), method: Method.alive, options: options, result: Base.AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.alive returned no result")
         }
 
-        public func version(options: CallOptions) async throws -> String {
+        @inlinable public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(Base.VersionArgs(), method: Method.version, options: options, result: Base.VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.version returned no result")
@@ -209,7 +209,7 @@ public enum Admin {
 
         /// Finds a user.
         /// - Throws: `NotFound`, `Overloaded`
-        public func get(id: UserID, options: CallOptions) async throws -> User {
+        @inlinable public func get(id: UserID, options: CallOptions) async throws -> User {
             let result = try await transport.call(Users.GetArgs(id: id), method: Method.get, options: options, result: Users.GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
@@ -218,44 +218,44 @@ public enum Admin {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
+        @inlinable public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
             let result = try await transport.call(Users.PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: Users.PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }
 
-        public func touch(id: UserID, options: CallOptions) async throws {
+        @inlinable public func touch(id: UserID, options: CallOptions) async throws {
             try await transport.callOneway(Users.TouchArgs(id: id), method: Method.touch, options: options)
         }
 
-        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
+        @inlinable public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
             let result = try await transport.call(Users.SearchArgs(query: query, limit: limit, colors: colors), method: Method.search, options: options, result: Users.SearchResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.search returned no result")
         }
 
-        public func reset(options: CallOptions) async throws {
+        @inlinable public func reset(options: CallOptions) async throws {
             _ = try await transport.call(Users.ResetArgs(), method: Method.reset, options: options, result: Users.ResetResult.self)
         }
 
-        public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
+        @inlinable public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
             let result = try await transport.call(Users.HistogramArgs(context_: context_, options_: options_, result_: result_), method: Method.histogram, options: options, result: Users.HistogramResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.histogram returned no result")
         }
 
-        public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
+        @inlinable public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
             let result = try await transport.call(Users.PickArgs(choice: choice), method: Method.pick, options: options, result: Users.PickResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.pick returned no result")
         }
 
-        public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
+        @inlinable public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
             let result = try await transport.call(Users.NothingArgs(empty: empty), method: Method.nothing, options: options, result: Users.NothingResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Admin.nothing returned no result")
         }
 
-        public func shutdown(delaySeconds: Int32, options: CallOptions) async throws {
+        @inlinable public func shutdown(delaySeconds: Int32, options: CallOptions) async throws {
             _ = try await transport.call(ShutdownArgs(delaySeconds: delaySeconds), method: Method.shutdown, options: options, result: ShutdownResult.self)
         }
     }

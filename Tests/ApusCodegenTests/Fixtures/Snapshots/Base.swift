@@ -74,13 +74,13 @@ public enum Base {
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions) async throws -> Bool {
+        @inlinable public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(AliveArgs(), method: Method.alive, options: options, result: AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Base.alive returned no result")
         }
 
-        public func version(options: CallOptions) async throws -> String {
+        @inlinable public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(VersionArgs(), method: Method.version, options: options, result: VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Base.version returned no result")

@@ -88,17 +88,17 @@ public enum Keywords {
 
         public init(_ transport: Transport) { self.transport = transport }
 
-        public func `default`(self_: String, `in`: Maybe?, token: Int32, options: CallOptions) async throws -> Maybe {
+        @inlinable public func `default`(self_: String, `in`: Maybe?, token: Int32, options: CallOptions) async throws -> Maybe {
             let result = try await transport.call(DefaultArgs(self_: self_, in: `in`, token: token), method: Method.`default`, options: options, result: DefaultResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Keywords.default returned no result")
         }
 
-        public func all_(options: CallOptions) async throws {
+        @inlinable public func all_(options: CallOptions) async throws {
             _ = try await transport.call(AllArgs(), method: Method.all_, options: options, result: AllResult.self)
         }
 
-        public func transport_(transport_: String, options: CallOptions) async throws {
+        @inlinable public func transport_(transport_: String, options: CallOptions) async throws {
             _ = try await transport.call(TransportArgs(transport_: transport_), method: Method.transport_, options: options, result: TransportResult.self)
         }
     }

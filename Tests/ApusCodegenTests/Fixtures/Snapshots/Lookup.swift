@@ -94,18 +94,18 @@ public enum Lookup {
         public init(_ transport: Transport) { self.transport = transport }
 
         /// - Throws: `NotFound`
-        public func count(query: String, stamps: [Timestamp], user: User, options: CallOptions) async throws -> Int32 {
+        @inlinable public func count(query: String, stamps: [Timestamp], user: User, options: CallOptions) async throws -> Int32 {
             let result = try await transport.call(CountArgs(query: query, stamps: stamps, user: user), method: Method.count, options: options, result: CountResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
             throw RPCError(.missingResult, "Lookup.count returned no result")
         }
 
-        public func note(what: [UInt8], options: CallOptions) async throws {
+        @inlinable public func note(what: [UInt8], options: CallOptions) async throws {
             try await transport.callOneway(NoteArgs(what: what), method: Method.note, options: options)
         }
 
-        public func plain(x: String, options: CallOptions) async throws -> String {
+        @inlinable public func plain(x: String, options: CallOptions) async throws -> String {
             let result = try await transport.call(PlainArgs(x: x), method: Method.plain, options: options, result: PlainResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Lookup.plain returned no result")

@@ -213,13 +213,13 @@ public enum Users {
         public init(_ transport: Transport) { self.transport = transport }
 
         /// Is anyone there?
-        public func alive(options: CallOptions) async throws -> Bool {
+        @inlinable public func alive(options: CallOptions) async throws -> Bool {
             let result = try await transport.call(Base.AliveArgs(), method: Method.alive, options: options, result: Base.AliveResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.alive returned no result")
         }
 
-        public func version(options: CallOptions) async throws -> String {
+        @inlinable public func version(options: CallOptions) async throws -> String {
             let result = try await transport.call(Base.VersionArgs(), method: Method.version, options: options, result: Base.VersionResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.version returned no result")
@@ -227,7 +227,7 @@ public enum Users {
 
         /// Finds a user.
         /// - Throws: `NotFound`, `Overloaded`
-        public func get(id: UserID, options: CallOptions) async throws -> User {
+        @inlinable public func get(id: UserID, options: CallOptions) async throws -> User {
             let result = try await transport.call(GetArgs(id: id), method: Method.get, options: options, result: GetResult.self)
             if let success = result.success { return success }
             if let notFound = result.notFound { throw notFound }
@@ -236,38 +236,38 @@ public enum Users {
         }
 
         /// - Throws: `Overloaded`
-        public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
+        @inlinable public func put(user: User, overwrite: Bool, options: CallOptions) async throws {
             let result = try await transport.call(PutArgs(user: user, overwrite: overwrite), method: Method.put, options: options, result: PutResult.self)
             if let overloaded = result.overloaded { throw overloaded }
         }
 
-        public func touch(id: UserID, options: CallOptions) async throws {
+        @inlinable public func touch(id: UserID, options: CallOptions) async throws {
             try await transport.callOneway(TouchArgs(id: id), method: Method.touch, options: options)
         }
 
-        public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
+        @inlinable public func search(query: String, limit: Int32, colors: Set<Color>, options: CallOptions) async throws -> [User] {
             let result = try await transport.call(SearchArgs(query: query, limit: limit, colors: colors), method: Method.search, options: options, result: SearchResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.search returned no result")
         }
 
-        public func reset(options: CallOptions) async throws {
+        @inlinable public func reset(options: CallOptions) async throws {
             _ = try await transport.call(ResetArgs(), method: Method.reset, options: options, result: ResetResult.self)
         }
 
-        public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
+        @inlinable public func histogram(context_: String, options_: String, result_: String, options: CallOptions) async throws -> [Color: Int32] {
             let result = try await transport.call(HistogramArgs(context_: context_, options_: options_, result_: result_), method: Method.histogram, options: options, result: HistogramResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.histogram returned no result")
         }
 
-        public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
+        @inlinable public func pick(choice: Choice?, options: CallOptions) async throws -> Choice {
             let result = try await transport.call(PickArgs(choice: choice), method: Method.pick, options: options, result: PickResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.pick returned no result")
         }
 
-        public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
+        @inlinable public func nothing(empty: Empty, options: CallOptions) async throws -> Empty {
             let result = try await transport.call(NothingArgs(empty: empty), method: Method.nothing, options: options, result: NothingResult.self)
             if let success = result.success { return success }
             throw RPCError(.missingResult, "Users.nothing returned no result")
