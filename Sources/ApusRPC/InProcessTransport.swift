@@ -319,7 +319,7 @@ private final class InProcessSink: ResponseSink, @unchecked Sendable {
 
     init(connection: InProcessConnection) { self.connection = connection }
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
-        connection.reply(message, protocol: protocolID)
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        connection.reply(consume message, protocol: protocolID)
     }
 }

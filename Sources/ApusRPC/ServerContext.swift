@@ -9,8 +9,13 @@ public struct ServerContext: Sendable {
     public let method: MethodDescriptor
     public let sequenceID: Int32
     public let messageType: MessageType
-    public let remotePeer: PeerAddress
-    public let localPeer: PeerAddress
+    /// The caller's address: its connection's, unless the context was made with one.
+    public var remotePeer: PeerAddress { givenPeers?.remote ?? connection?.remotePeer ?? .unknown }
+    /// This server's end of the call's connection.
+    public var localPeer: PeerAddress { givenPeers?.local ?? connection?.localPeer ?? .unknown }
+    /// Set by the public initializer; a dispatched call's context reads its connection's instead
+    /// of copying them (two strings retained and released per call).
+    private let givenPeers: (remote: PeerAddress, local: PeerAddress)?
     /// When the caller stops waiting; nil means no deadline. Set from the caller's timeout
     /// (THeader's `client_timeout`, TTHeader's RPC timeout) and by `TimeoutMiddleware`.
     public var deadline: ContinuousClock.Instant?
@@ -51,8 +56,7 @@ public struct ServerContext: Sendable {
         self.method = method
         self.sequenceID = sequenceID
         self.messageType = messageType
-        self.remotePeer = remotePeer
-        self.localPeer = localPeer
+        self.givenPeers = (remotePeer, localPeer)
         self.deadline = deadline
         self.metadata = metadata
         self.intMetadata = intMetadata
@@ -70,8 +74,7 @@ public struct ServerContext: Sendable {
         self.method = method
         self.sequenceID = sequenceID
         self.messageType = messageType
-        self.remotePeer = connection.remotePeer
-        self.localPeer = connection.localPeer
+        self.givenPeers = nil
         self.deadline = deadline
         self.metadata = metadata
         self.intMetadata = intMetadata

@@ -7,7 +7,7 @@ import Synchronization
 /// encodes the message into its own memory (a NIO buffer, a TX frame). A class,
 /// so the dispatcher holds any sink in two words: no box, no generic code per call.
 public protocol ResponseSink: AnyObject, Sendable {
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID)
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID)
 }
 
 /// The part of the server both transports share: message in, routed,
@@ -269,12 +269,12 @@ public final class ServerDispatcher: Sendable {
     /// (an undeclared error logged, at most once a second), sent unless the deadline answered
     /// first, the call's deadline watch and header slot released.
     private func finish(
-        _ outcome: Result<ServerResponse, any Error>, context: ServerContext, reply: CallReply, expectsReply: Bool,
+        _ outcome: consuming Result<ServerResponse, any Error>, context: ServerContext, reply: CallReply, expectsReply: Bool,
         deadlineCall: DeadlineCall?, watch: UInt64?, headerCall: UInt64
     ) {
         let descriptor = context.method
         let answer: OutgoingMessage?
-        switch outcome {
+        switch consume outcome {
         case .success(let response):
             if !expectsReply {
                 answer = nil
@@ -304,7 +304,7 @@ public final class ServerDispatcher: Sendable {
         }
         if let watch { deadlines.remove(watch) }
         var sent = false
-        if let answer, !reply.connection.isClosed, deadlineCall?.claim() ?? true {
+        if let answer = consume answer, !reply.connection.isClosed, deadlineCall?.claim() ?? true {
             reply.send(answer)  // closes the call's header slot
             sent = true
         }
@@ -328,11 +328,10 @@ struct CallReply: Sendable {
     /// The call's slot in the connection's table of header calls (when `request` is not nil).
     let call: UInt64
 
-    func send(_ message: OutgoingMessage) {
-        var message = message
+    func send(_ message: consuming OutgoingMessage) {
         if let request {
             message.header = request.reply(protocol: protocolID, headers: connection.endHeaderCall(call))
         }
-        sink.send(message, protocol: protocolID)
+        sink.send(consume message, protocol: protocolID)
     }
 }

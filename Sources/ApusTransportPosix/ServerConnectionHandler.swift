@@ -186,9 +186,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: Replies
 
     /// A reply from the dispatcher, on the event loop.
-    fileprivate func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    fileprivate func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         guard let context else { return }
-        let (reply, then) = connection.prepareReply(message, protocol: protocolID, at: .now)
+        let (reply, then) = connection.prepareReply(consume message, protocol: protocolID, at: .now)
         if let reply, !heldReplies.isEmpty || !context.channel.isWritable {
             heldReplies.append(reply)
         } else if let reply {
@@ -286,12 +286,12 @@ final class ConnectionSink: ResponseSink, @unchecked Sendable {
 
     init(handler: NIOLoopBound<ServerConnectionHandler>) { self.handler = handler }
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         let eventLoop = handler.eventLoop
         if eventLoop.inEventLoop {
-            handler.value.send(message, protocol: protocolID)
+            handler.value.send(consume message, protocol: protocolID)
         } else {
-            let handler = self.handler
+            let (handler, message) = (self.handler, message)
             eventLoop.execute { handler.value.send(message, protocol: protocolID) }
         }
     }

@@ -12,9 +12,9 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
     let port: UInt16
     let configuration: ServerConnection.Configuration
     private var connections: [TCPHandle: XDPServerConnection] = [:]
-    /// Replies from the dispatcher's sink, written at the next output step.
-    var outbox: [(XDPServerConnection, OutgoingMessage, ThriftProtocolID)] = []
-    private var writing: [(XDPServerConnection, OutgoingMessage, ThriftProtocolID)] = []
+    /// Replies from the dispatcher's sink, written at the next output step (optional: each is taken out of its slot).
+    var outbox: [(XDPServerConnection, OutgoingMessage, ThriftProtocolID)?] = []
+    private var writing: [(XDPServerConnection, OutgoingMessage, ThriftProtocolID)?] = []
     /// Connections with an action recorded while the stack was busy.
     private var actionsDue: [XDPServerConnection] = []
     /// Connections that were paused (too many replies owed) and may read again.
@@ -145,18 +145,21 @@ final class XDPServerConnections: QueueApplication, @unchecked Sendable {
         applyActions(&stack, at: now)
         guard !outbox.isEmpty else { return }
         swap(&outbox, &writing)
-        for (connection, message, protocolID) in writing {
+        // Each reply taken out of its slot (a move): iterating copied it (its connection, its
+        // body's references) and released the copies after.
+        for index in writing.indices {
+            guard let (connection, message, protocolID) = writing[index].take() else { continue }
             guard connection.action == nil, !connection.core.isClosed else { continue }
-            let (reply, then) = connection.core.prepareReply(message, protocol: protocolID, at: now.streamTime)
+            let (reply, then) = connection.core.prepareReply(consume message, protocol: protocolID, at: now.streamTime)
             if connection.paused && !connection.core.isPaused {
                 connection.paused = false
                 resuming.append(connection)
             }
-            if let reply {
+            if let reply = consume reply {
                 switch connection.output.write(reply, to: connection.handle, stack: &stack, at: now) {
                 case .sent: engine.counters.messagesSent += 1
                 case .held: engine.counters.messagesSent += 1; engine.counters.messagesDeferred += 1
-                case .failed: record(.reset(reason: "reply to \(message.name) could not be encoded"), on: connection)
+                case .failed: record(.reset(reason: "reply to \(reply.message.name) could not be encoded"), on: connection)
                 }
             }
             if let then { record(then, on: connection) }
@@ -257,11 +260,11 @@ final class XDPResponseSink: ResponseSink, @unchecked Sendable {
         self.connection = connection
     }
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         if server.engine.executor.isCurrent {
-            server.outbox.append((connection, message, protocolID))
+            server.outbox.append((connection, consume message, protocolID))
         } else {
-            let (server, connection) = (self.server, self.connection)
+            let (server, connection, message) = (self.server, self.connection, message)
             server.engine.executor.execute { server.outbox.append((connection, message, protocolID)) }
         }
     }

@@ -25,7 +25,7 @@ import Testing
 
     final class Replies: ResponseSink {
         let replies = Mutex<[[UInt8]]>([])
-        func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
             let bytes = try! message.encoded(protocol: protocolID)
             replies.withLock { $0.append(bytes) }
         }

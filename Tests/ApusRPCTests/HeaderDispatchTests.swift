@@ -119,7 +119,8 @@ import Testing
 final class HeaderSink: ResponseSink {
     private let messages = Mutex<[OutgoingMessage]>([])
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+        let message = message
         messages.withLock { $0.append(message) }
     }
 

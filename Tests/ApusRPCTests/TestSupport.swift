@@ -14,7 +14,7 @@ final class CollectingSink: ResponseSink {
 
     init(protocol protocolID: ThriftProtocolID = .binary) { self.protocolID = protocolID }
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         let bytes = try! message.encoded(protocol: protocolID)
         replies.withLock { $0.append(bytes) }
     }

@@ -188,21 +188,23 @@ package struct ServerConnection: ~Copyable {
     /// A reply from the dispatcher, sized for the wire in the connection's framing; plus what to
     /// do once it is written (close after the last owed reply of a finished peer). A reply that
     /// cannot be encoded becomes an INTERNAL_ERROR exception, so the caller still gets an answer.
-    package mutating func prepareReply(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID,
+    package mutating func prepareReply(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID,
                                        at now: Duration) -> (reply: WireMessage?, then: Action?) {
         guard phase != .closed else { return (nil, nil) }
         owedReplies -= 1
         lastActivity = now
         let reply: WireMessage?
+        // Moved into the reply, not copied: what the fallback needs is taken first.
+        let (name, sequenceID, header) = (message.name, message.sequenceID, message.header)
         do throws(ThriftError) {
-            reply = try WireMessage(message, protocol: protocolID, framing: replyFraming)
+            reply = try WireMessage(consume message, protocol: protocolID, framing: replyFraming)
         } catch {
             var fallback = OutgoingMessage.exception(RPCError(.internalError, "reply could not be encoded: \(error.kind)"),
-                                                     name: message.name, sequenceID: message.sequenceID)
-            fallback.header = message.header
+                                                     name: name, sequenceID: sequenceID)
+            fallback.header = header
             reply = try? WireMessage(fallback, protocol: protocolID, framing: replyFraming)
         }
-        return (reply, closeIfDone())
+        return (consume reply, closeIfDone())
     }
 
     // MARK: Time

@@ -14,8 +14,7 @@ package struct WireMessage: Sendable {
     private let transformed: [UInt8]?
 
     /// Sizes `message`; throws when it cannot be encoded (a value over a limit, a bad union).
-    package init(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
-        self.message = message
+    package init(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID, framing: ThriftFraming) throws(ThriftError) {
         self.protocolID = protocolID
         let plainSize = try message.encodedSize(protocol: protocolID)
         if let header = message.header, !header.transforms.isEmpty {
@@ -36,6 +35,7 @@ package struct WireMessage: Sendable {
         } else {
             self.frameHeaderSize = framing == .framed ? MessageBoundary.frameHeaderSize : 0
         }
+        self.message = consume message  // last: stored by moving, not copying
     }
 
     /// Bytes on the wire.

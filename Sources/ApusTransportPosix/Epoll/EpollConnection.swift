@@ -79,11 +79,11 @@ final class EpollResponseSink: ResponseSink, @unchecked Sendable {
         self.connection = connection
     }
 
-    func send(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID) {
+    func send(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID) {
         if loop.executor.isCurrent {
-            loop.reply(message, protocol: protocolID, on: connection)
+            loop.reply(consume message, protocol: protocolID, on: connection)
         } else {
-            let (loop, connection) = (self.loop, self.connection)
+            let (loop, connection, message) = (self.loop, self.connection, message)
             loop.executor.execute { loop.reply(message, protocol: protocolID, on: connection) }
         }
     }

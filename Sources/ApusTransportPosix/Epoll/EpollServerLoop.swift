@@ -305,9 +305,9 @@ final class EpollServerLoop: @unchecked Sendable {
     /// one connection with 4 calls in flight: 46k calls/s, both cores half idle, against 72k for
     /// Apache's server, which writes each reply as it is made). The rest of a burst still costs
     /// one write, and a call alone on its connection one write, as before.
-    func reply(_ message: OutgoingMessage, protocol protocolID: ThriftProtocolID, on connection: EpollConnection) {
+    func reply(_ message: consuming OutgoingMessage, protocol protocolID: ThriftProtocolID, on connection: EpollConnection) {
         guard !connection.isClosed else { return }
-        let (reply, then) = connection.core.prepareReply(message, protocol: protocolID, at: now)
+        let (reply, then) = connection.core.prepareReply(consume message, protocol: protocolID, at: now)
         if let reply {
             if connection.output.count >= highWater || !connection.held.isEmpty {
                 // Unencoded while the peer does not read: references, not copies, pile up.
