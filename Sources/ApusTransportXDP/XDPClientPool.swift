@@ -24,8 +24,9 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
     private let pool: [XDPClientConnection]
     private var next = 0
     private var connections: [TCPHandle: XDPClientConnection] = [:]
-    private var outbox: [(XDPClientConnection, OutgoingMessage)] = []
-    private var writing: [(XDPClientConnection, OutgoingMessage)] = []
+    /// Requests to write at the next output step (optional: each is taken out of its slot, not copied).
+    private var outbox: [(XDPClientConnection, OutgoingMessage)?] = []
+    private var writing: [(XDPClientConnection, OutgoingMessage)?] = []
     private var connectsDue: [XDPClientConnection] = []
     private var resetsDue: [XDPClientConnection] = []
 
@@ -64,7 +65,7 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
         let connection = pick()
         let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming,
                                                            at: MonotonicClock.now().streamTime, complete: complete)
-        guard apply(send, on: connection) else { return nil }
+        guard apply(consume send, on: connection) else { return nil }
         return ConnectionCall(client: self, connection: connection, sequenceID: sequenceID, method: method)
     }
 
@@ -74,8 +75,8 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
         return apply(connection.core.startOneway(request, method: method, naming: naming), on: connection)
     }
 
-    private func apply(_ send: ClientConnection<OutgoingMessage>.Send, on connection: XDPClientConnection) -> Bool {
-        switch send {
+    private func apply(_ send: consuming ClientConnection<OutgoingMessage>.Send, on connection: XDPClientConnection) -> Bool {
+        switch consume send {
         case .write(let message): outbox.append((connection, message))
         case .connect: connectsDue.append(connection)
         case .wait: break
@@ -182,21 +183,23 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
         connectsDue.removeAll(keepingCapacity: true)
         guard !outbox.isEmpty else { return }
         swap(&outbox, &writing)
-        for (connection, message) in writing {
+        for index in writing.indices {
+            guard let (connection, message) = writing[index].take() else { continue }
             guard let handle = connection.handle, connection.resetReason == nil else { continue }
             let request: WireMessage
+            let (sequenceID, name) = (message.sequenceID, message.name)
             do throws(ThriftError) {
-                request = try WireMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
+                request = try WireMessage(consume message, protocol: configuration.protocolID, framing: configuration.framing)
             } catch {
-                connection.core.cancel(message.sequenceID, RPCError(
-                    .protocolError, "cannot encode the call to \(message.name): \(error)", requestWasNotSent: true))?.run()
+                connection.core.cancel(sequenceID, RPCError(
+                    .protocolError, "cannot encode the call to \(name): \(error)", requestWasNotSent: true))?.run()
                 continue
             }
             switch connection.output.write(request, to: handle, stack: &stack, at: now) {
             case .sent: engine.counters.messagesSent += 1
             case .held: engine.counters.messagesSent += 1; engine.counters.messagesDeferred += 1
             case .failed:
-                connection.core.cancel(message.sequenceID, RPCError(.internalError, "the call to \(message.name) could not be encoded",
+                connection.core.cancel(sequenceID, RPCError(.internalError, "the call to \(name) could not be encoded",
                                                                     requestWasNotSent: true))?.run()
             }
         }

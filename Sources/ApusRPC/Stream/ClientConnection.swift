@@ -107,30 +107,31 @@ package struct ClientConnection<Request>: ~Copyable {
 
     /// Registers a call waiting for its reply until `deadline` (nil: until the connection fails),
     /// and says what to do with its request.
-    package mutating func startCall(_ request: Request, sequenceID: Int32, method: MethodDescriptor, deadline: Duration?,
+    package mutating func startCall(_ request: consuming Request, sequenceID: Int32, method: MethodDescriptor, deadline: Duration?,
                                     responseMetadata: ResponseMetadata? = nil, complete: @escaping Completion) -> Send {
         if case .closed = phase {
             return .fail(Failure(complete: complete, error: Self.closedError(method)))
         }
         pending[sequenceID] = Pending(method: method, deadline: deadline, complete: complete, responseMetadata: responseMetadata)
         if let deadline { earliestDeadline = min(earliestDeadline ?? deadline, deadline) }
-        return send(request)
+        return send(consume request)
     }
 
     /// A request that expects no reply (oneway).
-    package mutating func startOneway(_ request: Request) -> Send {
+    package mutating func startOneway(_ request: consuming Request) -> Send {
         if case .closed = phase { return .fail(nil) }
-        return send(request)
+        return send(consume request)
     }
 
-    private mutating func send(_ request: Request) -> Send {
+    /// Requests are moved, never copied, on their way out: a copy retains every reference in them.
+    private mutating func send(_ request: consuming Request) -> Send {
         switch phase {
-        case .open: return .write(request)
+        case .open: return .write(consume request)
         case .connecting:
-            waiting.append(request)
+            waiting.append(consume request)
             return .wait
         case .idle:
-            waiting.append(request)
+            waiting.append(consume request)
             phase = .connecting
             return .connect
         case .closed: return .fail(nil)
@@ -284,11 +285,9 @@ extension ClientConnection where Request == OutgoingMessage {
     package mutating func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions, naming: Naming,
                                     at now: Duration, complete: @escaping Completion) -> (send: Send, sequenceID: Int32) {
         let sequenceID = nextSequenceID()
-        var message = OutgoingMessage(name: naming.multiplexed ? method.multiplexedName : method.method, type: .call,
-                                      sequenceID: sequenceID, body: request)
-        if let format = naming.header {
-            message.header = options.header(format, protocol: naming.protocolID, sequenceID: sequenceID, method: method.method)
-        }
+        let header = naming.header.map { options.header($0, protocol: naming.protocolID, sequenceID: sequenceID, method: method.method) }
+        let message = OutgoingMessage(name: naming.multiplexed ? method.multiplexedName : method.method, type: .call,
+                                      sequenceID: sequenceID, body: request, header: header)
         let send = startCall(message, sequenceID: sequenceID, method: method, deadline: options.timeout.map { now + $0 },
                              responseMetadata: options.responseMetadata, complete: complete)
         return (send, sequenceID)
