@@ -10,15 +10,17 @@ import RPCBenchModels
 
 let payload = [UInt8](repeating: 0x61, count: 64)
 
-func router() -> Router {
+/// The benchmark service with an async handler (a task per call), or a synchronous one (inline).
+func router(synchronous: Bool) -> Router {
     var router = Router()
-    router.register(Bench.service(BenchEcho()))
+    router.register(synchronous ? Bench.service(BenchSyncEcho()) : Bench.service(BenchEcho()))
     return router
 }
 
 /// Runs a server on `transport`, calls `body` with the port it listens on, then shuts it down.
-func serving<Transport: ServerTransport>(_ transport: Transport, _ body: (Int) async throws -> Void) async throws {
-    let server = RPCServer(transport: transport, router: router(), logger: ServerContext.silentLogger)
+func serving<Transport: ServerTransport>(_ transport: Transport, synchronous: Bool = false,
+                                         _ body: (Int) async throws -> Void) async throws {
+    let server = RPCServer(transport: transport, router: router(synchronous: synchronous), logger: ServerContext.silentLogger)
     let running = Task { try await server.run() }
     let address = try await server.listeningAddress
     try await body(Int(address.description.split(separator: ":").last ?? "") ?? 0)
@@ -57,15 +59,18 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // In-process: the stream cores, dispatcher and generated code without any I/O.
-    Benchmark("in-process: one echo call") { benchmark in
-        let transport = InProcessServerTransport()
-        try await serving(transport) { _ in
-            let bench = Bench.Client(transport.makeClient())
-            _ = try await bench.echo(payload: payload)
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { blackHole(try await bench.echo(payload: payload)) }
-            benchmark.stopMeasurement()
+    // In-process: the stream cores, dispatcher and generated code without any I/O; with an
+    // async handler, then a synchronous one (no task per call).
+    for synchronous in [false, true] {
+        Benchmark("in-process: one echo call" + (synchronous ? ", synchronous handler" : "")) { benchmark in
+            let transport = InProcessServerTransport()
+            try await serving(transport, synchronous: synchronous) { _ in
+                let bench = Bench.Client(transport.makeClient())
+                _ = try await bench.echo(payload: payload)
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { blackHole(try await bench.echo(payload: payload)) }
+                benchmark.stopMeasurement()
+            }
         }
     }
 }
