@@ -28,6 +28,7 @@ public struct CallOptions: Sendable {
     /// These options with the deadline of the call being served (`CallDeadline.current`) when
     /// they have no timeout of their own, or an earlier one. Throws DEADLINE_EXCEEDED when that
     /// deadline has passed: the call is not sent.
+    @usableFromInline
     package func inheritingDeadline(for method: MethodDescriptor) throws(RPCError) -> CallOptions {
         guard let deadline = CallDeadline.current else { return self }
         let left = ContinuousClock.now.duration(to: deadline)

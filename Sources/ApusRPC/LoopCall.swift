@@ -24,6 +24,7 @@ package protocol LoopCallHandle: SendableMetatype {
 }
 
 /// A loop-run client that can fail one call on one of its connections.
+@usableFromInline
 package protocol ConnectionCallCancelling: AnyObject {
     associatedtype Connection: AnyObject
     func cancel(on connection: Connection, sequenceID: Int32, _ error: RPCError)
@@ -31,6 +32,7 @@ package protocol ConnectionCallCancelling: AnyObject {
 
 /// A call in flight on one connection of a loop-run client: cancelling it fails the call with
 /// CANCELLED, and its reply, if one still comes, is dropped.
+@usableFromInline
 package struct ConnectionCall<Client: ConnectionCallCancelling>: LoopCallHandle {
     let client: Client
     let connection: Client.Connection
@@ -44,6 +46,7 @@ package struct ConnectionCall<Client: ConnectionCallCancelling>: LoopCallHandle 
         self.method = method
     }
 
+    @usableFromInline
     package func cancel() {
         client.cancel(on: connection, sequenceID: sequenceID, RPCError(.cancelled, "\(method) was cancelled by the caller"))
     }

@@ -56,7 +56,7 @@ public final class QueueEngine: @unchecked Sendable {
     }
 
     public let queue: UInt32
-    package let executor: QueueExecutor
+    @usableFromInline package let executor: QueueExecutor
     /// What wakes the queue's thread (`executor`'s waker).
     let wakeup: QueueWakeup
     /// The CPU the queue's thread is pinned to.

@@ -7,6 +7,7 @@ import Logging
 /// One queue's client side: a pool of connections to one server, each a
 /// `ClientConnection` stream core; requests are encoded straight into the
 /// TCP send buffer at the loop's output step.
+@usableFromInline
 final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecked Sendable {
     struct Configuration {
         var server: IPv4Address
@@ -60,8 +61,9 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
     }
 
     /// Registers a call and queues its request; nil when it failed at once (the client is closed).
+    @usableFromInline
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
-                   complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> ConnectionCall<XDPClientPool>? {
+                   complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> ConnectionCall<XDPClientPool>? {
         let connection = pick()
         let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming,
                                                            at: MonotonicClock.now().streamTime, complete: complete)
@@ -88,6 +90,7 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
     }
 
     /// Fails one outstanding call (cancellation); a late reply is then dropped.
+    @usableFromInline
     func cancel(on connection: XDPClientConnection, sequenceID: Int32, _ error: RPCError) {
         connection.core.cancel(sequenceID, error)?.run()
     }
@@ -265,6 +268,7 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
 }
 
 /// One pooled connection: the stream core, its TCP handle when open, held-back request bytes.
+@usableFromInline
 final class XDPClientConnection: @unchecked Sendable {
     var core: ClientConnection<OutgoingMessage>
     var handle: TCPHandle?

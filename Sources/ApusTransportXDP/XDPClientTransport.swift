@@ -44,10 +44,10 @@ public final class XDPClientTransport: ClientTransport {
     }
 
     private let queues: XDPQueueSet?
-    let engine: QueueEngine
-    let pool: XDPClientPool
+    @usableFromInline let engine: QueueEngine
+    @usableFromInline let pool: XDPClientPool
     /// Set by `close()`: later calls fail at once (the queue's loop may be gone).
-    private let closed = Atomic<Bool>(false)
+    @usableFromInline let closed = Atomic<Bool>(false)
 
     private init(queues: XDPQueueSet) {
         self.queues = queues
@@ -95,6 +95,9 @@ public final class XDPClientTransport: ClientTransport {
 
     public var statistics: EngineStatistics { engine.statistics }
 
+    /// Inlinable, down to the pool's `startCall`: each async function between the caller and the
+    /// continuation is one more executor check when the reply resumes the caller.
+    @inlinable
     public func call<Reply: Sendable>(
         _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
@@ -110,11 +113,13 @@ public final class XDPClientTransport: ClientTransport {
         }
     }
 
-    private static func closedError(_ method: MethodDescriptor) -> RPCError {
+    @usableFromInline
+    static func closedError(_ method: MethodDescriptor) -> RPCError {
         RPCError(.unavailable, "\(method): the client is closed", requestWasNotSent: true)
     }
 
-    private static func call<Reply: Sendable>(
+    @inlinable
+    static func call<Reply: Sendable>(
         on engine: QueueEngine, _ pool: XDPClientPool, _ request: some ThriftMessageBody, method: MethodDescriptor,
         options: CallOptions, decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
