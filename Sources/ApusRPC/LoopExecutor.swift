@@ -184,17 +184,19 @@ extension LoopExecutor {
     /// prefers this executor): `start` runs at once and returns a handle to cancel the call by, or
     /// nil when it failed at once; cancelling the caller cancels the handle on the loop's thread.
     /// `decode` runs there too, while the reply's bytes are valid. Off the loop's thread, which for
-    /// a task preferring this executor means the loop has ended, the call fails with `ended`.
+    /// a task preferring this executor means the loop has ended, `method` fails as not sent.
     ///
     /// One allocation a call (the `LoopCall`): `start` does not escape, and the completion it
     /// hands on captures only the call, so it needs no context of its own.
     @inlinable
     package func call<Reply: Sendable, Handle: LoopCallHandle>(
+        _ method: MethodDescriptor,
         start: (_ complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> Handle?,
-        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply,
-        ended: () -> RPCError
+        decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        guard isCurrent else { throw ended() }
+        guard isCurrent else {
+            throw RPCError(.unavailable, "\(method): the client was closed before the call started", requestWasNotSent: true)
+        }
         let call = LoopCall<Reply, Handle>(decode: decode)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in

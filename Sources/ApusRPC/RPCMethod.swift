@@ -35,12 +35,12 @@ public struct RPCMethod: Sendable {
     public init(_ descriptor: MethodDescriptor, inline: @escaping Inline) {
         self.descriptor = descriptor
         self.inline = inline
-        self.prepareBorrowing = { arguments in
+        let prepareBorrowing: PrepareBorrowing = { arguments in
             { context in try arguments.withMessage { message in try inline(message, context) } }
         }
+        self.prepareBorrowing = prepareBorrowing
         self.prepare = { (message: borrowing IncomingMessage) throws(RPCError) in
-            let arguments = BorrowedArguments(copying: message.body, protocol: message.protocolID, limits: message.limits)
-            return { context in try arguments.withMessage { message in try inline(message, context) } }
+            prepareBorrowing(BorrowedArguments(copying: message.body, protocol: message.protocolID, limits: message.limits))
         }
     }
 }

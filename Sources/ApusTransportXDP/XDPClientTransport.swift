@@ -123,9 +123,9 @@ public final class XDPClientTransport: ClientTransport {
         on engine: QueueEngine, _ pool: XDPClientPool, _ request: some ThriftMessageBody, method: MethodDescriptor,
         options: CallOptions, decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        try await engine.executor.call(start: { complete in
+        try await engine.executor.call(method, start: { complete in
             pool.startCall(request, method: method, options: options, complete: complete)
-        }, decode: decode, ended: { RPCError(.unavailable, "\(method): the client was closed before the call started", requestWasNotSent: true) })
+        }, decode: decode)
     }
 
     /// Sleeps until `instant` on the queue's own timers: for a task on `taskExecutor`, with no

@@ -171,10 +171,10 @@ extension Emitter {
             try emitSyncServiceProtocol(own, base: try baseName(service).map { $0 + ".SyncServiceProtocol" }, into: &writer)
             writer.line()
             writer.line("/// `handler`'s methods, to register with a `Router`.")
-            try emitService(functions, handler: "ServiceProtocol", into: &writer)
+            try emitService(functions, sync: false, into: &writer)
             writer.line()
             writer.line("/// `handler`'s methods, to register with a `Router`: each call runs on the transport's thread, with no task.")
-            try emitService(functions, handler: "SyncServiceProtocol", into: &writer)
+            try emitService(functions, sync: true, into: &writer)
             writer.line()
             try emitClientProtocol(own, base: try baseName(service).map { $0 + ".ClientProtocol" }, into: &writer)
             writer.line()
@@ -264,15 +264,15 @@ extension Emitter {
         }
     }
 
-    /// `static func service(_ handler: some <handler>) -> ServiceDefinition`.
-    private func emitService(_ functions: [FunctionModel], handler: String, into writer: inout CodeWriter) throws(CodegenError) {
+    /// `static func service(_ handler: some ServiceProtocol) -> ServiceDefinition`, or for `SyncServiceProtocol`.
+    private func emitService(_ functions: [FunctionModel], sync: Bool, into writer: inout CodeWriter) throws(CodegenError) {
+        let handler = sync ? "SyncServiceProtocol" : "ServiceProtocol"
         try writer.block("\(access)static func service(_ handler: some \(handler)) -> ServiceDefinition {") {
             (writer) throws(CodegenError) in
             if functions.isEmpty {
                 writer.line("ServiceDefinition(name: serviceName, methods: [])")
                 return
             }
-            let sync = handler == "SyncServiceProtocol"
             if !sync {
                 writer.line("// A synchronous handler's calls run inline, however the caller's code typed it.")
                 writer.line("if let handler = handler as? any SyncServiceProtocol { return service(handler) }")

@@ -87,9 +87,9 @@ public final class EpollClientTransport: ClientTransport {
         on loop: EpollClientLoop, _ request: some ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
         decode: @escaping @Sendable (borrowing IncomingMessage) throws(RPCError) -> Reply
     ) async throws -> Reply {
-        try await loop.executor.call(start: { complete in
+        try await loop.executor.call(method, start: { complete in
             loop.startCall(request, method: method, options: options, complete: complete)
-        }, decode: decode, ended: { RPCError(.unavailable, "\(method): the client was closed before the call started", requestWasNotSent: true) })
+        }, decode: decode)
     }
 
     /// Queues a oneway call; it is written at the loop's next output step.
