@@ -48,5 +48,9 @@ public struct EngineStatistics: Sendable {
             + " connections_failed=\(connectionsFailed) connections_open=\(connections) messages_in=\(messagesReceived)"
             + " messages_out=\(messagesSent) messages_deferred=\(messagesDeferred) messages_reassembled=\(messagesReassembled)"
             + " tcp_retransmissions=\(net.tcpRetransmissions) tcp_resets_sent=\(net.tcpResetsSent) tx_blocked=\(transmitBlocked) \(frames)"
+            + (kernel.map {
+                // What the kernel dropped before the queue saw it: a full RX ring, an empty fill ring.
+                " xsk_rx_dropped=\($0.rxDropped) xsk_rx_ring_full=\($0.rxRingFull) xsk_fill_ring_empty=\($0.fillRingEmpty)"
+            } ?? "")
     }
 }

@@ -18,14 +18,28 @@ public struct XSKSocket: ~Copyable {
         public var frameHeadroom: UInt32 = 0
         /// Back the UMEM with 2 MiB pages (reserved with vm.nr_hugepages).
         public var hugePages = false
-        /// Entries in each ring (power of two).
-        public var ringSize: UInt32 = 2048
+        /// Entries in each ring (power of two). By default half of `frameCount` (at least 2048):
+        /// the fill ring then holds half of the UMEM for a burst to land in, where a fixed 2048
+        /// left most of a large UMEM idle while a burst from many connections (10,000 calls at
+        /// once) overflowed the fill and RX rings and was dropped.
+        public var ringSize: UInt32 {
+            get { chosenRingSize ?? Self.ringSize(forFrames: frameCount) }
+            set { chosenRingSize = newValue }
+        }
+        private var chosenRingSize: UInt32?
         /// How packets move between the driver and the UMEM.
         public var mode: BindMode = .auto
         /// Busy polling: the application's syscalls drive the driver's NAPI
         /// instead of interrupts (SO_PREFER_BUSY_POLL). nil: interrupt driven.
         public var busyPoll: BusyPoll?
         public init() {}
+
+        /// The default ring size for `frames` UMEM frames: the largest power of two not above
+        /// half of them, and at least 2048.
+        public static func ringSize(forFrames frames: UInt32) -> UInt32 {
+            let half = max(frames / 2, 1)
+            return max(2048, UInt32(1) << (31 - UInt32(half.leadingZeroBitCount)))
+        }
     }
 
     public enum BindMode: String, Sendable, CaseIterable {

@@ -128,7 +128,7 @@ struct Serve: AsyncParsableCommand {
     var zeroCopy: XDP.ZeroCopyChoice = .auto
     @Flag(help: "AF_XDP: busy-poll the rings (and the driver) instead of sleeping when idle.")
     var busyPoll = false
-    @Option(help: "AF_XDP: UMEM frames per queue.")
+    @Option(help: "AF_XDP: UMEM frames per queue (half of them, at least 2048, size the rings).")
     var frames: UInt32 = 16384
     @Option(help: "AF_XDP: idle loop passes before sleeping in poll().")
     var idleSpins = 0
@@ -158,6 +158,7 @@ struct Serve: AsyncParsableCommand {
         if let receiveBatch, !(1...4096).contains(receiveBatch) {
             throw ValidationError("--receive-batch must be 1...4096 frames, got \(receiveBatch)")
         }
+        guard (64...(1 << 20)).contains(frames) else { throw ValidationError("--frames must be 64...1048576, got \(frames)") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard (1...(1 << 20)).contains(maxBufferMemory) else { throw ValidationError("--max-buffer-memory must be 1...1048576 (MiB)") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must be 0 or positive") }
