@@ -67,10 +67,9 @@ final class XDPClientPool: QueueApplication, ConnectionCallCancelling, @unchecke
     func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions,
                    complete: @escaping (Result<IncomingMessage, RPCError>) -> Void) -> ConnectionCall<XDPClientPool>? {
         let connection = pick()
-        let now = MonotonicClock.now().streamTime
-        let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming,
-                                                           at: now, complete: complete)
-        if let timeout = options.timeout { earliestDeadline = min(earliestDeadline, NetInstant(streamTime: now + timeout)) }
+        let (send, sequenceID, deadline) = connection.core.startCall(request, method: method, options: options, naming: naming,
+                                                                     at: MonotonicClock.now().streamTime, complete: complete)
+        if let deadline { earliestDeadline = min(earliestDeadline, NetInstant(streamTime: deadline)) }
         guard apply(consume send, on: connection) else { return nil }
         return ConnectionCall(client: self, connection: connection, sequenceID: sequenceID, method: method)
     }

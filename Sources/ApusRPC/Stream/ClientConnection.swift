@@ -281,16 +281,18 @@ extension ClientConnection where Request == OutgoingMessage {
     }
 
     /// Starts a call of `method` with `request`, as `naming` says, its deadline `options.timeout`
-    /// after `now`; returns what to do with it and the call's sequence id.
+    /// after `now`; returns what to do with it, the call's sequence id and that deadline (for a
+    /// loop that keeps the earliest of its connections').
     package mutating func startCall(_ request: any ThriftMessageBody, method: MethodDescriptor, options: CallOptions, naming: Naming,
-                                    at now: Duration, complete: @escaping Completion) -> (send: Send, sequenceID: Int32) {
+                                    at now: Duration, complete: @escaping Completion) -> (send: Send, sequenceID: Int32, deadline: Duration?) {
         let sequenceID = nextSequenceID()
         let header = naming.header.map { options.header($0, protocol: naming.protocolID, sequenceID: sequenceID, method: method.method) }
         let message = OutgoingMessage(name: naming.multiplexed ? method.multiplexedName : method.method, type: .call,
                                       sequenceID: sequenceID, body: request, header: header)
-        let send = startCall(message, sequenceID: sequenceID, method: method, deadline: options.timeout.map { now + $0 },
+        let deadline = options.timeout.map { now + $0 }
+        let send = startCall(message, sequenceID: sequenceID, method: method, deadline: deadline,
                              responseMetadata: options.responseMetadata, complete: complete)
-        return (send, sequenceID)
+        return (send, sequenceID, deadline)
     }
 
     /// Starts a oneway request of `method`, named as `naming` says.

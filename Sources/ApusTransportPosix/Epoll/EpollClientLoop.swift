@@ -78,9 +78,10 @@ final class EpollClientLoop: ConnectionCallCancelling, @unchecked Sendable {
                    complete: @escaping ClientConnection<OutgoingMessage>.Completion) -> ConnectionCall<EpollClientLoop>? {
         let connection = pick()
         let now = Duration.now
-        let (send, sequenceID) = connection.core.startCall(request, method: method, options: options, naming: naming, at: now, complete: complete)
-        if let timeout = options.timeout, now + timeout < nextScan { nextScan = now + timeout }
-        guard apply(send, on: connection) else { return nil }
+        let (send, sequenceID, deadline) = connection.core.startCall(request, method: method, options: options, naming: naming,
+                                                                     at: now, complete: complete)
+        if let deadline, deadline < nextScan { nextScan = deadline }
+        guard apply(consume send, on: connection) else { return nil }
         return ConnectionCall(client: self, connection: connection, sequenceID: sequenceID, method: method)
     }
 
