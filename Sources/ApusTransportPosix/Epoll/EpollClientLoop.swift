@@ -96,8 +96,8 @@ final class EpollClientLoop: ConnectionCallCancelling, @unchecked Sendable {
         connection.core.cancel(sequenceID, error)?.run()
     }
 
-    private func apply(_ send: ClientConnection<OutgoingMessage>.Send, on connection: EpollClientConnection) -> Bool {
-        switch send {
+    private func apply(_ send: consuming ClientConnection<OutgoingMessage>.Send, on connection: EpollClientConnection) -> Bool {
+        switch consume send {
         case .write(let message): enqueue(message, on: connection)
         case .connect: open(connection)
         case .wait: break
@@ -108,14 +108,16 @@ final class EpollClientLoop: ConnectionCallCancelling, @unchecked Sendable {
         return true
     }
 
-    /// Encodes a request into the connection's output; it is sent at the end of the pass.
-    private func enqueue(_ message: OutgoingMessage, on connection: EpollClientConnection) {
+    /// Encodes a request into the connection's output; it is sent at the end of the pass. Moved
+    /// into the encoder, not copied, as the AF_XDP client does (a copy retains its references).
+    private func enqueue(_ message: consuming OutgoingMessage, on connection: EpollClientConnection) {
+        let (sequenceID, name) = (message.sequenceID, message.name)
         do throws(ThriftError) {
-            let request = try WireMessage(message, protocol: configuration.protocolID, framing: configuration.framing)
+            let request = try WireMessage(consume message, protocol: configuration.protocolID, framing: configuration.framing)
             connection.output.append(length: request.size) { request.write(into: $0) }
         } catch {
-            connection.core.cancel(message.sequenceID, RPCError(
-                .protocolError, "cannot encode the call to \(message.name): \(error)", requestWasNotSent: true))?.run()
+            connection.core.cancel(sequenceID, RPCError(
+                .protocolError, "cannot encode the call to \(name): \(error)", requestWasNotSent: true))?.run()
             return
         }
         if !connection.isDirty {
